@@ -1,0 +1,579 @@
+/**
+ * The subscription stream and the two kinds of source it is built from.
+ *
+ * @module
+ */
+
+import { ClosedError, OverflowError } from "./errors.ts";
+
+/**
+ * What a push source does when a subscription's buffer is full:
+ * - `"block"`: the message is not taken; the source is paused (its `pause()`
+ *   is called) and `push()`/`deliver()` wait for room. Nothing is lost.
+ * - `"drop-oldest"`: the oldest buffered message is dropped to make room.
+ * - `"drop-newest"`: the new message is dropped.
+ * - `"error"`: the subscription fails with {@linkcode OverflowError}.
+ *
+ * Dropped messages are counted in {@linkcode Subscription.dropped}.
+ */
+export type OverflowPolicy = "block" | "drop-oldest" | "drop-newest" | "error";
+
+/** The overflow policies, in the order of {@linkcode OverflowPolicy}. */
+export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ["block", "drop-oldest", "drop-newest", "error"];
+
+/** Options every subscription takes. */
+export interface StreamOptions {
+  /**
+   * The most messages held for a reader that has not read them yet: the
+   * buffer of a push source, the read-ahead of a pull source. 0 is allowed
+   * for push sources (a message is taken only by a waiting read). Default 16.
+   */
+  highWaterMark?: number | undefined;
+  /** What a push source does when the buffer is full. Default `"block"`. */
+  overflow?: OverflowPolicy | undefined;
+  /** Closes the subscription when aborted, as {@linkcode Subscription.close} does. */
+  signal?: AbortSignal | undefined;
+}
+
+/** What a source is given to learn that the subscription ended. */
+export interface SourceContext {
+  /** Aborted, with the reason, when the subscription ends for any reason. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A source that fetches messages only when the reader asks for them
+ * (JetStream pull consumers, TCP reads, ZeroMQ receives).
+ *
+ * `pull(max)` is called only while a read is waiting and nothing is
+ * buffered, never concurrently, and must return at most `max` messages
+ * (`max` is the free room of the buffer, at least 1). It returns `null` when
+ * the source has ended.
+ */
+export interface PullSource<M> {
+  /** Marks the kind of source. */
+  readonly kind: "pull";
+  /** Called once before the first pull; a rejection fails the subscription. */
+  start?(context: SourceContext): void | Promise<void>;
+  /** Fetches up to `max` messages; `null` ends the stream. */
+  pull(max: number, context: SourceContext): Iterable<M> | null | Promise<Iterable<M> | null>;
+  /**
+   * Releases everything the source holds. Called exactly once when the
+   * subscription ends for any reason: cancelled, closed, aborted, failed or
+   * ended by the source itself.
+   */
+  cancel?(reason: unknown): void | Promise<void>;
+}
+
+/** What a {@linkcode PushSource} uses to hand messages to the subscription. */
+export interface PushController<M> {
+  /** Aborted, with the reason, when the subscription ends. */
+  readonly signal: AbortSignal;
+  /** Free room in the buffer; 0 or less means full. */
+  readonly desiredSize: number;
+  /**
+   * Offers a message without waiting.
+   *
+   * @returns `true` when it was taken (or dropped by a drop policy and
+   *   counted), `false` when it was refused: the buffer is full under
+   *   `"block"`, or the subscription has ended.
+   */
+  offer(message: M): boolean;
+  /**
+   * Adds a message, waiting for room under `"block"` (in the order of the
+   * calls). Resolves when the message is buffered or delivered.
+   *
+   * @throws {ClosedError} When the subscription ends before there was room.
+   */
+  push(message: M): Promise<void>;
+  /**
+   * Like `push`, but resolves only once a reader has taken the message.
+   *
+   * @throws {ClosedError} When the subscription ends before that.
+   * @throws {OverflowError} When a drop policy dropped the message.
+   */
+  deliver(message: M): Promise<void>;
+  /** Ends the stream once what is buffered has been read. */
+  end(): void;
+  /** Fails the stream at once with `error`. */
+  error(error: unknown): void;
+}
+
+/**
+ * A source that receives messages whether or not anyone reads them
+ * (webhooks, WebSocket frames, ZeroMQ SUB sockets with no flow control).
+ */
+export interface PushSource<M> {
+  /** Marks the kind of source. */
+  readonly kind: "push";
+  /** Starts receiving; a rejection fails the subscription. */
+  start(controller: PushController<M>): void | Promise<void>;
+  /** Under `"block"`: called when the buffer fills; the source should stop reading. */
+  pause?(): void;
+  /** Under `"block"`: called when there is room again. */
+  resume?(): void;
+  /** Releases everything, as {@linkcode PullSource.cancel}. */
+  cancel?(reason: unknown): void | Promise<void>;
+}
+
+/** Either kind of source. */
+export type Source<M> = PullSource<M> | PushSource<M>;
+
+interface Entry<M> {
+  message: M;
+  taken?: { resolve(): void; reject(err: unknown): void } | undefined;
+}
+
+interface Waiter<M> {
+  entry: Entry<M>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function noop(): void {}
+
+/** Validates a `highWaterMark` option; exported for the adapters. */
+export function checkHighWaterMark(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new RangeError(`${what} failed: highWaterMark ${String(value)} is not an integer of 0 or more`);
+  }
+  return value;
+}
+
+/** Validates an `overflow` option; exported for the adapters. */
+export function checkOverflow(value: OverflowPolicy | undefined, what: string): OverflowPolicy {
+  if (value === undefined) return "block";
+  if (!OVERFLOW_POLICIES.includes(value)) {
+    throw new TypeError(
+      `${what} failed: overflow ${JSON.stringify(value)} is not one of ${OVERFLOW_POLICIES.join(", ")}`,
+    );
+  }
+  return value;
+}
+
+/** The machinery behind one subscription, shared by both source kinds. */
+class Machine<M> implements PushController<M> {
+  readonly #source: Source<M>;
+  readonly #hwm: number;
+  readonly #policy: OverflowPolicy;
+  readonly #abort = new AbortController();
+  readonly #buffer: Entry<M>[] = [];
+  #head = 0;
+  readonly #waiters: Waiter<M>[] = [];
+  #controller!: ReadableStreamDefaultController<M>;
+  #pending: (() => void) | undefined;
+  #paused = false;
+  #ending = false;
+  #done = false;
+  #dropped = 0;
+  #resolveClosed!: (reason: unknown) => void;
+  readonly closed: Promise<unknown>;
+  #userSignal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
+
+  constructor(source: Source<M>, options: StreamOptions) {
+    this.#source = source;
+    this.#hwm = checkHighWaterMark(options.highWaterMark, 16, "Subscribing");
+    this.#policy = checkOverflow(options.overflow, "Subscribing");
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new TypeError("Subscribing failed: signal is not an AbortSignal");
+    }
+    this.#userSignal = options.signal;
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get buffered(): number {
+    return this.#buffer.length - this.#head;
+  }
+
+  get desiredSize(): number {
+    return this.#hwm - this.buffered;
+  }
+
+  get highWaterMark(): number {
+    return this.#hwm;
+  }
+
+  underlying(): UnderlyingDefaultSource<M> {
+    return {
+      start: (controller) => this.#start(controller),
+      pull: () => this.#pull(),
+      cancel: (reason) => this.teardown(reason),
+    };
+  }
+
+  armSignal(close: (reason: unknown) => void): void {
+    const signal = this.#userSignal;
+    if (signal === undefined) return;
+    if (signal.aborted) {
+      queueMicrotask(() => close(signal.reason));
+      return;
+    }
+    this.#onAbort = () => close(signal.reason);
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  async #start(controller: ReadableStreamDefaultController<M>): Promise<void> {
+    this.#controller = controller;
+    try {
+      if (this.#source.kind === "push") await this.#source.start(this);
+      else await this.#source.start?.(this);
+    } catch (err) {
+      await this.teardown(err);
+      throw err;
+    }
+  }
+
+  #pull(): void | Promise<void> {
+    if (this.#done) return;
+    if (this.#head < this.#buffer.length) {
+      this.#enqueue(this.#shift());
+      this.#afterTake();
+      return;
+    }
+    if (this.#ending) {
+      this.#finish();
+      return;
+    }
+    if (this.#source.kind === "pull") return this.#fetch(this.#source);
+    return new Promise<void>((resolve) => this.#pending = resolve);
+  }
+
+  async #fetch(source: PullSource<M>): Promise<void> {
+    let items: Iterable<M> | null;
+    try {
+      items = await source.pull(Math.max(1, this.#hwm), this);
+    } catch (err) {
+      this.error(err);
+      return;
+    }
+    if (this.#done) return;
+    if (items === null) {
+      this.#finish();
+      return;
+    }
+    let first = true;
+    for (const message of items) {
+      if (first) {
+        this.#enqueue({ message });
+        first = false;
+      } else this.#buffer.push({ message });
+    }
+  }
+
+  #shift(): Entry<M> {
+    const entry = this.#buffer[this.#head]!;
+    this.#buffer[this.#head] = undefined as unknown as Entry<M>;
+    this.#head++;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return entry;
+  }
+
+  #enqueue(entry: Entry<M>): void {
+    this.#controller.enqueue(entry.message);
+    entry.taken?.resolve();
+  }
+
+  /** After a message left the buffer: admit waiters, resume a paused source. */
+  #afterTake(): void {
+    while (this.#waiters.length > 0 && this.buffered < this.#hwm) {
+      const w = this.#waiters.shift()!;
+      this.#buffer.push(w.entry);
+      w.resolve();
+    }
+    if (this.#paused && this.#waiters.length === 0 && this.buffered < this.#hwm) {
+      this.#paused = false;
+      if (this.#source.kind === "push") this.#source.resume?.();
+    }
+    if (this.#ending && this.buffered === 0 && this.#waiters.length === 0) {
+      // The last message was just handed out; the next read sees the end.
+    }
+  }
+
+  #accept(entry: Entry<M>): boolean {
+    if (this.#done || this.#ending) return false;
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      this.#enqueue(entry);
+      pending();
+      return true;
+    }
+    if (this.buffered < this.#hwm) {
+      this.#buffer.push(entry);
+      if (this.buffered >= this.#hwm) this.#pauseSource();
+      return true;
+    }
+    switch (this.#policy) {
+      case "block":
+        this.#pauseSource();
+        return false;
+      case "drop-oldest": {
+        this.#dropped++;
+        if (this.#hwm === 0) {
+          entry.taken?.reject(this.#dropError());
+          return true;
+        }
+        const old = this.#shift();
+        old.taken?.reject(this.#dropError());
+        this.#buffer.push(entry);
+        return true;
+      }
+      case "drop-newest":
+        this.#dropped++;
+        entry.taken?.reject(this.#dropError());
+        return true;
+      case "error":
+        this.error(
+          new OverflowError(
+            `Buffering a message failed: the reader fell behind by more than ${this.#hwm} messages`,
+            { highWaterMark: this.#hwm },
+          ),
+        );
+        return true;
+    }
+  }
+
+  #dropError(): OverflowError {
+    return new OverflowError(`The message was dropped: the buffer of ${this.#hwm} was full`, {
+      highWaterMark: this.#hwm,
+    });
+  }
+
+  #pauseSource(): void {
+    if (this.#policy !== "block" || this.#paused) return;
+    this.#paused = true;
+    if (this.#source.kind === "push") this.#source.pause?.();
+  }
+
+  offer(message: M): boolean {
+    if (this.#waiters.length > 0) return false;
+    return this.#accept({ message });
+  }
+
+  push(message: M): Promise<void> {
+    return this.#wait({ message });
+  }
+
+  deliver(message: M): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry: Entry<M> = { message, taken: { resolve, reject } };
+      this.#wait(entry).catch(reject);
+    });
+  }
+
+  #wait(entry: Entry<M>): Promise<void> {
+    if (this.#done || this.#ending) return Promise.reject(this.#closedError());
+    if (this.#waiters.length === 0 && this.#accept(entry)) return Promise.resolve();
+    if (this.#done) return Promise.reject(this.#closedError());
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ entry, resolve, reject }));
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError("Delivering a message failed: the subscription has ended");
+  }
+
+  end(): void {
+    if (this.#done || this.#ending) return;
+    this.#ending = true;
+    if (this.buffered === 0 && this.#waiters.length === 0) {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      this.#finish();
+      pending?.();
+    }
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    void this.teardown(undefined).then(() => {
+      try {
+        this.#controller.close();
+      } catch { /* already closed by a cancel */ }
+    });
+  }
+
+  error(error: unknown): void {
+    if (this.#done) return;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    try {
+      this.#controller.error(error);
+    } catch { /* already closed */ }
+    pending?.();
+    void this.teardown(error);
+  }
+
+  close(reason: unknown): Promise<void> {
+    if (this.#done) return this.closed.then(noop);
+    const pending = this.#pending;
+    this.#pending = undefined;
+    const done = this.teardown(reason);
+    try {
+      this.#controller.close();
+    } catch { /* already closed or errored */ }
+    pending?.();
+    return done;
+  }
+
+  #tornDown: Promise<void> | undefined;
+
+  teardown(reason: unknown): Promise<void> {
+    if (this.#tornDown !== undefined) return this.#tornDown;
+    this.#done = true;
+    if (this.#onAbort !== undefined) this.#userSignal?.removeEventListener("abort", this.#onAbort);
+    this.#abort.abort(reason);
+    const err = this.#closedError();
+    for (let i = this.#head; i < this.#buffer.length; i++) this.#buffer[i]?.taken?.reject(err);
+    this.#buffer.length = 0;
+    this.#head = 0;
+    for (const w of this.#waiters.splice(0)) {
+      w.entry.taken?.reject(err);
+      w.reject(err);
+    }
+    const source = this.#source;
+    this.#tornDown = (async () => {
+      try {
+        await source.cancel?.(reason);
+      } catch { /* the subscription is over either way */ }
+      this.#resolveClosed(reason);
+    })();
+    return this.#tornDown;
+  }
+}
+
+/**
+ * A subscription: a `ReadableStream` of messages with controls to end it.
+ *
+ * Read it like any stream (`for await`, `getReader()`, `pipeTo`,
+ * `pipeThrough`, `tee`). It ends, and releases everything it holds (the
+ * subscription on the wire, timers, sockets, listeners) when:
+ * - the reader cancels it, breaks out of `for await`, or a pipe is aborted;
+ * - {@linkcode Subscription.close} is called, which works while the stream
+ *   is locked or being piped (the reader then sees the end);
+ * - the `signal` given to `subscribe()` is aborted (like `close()`);
+ * - `await using` disposes it;
+ * - the source ends (the reader gets what was buffered, then the end) or fails
+ *   (the reader's next read rejects with the error).
+ *
+ * Messages buffered but not yet read when it is closed or cancelled are
+ * discarded; on systems that settle, they were never acked and are delivered
+ * again.
+ *
+ * @example A push source and a reader
+ * ```ts
+ * import { Subscription, createMessage, type Message } from "@x/pubsub";
+ *
+ * const sub = new Subscription<Message>({
+ *   kind: "push",
+ *   start(controller) {
+ *     controller.offer(createMessage("greetings", "hello"));
+ *     controller.end();
+ *   },
+ * });
+ * for await (const msg of sub) console.log(msg.text()); // hello
+ * console.log(await sub.closed); // undefined
+ * ```
+ *
+ * @typeParam M The message type.
+ */
+export class Subscription<M> extends ReadableStream<M> {
+  readonly #machine: Machine<M>;
+  /**
+   * Settles when the subscription has ended and released its resources. It
+   * never rejects: it resolves with `undefined` after a clean end (the source
+   * finished, or `close()` without a reason), else with the reason: the error
+   * that failed it, the cancel reason, or the signal's abort reason.
+   */
+  readonly closed: Promise<unknown>;
+  /**
+   * Resolves when the subscription is active (the source has started: on the
+   * wire, the subscribe request was answered). Rejects with the error when it
+   * could not start.
+   */
+  readonly ready: Promise<void>;
+
+  /**
+   * Builds a subscription from a source.
+   *
+   * @param source A {@linkcode PullSource} or {@linkcode PushSource}.
+   * @param options Buffer size, overflow policy, abort signal.
+   * @throws {RangeError} When `highWaterMark` is not an integer of 0 or more.
+   * @throws {TypeError} When `overflow` or `signal` is invalid.
+   */
+  constructor(source: Source<M>, options: StreamOptions = {}) {
+    const machine = new Machine(source, options);
+    let started!: () => void;
+    let failed!: (err: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      started = resolve;
+      failed = reject;
+    });
+    ready.catch(noop);
+    const base = machine.underlying();
+    super({
+      start: async (controller) => {
+        try {
+          await base.start!(controller);
+          started();
+        } catch (err) {
+          failed(err);
+          throw err;
+        }
+      },
+      pull: base.pull!,
+      cancel: base.cancel!,
+    }, { highWaterMark: 0 });
+    this.#machine = machine;
+    this.closed = machine.closed;
+    this.ready = ready;
+    void machine.closed.then((reason) => failed(reason ?? new ClosedError("The subscription ended before it started")));
+    machine.armSignal((reason) => void this.close(reason));
+  }
+
+  /** How many messages a drop policy has dropped so far. */
+  get dropped(): number {
+    return this.#machine.dropped;
+  }
+
+  /** How many messages are buffered, waiting for the reader. */
+  get buffered(): number {
+    return this.#machine.buffered;
+  }
+
+  /** The buffer's capacity. */
+  get highWaterMark(): number {
+    return this.#machine.highWaterMark;
+  }
+
+  /**
+   * Ends the subscription, even while the stream is locked or piped: the
+   * reader sees the end, a pipe closes its destination (unless told not to).
+   *
+   * @param reason Why; `closed` resolves with it.
+   * @returns A promise that settles when every resource is released.
+   */
+  close(reason?: unknown): Promise<void> {
+    return this.#machine.close(reason);
+  }
+
+  /** Calls {@linkcode Subscription.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
