@@ -43,6 +43,7 @@ export type PrefixWidth = 1 | 2 | 4;
  * ```
  */
 export class TruncatedInputError extends ProtocolError {
+  /** The error's name. */
   override name: string = "TruncatedInputError";
 }
 
@@ -117,7 +118,8 @@ export class ByteWriter {
    */
   u8(value: number): this {
     checkUint(value, 0xff, "an unsigned 8-bit integer");
-    this.#buf[this.#reserve(1)] = value;
+    const at = this.#reserve(1);
+    this.#buf[at] = value;
     return this;
   }
 
@@ -130,7 +132,8 @@ export class ByteWriter {
    */
   i8(value: number): this {
     checkInt(value, -0x80, 0x7f, "a signed 8-bit integer");
-    this.#view.setInt8(this.#reserve(1), value);
+    const at = this.#reserve(1);
+    this.#view.setInt8(at, value);
     return this;
   }
 
@@ -141,7 +144,8 @@ export class ByteWriter {
    * @returns This writer.
    */
   bool(value: boolean): this {
-    this.#buf[this.#reserve(1)] = value ? 1 : 0;
+    const at = this.#reserve(1);
+    this.#buf[at] = value ? 1 : 0;
     return this;
   }
 
@@ -154,7 +158,8 @@ export class ByteWriter {
    */
   u16(value: number): this {
     checkUint(value, 0xffff, "an unsigned 16-bit integer");
-    this.#view.setUint16(this.#reserve(2), value);
+    const at = this.#reserve(2);
+    this.#view.setUint16(at, value);
     return this;
   }
 
@@ -167,7 +172,8 @@ export class ByteWriter {
    */
   i16(value: number): this {
     checkInt(value, -0x8000, 0x7fff, "a signed 16-bit integer");
-    this.#view.setInt16(this.#reserve(2), value);
+    const at = this.#reserve(2);
+    this.#view.setInt16(at, value);
     return this;
   }
 
@@ -180,7 +186,8 @@ export class ByteWriter {
    */
   u32(value: number): this {
     checkUint(value, 0xffffffff, "an unsigned 32-bit integer");
-    this.#view.setUint32(this.#reserve(4), value);
+    const at = this.#reserve(4);
+    this.#view.setUint32(at, value);
     return this;
   }
 
@@ -193,7 +200,8 @@ export class ByteWriter {
    */
   i32(value: number): this {
     checkInt(value, -0x80000000, 0x7fffffff, "a signed 32-bit integer");
-    this.#view.setInt32(this.#reserve(4), value);
+    const at = this.#reserve(4);
+    this.#view.setInt32(at, value);
     return this;
   }
 
@@ -208,7 +216,8 @@ export class ByteWriter {
     if (value < 0n || value > 0xffffffffffffffffn) {
       throw new RangeError(`Writing an unsigned 64-bit integer failed: ${value} is out of range`);
     }
-    this.#view.setBigUint64(this.#reserve(8), value);
+    const at = this.#reserve(8);
+    this.#view.setBigUint64(at, value);
     return this;
   }
 
@@ -223,7 +232,8 @@ export class ByteWriter {
     if (value < -0x8000000000000000n || value > 0x7fffffffffffffffn) {
       throw new RangeError(`Writing a signed 64-bit integer failed: ${value} is out of range`);
     }
-    this.#view.setBigInt64(this.#reserve(8), value);
+    const at = this.#reserve(8);
+    this.#view.setBigInt64(at, value);
     return this;
   }
 
@@ -234,7 +244,8 @@ export class ByteWriter {
    * @returns This writer.
    */
   f64(value: number): this {
-    this.#view.setFloat64(this.#reserve(8), value);
+    const at = this.#reserve(8);
+    this.#view.setFloat64(at, value);
     return this;
   }
 
@@ -245,7 +256,8 @@ export class ByteWriter {
    * @returns This writer.
    */
   bytes(value: Uint8Array): this {
-    this.#buf.set(value, this.#reserve(value.length));
+    const at = this.#reserve(value.length);
+    this.#buf.set(value, at);
     return this;
   }
 
@@ -348,12 +360,20 @@ export class ByteReader {
     return at;
   }
 
-  /** @returns The next byte, unsigned. */
+  /**
+   * Reads the next byte, unsigned.
+   *
+   * @returns The next byte, unsigned.
+   */
   u8(): number {
     return this.#buf[this.#take(1)]!;
   }
 
-  /** @returns The next byte, signed. */
+  /**
+   * Reads the next byte, signed.
+   *
+   * @returns The next byte, signed.
+   */
   i8(): number {
     return this.#view.getInt8(this.#take(1));
   }
@@ -373,37 +393,65 @@ export class ByteReader {
     return b === 1;
   }
 
-  /** @returns The next unsigned 16-bit big-endian integer. */
+  /**
+   * Reads the next unsigned 16-bit big-endian integer.
+   *
+   * @returns The next unsigned 16-bit big-endian integer.
+   */
   u16(): number {
     return this.#view.getUint16(this.#take(2));
   }
 
-  /** @returns The next signed 16-bit big-endian integer. */
+  /**
+   * Reads the next signed 16-bit big-endian integer.
+   *
+   * @returns The next signed 16-bit big-endian integer.
+   */
   i16(): number {
     return this.#view.getInt16(this.#take(2));
   }
 
-  /** @returns The next unsigned 32-bit big-endian integer. */
+  /**
+   * Reads the next unsigned 32-bit big-endian integer.
+   *
+   * @returns The next unsigned 32-bit big-endian integer.
+   */
   u32(): number {
     return this.#view.getUint32(this.#take(4));
   }
 
-  /** @returns The next signed 32-bit big-endian integer. */
+  /**
+   * Reads the next signed 32-bit big-endian integer.
+   *
+   * @returns The next signed 32-bit big-endian integer.
+   */
   i32(): number {
     return this.#view.getInt32(this.#take(4));
   }
 
-  /** @returns The next unsigned 64-bit big-endian integer. */
+  /**
+   * Reads the next unsigned 64-bit big-endian integer.
+   *
+   * @returns The next unsigned 64-bit big-endian integer.
+   */
   u64(): bigint {
     return this.#view.getBigUint64(this.#take(8));
   }
 
-  /** @returns The next signed 64-bit big-endian integer. */
+  /**
+   * Reads the next signed 64-bit big-endian integer.
+   *
+   * @returns The next signed 64-bit big-endian integer.
+   */
   i64(): bigint {
     return this.#view.getBigInt64(this.#take(8));
   }
 
-  /** @returns The next 64-bit big-endian IEEE 754 float. */
+  /**
+   * Reads the next 64-bit big-endian IEEE 754 float.
+   *
+   * @returns The next 64-bit big-endian IEEE 754 float.
+   */
   f64(): number {
     return this.#view.getFloat64(this.#take(8));
   }

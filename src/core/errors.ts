@@ -26,6 +26,7 @@ export interface PubSubErrorOptions {
  * ```
  */
 export class PubSubError extends Error {
+  /** The error's name, as the class's. */
   override name: string = "PubSubError";
   /**
    * Creates the error.
@@ -53,6 +54,7 @@ export class PubSubError extends Error {
  * ```
  */
 export class ConnectionError extends PubSubError {
+  /** The error's name, as the class's. */
   override name: string = "ConnectionError";
   /** The address that could not be reached, where known. */
   readonly url: string | undefined;
@@ -85,6 +87,7 @@ export class ConnectionError extends PubSubError {
  * ```
  */
 export class AuthError extends PubSubError {
+  /** The error's name, as the class's. */
   override name: string = "AuthError";
   /** The URL that refused, where known. */
   readonly url: string | undefined;
@@ -120,6 +123,7 @@ export class AuthError extends PubSubError {
  * ```
  */
 export class ProtocolError extends PubSubError {
+  /** The error's name, as the class's. */
   override name: string = "ProtocolError";
   /** Where in the input the problem was found, in bytes, where known. */
   readonly offset: number | undefined;
@@ -150,6 +154,7 @@ export class ProtocolError extends PubSubError {
  * ```
  */
 export class TimeoutError extends PubSubError {
+  /** The error's name, as the class's. */
   override name: string = "TimeoutError";
   /** The time allowed, in milliseconds, where known. */
   readonly timeoutMs: number | undefined;
@@ -179,6 +184,7 @@ export class TimeoutError extends PubSubError {
  * ```
  */
 export class ClosedError extends PubSubError {
+  /** The error's name, as the class's. */
   override name: string = "ClosedError";
 }
 
@@ -197,6 +203,7 @@ export class ClosedError extends PubSubError {
  * ```
  */
 export class OverflowError extends PubSubError {
+  /** The error's name, as the class's. */
   override name: string = "OverflowError";
   /** The capacity that was exceeded. */
   readonly highWaterMark: number | undefined;

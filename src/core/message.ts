@@ -30,9 +30,15 @@ export interface Message {
   readonly id?: string | undefined;
   /** When the message was published, where the system says. */
   readonly time?: Date | undefined;
-  /** @returns The payload decoded as UTF-8 (invalid bytes become U+FFFD). */
+  /**
+   * Decodes the payload as UTF-8 (invalid bytes become U+FFFD).
+   *
+   * @returns The text.
+   */
   text(): string;
   /**
+   * Parses the payload as JSON.
+   *
    * @returns The payload parsed as JSON.
    * @throws {SyntaxError} When the payload is not JSON.
    */
@@ -147,12 +153,21 @@ export class BasicMessage implements Message {
     return made;
   }
 
-  /** @returns The payload decoded as UTF-8. */
+  /**
+   * Decodes the payload as UTF-8 (invalid bytes become U+FFFD).
+   *
+   * @returns The text.
+   */
   text(): string {
     return decoder.decode(this.data);
   }
 
-  /** @returns The payload parsed as JSON. */
+  /**
+   * Parses the payload as JSON.
+   *
+   * @returns The value.
+   * @throws {SyntaxError} When the payload is not JSON.
+   */
   json<T = unknown>(): T {
     return JSON.parse(this.text()) as T;
   }

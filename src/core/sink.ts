@@ -121,7 +121,8 @@ export function publishWritable(
       if (failure !== undefined) throw failure.error;
       const receipt = send(chunk);
       if (max === 1) {
-        options.onReceipt?.(await receipt, chunk);
+        const confirmed = await receipt;
+        options.onReceipt?.(confirmed, chunk);
         return;
       }
       const previous = window.at(-1) ?? Promise.resolve();

@@ -95,7 +95,11 @@ export class StatusChannel extends EventTarget implements AsyncIterable<StatusEv
     this.#closed = true;
   }
 
-  /** @returns An iterator over the events from now on. */
+  /**
+   * Iterates over the events dispatched from now on.
+   *
+   * @returns The iterator.
+   */
   [Symbol.asyncIterator](): AsyncIterator<StatusEvent> {
     const queue: StatusEvent[] = [];
     let wake: (() => void) | undefined;

@@ -152,16 +152,25 @@ export function checkOverflow(value: OverflowPolicy | undefined, what: string): 
   return value;
 }
 
-/** The machinery behind one subscription, shared by both source kinds. */
+/**
+ * The machinery behind one subscription, shared by both source kinds.
+ *
+ * The stream's own queue (highWaterMark 0, so `pull` means "a read is
+ * waiting and the queue is empty") holds messages handed to the stream; a
+ * private FIFO holds those that must be handed out one at a time (under
+ * `"drop-oldest"`, and messages whose `deliver()` waits to be taken). The
+ * sum of both never exceeds the highWaterMark.
+ */
 class Machine<M> implements PushController<M> {
   readonly #source: Source<M>;
   readonly #hwm: number;
   readonly #policy: OverflowPolicy;
   readonly #abort = new AbortController();
-  readonly #buffer: Entry<M>[] = [];
+  readonly #own: Entry<M>[] = [];
   #head = 0;
   readonly #waiters: Waiter<M>[] = [];
   #controller!: ReadableStreamDefaultController<M>;
+  #waitingRead = false;
   #pending: (() => void) | undefined;
   #paused = false;
   #ending = false;
@@ -171,6 +180,7 @@ class Machine<M> implements PushController<M> {
   readonly closed: Promise<unknown>;
   #userSignal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
+  #tornDown: Promise<void> | undefined;
 
   constructor(source: Source<M>, options: StreamOptions) {
     this.#source = source;
@@ -191,8 +201,13 @@ class Machine<M> implements PushController<M> {
     return this.#dropped;
   }
 
+  #queued(): number {
+    const d = this.#controller?.desiredSize;
+    return d === null || d === undefined || d > 0 ? 0 : -d;
+  }
+
   get buffered(): number {
-    return this.#buffer.length - this.#head;
+    return this.#own.length - this.#head + this.#queued();
   }
 
   get desiredSize(): number {
@@ -233,18 +248,36 @@ class Machine<M> implements PushController<M> {
     }
   }
 
+  /** Called only while a read waits and the stream's queue is empty. */
   #pull(): void | Promise<void> {
     if (this.#done) return;
-    if (this.#head < this.#buffer.length) {
-      this.#enqueue(this.#shift());
-      this.#afterTake();
-      return;
+    if (this.#source.kind === "pull") return this.#fetch(this.#source);
+    this.#waitingRead = true;
+    if (this.#head < this.#own.length) {
+      this.#waitingRead = false;
+      this.#hand(this.#shift());
+      // Later messages may join the stream's queue, up to the next one whose taking is awaited.
+      if (this.#policy !== "drop-oldest") {
+        while (this.#head < this.#own.length && this.#own[this.#head]!.taken === undefined) {
+          this.#controller.enqueue(this.#shift().message);
+        }
+      }
     }
+    while (this.#waiters.length > 0 && (this.#waitingRead || this.buffered < this.#hwm)) {
+      const w = this.#waiters.shift()!;
+      this.#accept(w.entry);
+      w.resolve();
+    }
+    if (this.#paused && this.#waiters.length === 0 && this.buffered < this.#hwm) {
+      this.#paused = false;
+      this.#source.resume?.();
+    }
+    if (!this.#waitingRead) return;
     if (this.#ending) {
+      this.#waitingRead = false;
       this.#finish();
       return;
     }
-    if (this.#source.kind === "pull") return this.#fetch(this.#source);
     return new Promise<void>((resolve) => this.#pending = resolve);
   }
 
@@ -261,61 +294,47 @@ class Machine<M> implements PushController<M> {
       this.#finish();
       return;
     }
-    let first = true;
-    for (const message of items) {
-      if (first) {
-        this.#enqueue({ message });
-        first = false;
-      } else this.#buffer.push({ message });
-    }
+    for (const message of items) this.#controller.enqueue(message);
   }
 
   #shift(): Entry<M> {
-    const entry = this.#buffer[this.#head]!;
-    this.#buffer[this.#head] = undefined as unknown as Entry<M>;
+    const entry = this.#own[this.#head]!;
+    this.#own[this.#head] = undefined as unknown as Entry<M>;
     this.#head++;
-    if (this.#head === this.#buffer.length) {
-      this.#buffer.length = 0;
+    if (this.#head === this.#own.length) {
+      this.#own.length = 0;
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-      this.#buffer.splice(0, this.#head);
+    } else if (this.#head > 1024 && this.#head * 2 > this.#own.length) {
+      this.#own.splice(0, this.#head);
       this.#head = 0;
     }
     return entry;
   }
 
-  #enqueue(entry: Entry<M>): void {
+  /** Hands an entry to the waiting read: that read takes it at once. */
+  #hand(entry: Entry<M>): void {
     this.#controller.enqueue(entry.message);
     entry.taken?.resolve();
   }
 
-  /** After a message left the buffer: admit waiters, resume a paused source. */
-  #afterTake(): void {
-    while (this.#waiters.length > 0 && this.buffered < this.#hwm) {
-      const w = this.#waiters.shift()!;
-      this.#buffer.push(w.entry);
-      w.resolve();
-    }
-    if (this.#paused && this.#waiters.length === 0 && this.buffered < this.#hwm) {
-      this.#paused = false;
-      if (this.#source.kind === "push") this.#source.resume?.();
-    }
-    if (this.#ending && this.buffered === 0 && this.#waiters.length === 0) {
-      // The last message was just handed out; the next read sees the end.
-    }
+  #wake(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.();
   }
 
   #accept(entry: Entry<M>): boolean {
     if (this.#done || this.#ending) return false;
-    const pending = this.#pending;
-    if (pending !== undefined) {
-      this.#pending = undefined;
-      this.#enqueue(entry);
-      pending();
+    if (this.#waitingRead) {
+      this.#waitingRead = false;
+      this.#hand(entry);
+      this.#wake();
       return true;
     }
     if (this.buffered < this.#hwm) {
-      this.#buffer.push(entry);
+      if (entry.taken === undefined && this.#policy !== "drop-oldest" && this.#head === this.#own.length) {
+        this.#controller.enqueue(entry.message);
+      } else this.#own.push(entry);
       if (this.buffered >= this.#hwm) this.#pauseSource();
       return true;
     }
@@ -325,13 +344,12 @@ class Machine<M> implements PushController<M> {
         return false;
       case "drop-oldest": {
         this.#dropped++;
-        if (this.#hwm === 0) {
+        if (this.#head === this.#own.length) {
           entry.taken?.reject(this.#dropError());
           return true;
         }
-        const old = this.#shift();
-        old.taken?.reject(this.#dropError());
-        this.#buffer.push(entry);
+        this.#shift().taken?.reject(this.#dropError());
+        this.#own.push(entry);
         return true;
       }
       case "drop-newest":
@@ -391,11 +409,10 @@ class Machine<M> implements PushController<M> {
   end(): void {
     if (this.#done || this.#ending) return;
     this.#ending = true;
-    if (this.buffered === 0 && this.#waiters.length === 0) {
-      const pending = this.#pending;
-      this.#pending = undefined;
+    if (this.#waitingRead) {
+      this.#waitingRead = false;
       this.#finish();
-      pending?.();
+      this.#wake();
     }
   }
 
@@ -410,28 +427,28 @@ class Machine<M> implements PushController<M> {
 
   error(error: unknown): void {
     if (this.#done) return;
-    const pending = this.#pending;
-    this.#pending = undefined;
     try {
       this.#controller.error(error);
     } catch { /* already closed */ }
-    pending?.();
+    this.#wake();
     void this.teardown(error);
   }
 
   close(reason: unknown): Promise<void> {
     if (this.#done) return this.closed.then(noop);
-    const pending = this.#pending;
-    this.#pending = undefined;
+    // What was buffered is still handed to the reader, ahead of the end.
+    while (this.#head < this.#own.length) {
+      const entry = this.#shift();
+      if (entry.taken === undefined) this.#controller.enqueue(entry.message);
+      else entry.taken.reject(this.#closedError());
+    }
     const done = this.teardown(reason);
     try {
       this.#controller.close();
     } catch { /* already closed or errored */ }
-    pending?.();
+    this.#wake();
     return done;
   }
-
-  #tornDown: Promise<void> | undefined;
 
   teardown(reason: unknown): Promise<void> {
     if (this.#tornDown !== undefined) return this.#tornDown;
@@ -439,8 +456,8 @@ class Machine<M> implements PushController<M> {
     if (this.#onAbort !== undefined) this.#userSignal?.removeEventListener("abort", this.#onAbort);
     this.#abort.abort(reason);
     const err = this.#closedError();
-    for (let i = this.#head; i < this.#buffer.length; i++) this.#buffer[i]?.taken?.reject(err);
-    this.#buffer.length = 0;
+    for (let i = this.#head; i < this.#own.length; i++) this.#own[i]?.taken?.reject(err);
+    this.#own.length = 0;
     this.#head = 0;
     for (const w of this.#waiters.splice(0)) {
       w.entry.taken?.reject(err);
@@ -471,9 +488,11 @@ class Machine<M> implements PushController<M> {
  * - the source ends (the reader gets what was buffered, then the end) or fails
  *   (the reader's next read rejects with the error).
  *
- * Messages buffered but not yet read when it is closed or cancelled are
- * discarded; on systems that settle, they were never acked and are delivered
- * again.
+ * `close()` stops receiving and lets the reader have what was already
+ * buffered, then the end; cancelling discards what was buffered (on systems
+ * that settle, such messages were never acked and are delivered again).
+ * Under `"block"`, a paused source is resumed once the reader has drained the
+ * buffer.
  *
  * @example A push source and a reader
  * ```ts
@@ -562,8 +581,9 @@ export class Subscription<M> extends ReadableStream<M> {
   }
 
   /**
-   * Ends the subscription, even while the stream is locked or piped: the
-   * reader sees the end, a pipe closes its destination (unless told not to).
+   * Ends the subscription, even while the stream is locked or piped: nothing
+   * new is received, the reader gets what was already buffered and then the
+   * end, and a pipe closes its destination (unless told not to).
    *
    * @param reason Why; `closed` resolves with it.
    * @returns A promise that settles when every resource is released.

@@ -104,6 +104,7 @@ interface Member {
   readonly matches: (topic: string) => boolean;
   readonly group: string | undefined;
   controller: PushController<MemoryMessage> | undefined;
+  readonly callback?: ((message: MemoryMessage) => void) | undefined;
   readonly timers: Set<ReturnType<typeof setTimeout>>;
 }
 
@@ -215,6 +216,45 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
     return sub;
   }
 
+  /**
+   * Calls `callback` with each matching message, synchronously inside
+   * `publish()`: no stream, no buffer, no backpressure. This is the baseline
+   * the benchmarks compare streams with; prefer {@linkcode MemoryPubSub.subscribe}.
+   *
+   * @example
+   * ```ts
+   * import { MemoryPubSub } from "@x/pubsub/testing";
+   *
+   * const ps = new MemoryPubSub();
+   * const stop = ps.listen("t", (msg) => console.log(msg.text())); // x
+   * await ps.publish("t", "x");
+   * stop();
+   * await ps.close();
+   * ```
+   *
+   * @param topic A topic or glob pattern.
+   * @param callback Called with each message; what it throws propagates out of `publish()`.
+   * @param options A group to share messages with.
+   * @returns A function that stops the listening.
+   * @throws {TypeError} On an invalid topic or callback.
+   * @throws {ClosedError} When the broker is closed.
+   */
+  listen(topic: string, callback: (message: MemoryMessage) => void, options: { group?: string } = {}): () => void {
+    checkTopic(topic, "Listening", true);
+    if (typeof callback !== "function") throw new TypeError("Listening failed: callback is not a function");
+    if (this.#closed) throw new ClosedError(`Listening to ${topic} failed: the broker is closed`);
+    const member: Member = {
+      pattern: topic,
+      matches: compileTopicPattern(topic),
+      group: options.group,
+      controller: undefined,
+      callback,
+      timers: new Set(),
+    };
+    this.#add(member);
+    return () => this.#remove(member);
+  }
+
   #add(member: Member): void {
     this.#members.add(member);
     if (isTopicPattern(member.pattern)) this.#patterns.add(member);
@@ -319,6 +359,10 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
       const targets = this.#targets(topic);
       const waits: Promise<void>[] = [];
       for (const member of targets) {
+        if (member.callback !== undefined) {
+          member.callback(this.#message(topic, copy, options.headers, sequence, member));
+          continue;
+        }
         const c = member.controller;
         if (c === undefined) continue;
         const msg = this.#message(topic, copy, options.headers, sequence, member);
@@ -355,6 +399,7 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const m of this.#members) if (m.callback !== undefined) this.#remove(m);
     await Promise.all([...this.#subs].map((s) => s.close()));
     this.status.close();
   }

@@ -19,3 +19,10 @@
  */
 
 export { MemoryMessage, type MemoryMessageInit, MemoryPubSub, type MemoryPubSubOptions } from "./memory.ts";
+export {
+  type ConformanceFactory,
+  type ConformanceOptions,
+  type ConformanceTarget,
+  runConformance,
+  type TestRegistrar,
+} from "./conformance.ts";
