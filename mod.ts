@@ -79,3 +79,11 @@ export {
   type PrefixWidth,
   TruncatedInputError,
 } from "./src/core/bytes.ts";
+export {
+  type Bridge,
+  bridge,
+  type BridgeOptions,
+  type BridgeStats,
+  type BridgeTarget,
+  type BridgeTransformResult,
+} from "./src/core/bridge.ts";
