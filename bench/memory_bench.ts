@@ -16,6 +16,8 @@ for (const size of [1024, 100]) {
     name: `callback: ${N} x ${size} B`,
     group: `memory ${size} B`,
     baseline: true,
+    n: 60,
+    warmup: 10,
     async fn() {
       const ps = new MemoryPubSub();
       let received = 0;
@@ -29,6 +31,8 @@ for (const size of [1024, 100]) {
   Deno.bench({
     name: `stream: ${N} x ${size} B`,
     group: `memory ${size} B`,
+    n: 60,
+    warmup: 10,
     async fn() {
       const ps = new MemoryPubSub();
       const sub = ps.subscribe("bench"); // default highWaterMark 16, overflow "block"

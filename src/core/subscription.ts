@@ -331,11 +331,12 @@ class Machine<M> implements PushController<M> {
       this.#wake();
       return true;
     }
-    if (this.buffered < this.#hwm) {
+    const buffered = this.buffered;
+    if (buffered < this.#hwm) {
       if (entry.taken === undefined && this.#policy !== "drop-oldest" && this.#head === this.#own.length) {
         this.#controller.enqueue(entry.message);
       } else this.#own.push(entry);
-      if (this.buffered >= this.#hwm) this.#pauseSource();
+      if (buffered + 1 >= this.#hwm) this.#pauseSource();
       return true;
     }
     switch (this.#policy) {
