@@ -302,6 +302,26 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#length);
   }
+
+  /**
+   * Returns the bytes written as a view into the writer's buffer, without a
+   * copy. The view is valid until the next write or `reset()`.
+   *
+   * @returns The bytes.
+   */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#length);
+  }
+
+  /**
+   * Forgets what was written, keeping the buffer for reuse.
+   *
+   * @returns This writer.
+   */
+  reset(): this {
+    this.#length = 0;
+    return this;
+  }
 }
 
 /**
@@ -381,16 +401,19 @@ export class ByteReader {
   /**
    * Reads a boolean byte: 0 is false, 1 is true.
    *
+   * @param strict When false, any non-zero byte is true (as .NET's
+   *   `BinaryReader.ReadBoolean`); when true (the default), bytes other than 0
+   *   and 1 are refused.
    * @returns The flag.
-   * @throws {ProtocolError} On any other byte.
+   * @throws {ProtocolError} On any other byte, when strict.
    */
-  bool(): boolean {
+  bool(strict = true): boolean {
     const at = this.#take(1);
     const b = this.#buf[at]!;
-    if (b > 1) {
+    if (strict && b > 1) {
       throw new ProtocolError(`Reading a boolean at offset ${at} failed: byte ${b} is neither 0 nor 1`, { offset: at });
     }
-    return b === 1;
+    return b !== 0;
   }
 
   /**

@@ -178,3 +178,15 @@ Deno.test("ChunkedReader.read() fuzzed with random bytes yields only values, NEE
     }
   }
 });
+
+Deno.test("ByteWriter.view() and reset() reuse one buffer; ByteReader.bool(false) takes any non-zero byte", () => {
+  const w = new ByteWriter(16);
+  const first = w.u16(0x0102).view();
+  assert.deepEqual([...first], [1, 2]);
+  const second = w.reset().u8(9).view();
+  assert.deepEqual([...second], [9]);
+  assert.equal(first.buffer, second.buffer, "no new allocation");
+  assert.equal(new ByteReader(new Uint8Array([7])).bool(false), true);
+  assert.equal(new ByteReader(new Uint8Array([0])).bool(false), false);
+  assert.throws(() => new ByteReader(new Uint8Array([7])).bool(), ProtocolError);
+});
