@@ -197,6 +197,10 @@ class Machine<M> implements PushController<M> {
     return this.#abort.signal;
   }
 
+  get ended(): boolean {
+    return this.#done;
+  }
+
   get dropped(): number {
     return this.#dropped;
   }
@@ -550,7 +554,8 @@ export class Subscription<M> extends ReadableStream<M> {
       start: async (controller) => {
         try {
           await base.start!(controller);
-          started();
+          if (machine.ended) failed(new ClosedError("The subscription was closed before it started"));
+          else started();
         } catch (err) {
           failed(err);
           throw err;

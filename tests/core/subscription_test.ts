@@ -233,3 +233,13 @@ Deno.test("Subscription with highWaterMark 0 hands a message only to a waiting r
   assert.equal((await read).value?.text(), "1");
   await reader.cancel();
 });
+
+Deno.test("Subscription.ready rejects with ClosedError when it is closed while starting", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const sub = new Subscription<Message>({ kind: "push", start: () => gate });
+  const closing = sub.close();
+  release();
+  await closing;
+  await assert.rejects(sub.ready, ClosedError);
+});
