@@ -1,0 +1,965 @@
+/**
+ * `HttpPubSubClient`: subscribe without holding a connection. The
+ * broadcaster POSTs each message to this process's receiver (a Hono app),
+ * subscriptions are kept in sync with `set_subscriptions`, and `notify()`
+ * posts to one of several broadcasters with retries.
+ *
+ * @module
+ */
+
+import { createSHA512 } from "hash-wasm";
+import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
+import { StatusChannel } from "../core/status.ts";
+import type { PushController, Subscription } from "../core/subscription.ts";
+import { type AuthConfig, noneAuth } from "./auth.ts";
+import {
+  type AuthDocument,
+  decodeCheckSubscriptionsResponse,
+  decodeGenericResponse,
+  decodeNotifyResponse,
+  encodeCheckSubscriptionsRequest,
+  encodeNotifyPrefix,
+  encodeSetSubscriptionsRequest,
+  type GenericResponse,
+  hex,
+  MAX_U16_FIELD,
+  strongEtag,
+  type SubscriptionSet,
+  toBytes,
+} from "./codec.ts";
+import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
+import { compileGlob } from "./glob.ts";
+import { cancelQuietly, concat, equalBytes, readCapped, sleep, withDeadline } from "./io.ts";
+import type { HttpPubSubMessage } from "./message.ts";
+import {
+  checkGlobArg,
+  checkTopicArg,
+  type HttpPubSubSubscribeOptions,
+  HttpPubSubSubscription,
+  type LocalSub,
+  lossyUtf8,
+  matches,
+  MultiSubscription,
+  utf8OrUndefined,
+} from "./subscription.ts";
+import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
+
+/** One broadcaster. */
+export interface BroadcasterConfig {
+  /** Its base url, e.g. `http://127.0.0.1:3003`. */
+  host: string;
+  /** Lower is preferred; ties are shuffled. Default 0. */
+  priority?: number;
+}
+
+/** How the receiver is exposed. */
+export type BindConfig =
+  /** `Deno.serve` on `hostname:port` (port 0 picks a free one). Needs Deno. */
+  | { type: "serve"; hostname?: string; port?: number }
+  /** The user mounts `client.app` (e.g. `app.route(prefix, client.app)`). */
+  | { type: "manual" };
+
+/** Options of {@linkcode HttpPubSubClient}. */
+export interface HttpPubSubClientOptions {
+  /**
+   * The public base url broadcasters reach this receiver at; it may carry a
+   * path prefix and a `#fragment` (which makes the registered urls unique per
+   * process). Required for `bind: { type: "manual" }`; with `"serve"` it
+   * defaults to `http://<hostname>:<bound port>`.
+   */
+  host?: string;
+  /** The broadcasters, tried in priority order. */
+  broadcasters: (BroadcasterConfig | string)[];
+  /** Default `{ type: "manual" }`. */
+  bind?: BindConfig;
+  /** Signs what we send ("to-broadcaster"). Default none. */
+  sendAuth?: AuthConfig;
+  /** Verifies what broadcasters send us ("to-subscriber"). Default none. */
+  receiveAuth?: AuthConfig;
+  /** Rounds over all broadcasters before giving up. Default 2. */
+  retries?: number;
+  /** Retry network errors and timeouts (the request may have been acted on). Default true. */
+  retryAmbiguous?: boolean;
+  /** Time limit of each outgoing request, in ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Base of the backoff between rounds: `base * 2^(round-1) + random(base)` ms. Default 1000. */
+  backoffMs?: number;
+  /** Received bodies up to this size are buffered and verified before delivery; larger ones are streamed. Default 1 MiB. */
+  bufferLimit?: number;
+  /** Missed notices for the same topic within this many ms are reported once. Default 5000. */
+  missedCoalesceMs?: number;
+  /**
+   * A topic matching several of our registrations (an exact topic and a
+   * glob, or two globs) arrives once per registration; the extra copies of
+   * the same topic and body within this many ms are confirmed with 0 and
+   * not delivered again. Default 60 000.
+   */
+  duplicateWindowMs?: number;
+  /** The fetch to use (tests route it in-process). Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** What `notify()` sends. */
+export type NotifyData =
+  | Uint8Array
+  | string
+  | Blob
+  | ReadableStream<Uint8Array>
+  | (() => ReadableStream<Uint8Array>);
+
+/** Arguments of {@linkcode HttpPubSubClient.notify}. */
+export interface NotifyOptions {
+  /** The topic (bytes or UTF-8). */
+  topic: Uint8Array | string;
+  /**
+   * The message: bytes, a string, a `Blob`, a function that opens the body
+   * as a stream (it is called again for each attempt, and once more to hash
+   * it when `sha512` is not given), or a one-shot `ReadableStream` (it needs
+   * `length`; without `sha512` it is read into memory to hash it, and it
+   * cannot be retried once sent).
+   */
+  data: NotifyData;
+  /** The length; required for streams. */
+  length?: number;
+  /** SHA-512 of the message, when known (saves hashing it). */
+  sha512?: Uint8Array;
+  /** Stops retrying and waiting when aborted. */
+  signal?: AbortSignal;
+}
+
+/** What `notify()` resolves with. */
+export interface NotifyResult {
+  /** How many subscribers confirmed receipt. */
+  notified: number;
+  /** The identifier sent, hex. */
+  identifier: string;
+}
+
+function positive(value: number | undefined, fallback: number, what: string, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new RangeError(`Creating an HttpPubSubClient failed: ${what} ${String(value)} is not a positive number`);
+  }
+  return value;
+}
+
+/**
+ * The httppubsub (lonelypsp) HTTP client: a receiver the broadcasters POST
+ * messages to, subscriptions kept on the broadcaster with
+ * `set_subscriptions`, and `notify()`.
+ *
+ * Subscriptions are reference-counted: overlapping subscriptions to the same
+ * topic share one registration, removed when the last one ends. Each
+ * subscription is a stream; the receiver answers the broadcaster only when
+ * the reader has taken the message, so `notify().notified` counts messages
+ * really handed over, and a slow reader slows the broadcaster (which gives up
+ * after its timeout; the message is still delivered here).
+ *
+ * Missed notices (`/v1/recover`) emit a `"missed"` status event with
+ * `detail.topic`, and call `onMissed` on the subscriptions covering it.
+ *
+ * @example
+ * ```ts ignore
+ * import { HttpPubSubClient, authConfigFromFile } from "@x/pubsub/httppubsub";
+ *
+ * const client = new HttpPubSubClient({
+ *   broadcasters: ["http://127.0.0.1:3003"],
+ *   bind: { type: "serve", hostname: "127.0.0.1", port: 3002 },
+ *   host: "http://127.0.0.1:3002#worker-1",
+ *   ...(await authConfigFromFile("subscriber-secrets.json")),
+ * });
+ * const sub = client.subscribeExact("orders");
+ * await sub.ready;
+ * const { notified } = await client.notify({ topic: "orders", data: "hello" });
+ * for await (const msg of sub) {
+ *   console.log(msg.text(), notified); // hello 1
+ *   break;
+ * }
+ * await client.close();
+ * ```
+ */
+export class HttpPubSubClient {
+  /** Connection events: `"connected"` after the first sync, `"missed"`, `"error"` (rejected receiver requests), `"closed"`. */
+  readonly status: StatusChannel = new StatusChannel();
+  readonly #options: HttpPubSubClientOptions;
+  readonly #broadcasters: { host: string; priority: number }[];
+  readonly #sendAuth: AuthConfig;
+  readonly #receiveAuth: AuthConfig;
+  readonly #retries: number;
+  readonly #retryAmbiguous: boolean;
+  readonly #timeoutMs: number;
+  readonly #backoffMs: number;
+  readonly #bufferLimit: number;
+  readonly #missedCoalesceMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #abort = new AbortController();
+  readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
+  readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
+  readonly #subs = new Set<LocalSub>();
+  readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #lastMissed = new Map<string, number>();
+  readonly #copies = new Map<string, { remaining: number; expires: number }>();
+  readonly #duplicateWindowMs: number;
+  #receiveUrl: string | undefined;
+  #recoverUrl: string | undefined;
+  #app: ReceiverApp | undefined;
+  #server: { shutdown(): Promise<void>; addr: { port: number } } | undefined;
+  #starting: Promise<void> | undefined;
+  #version = 0;
+  #synced = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #everSynced = false;
+  #closed = false;
+
+  /**
+   * Creates the client. Nothing is sent until the first subscription or
+   * notify (or `start()`).
+   *
+   * @param options Broadcasters, host, bind, auth, retries, limits.
+   * @throws {TypeError} When no broadcaster is given, a url is invalid, or `host` is missing for a manual bind.
+   * @throws {RangeError} When a number option is out of range.
+   */
+  constructor(options: HttpPubSubClientOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Creating an HttpPubSubClient failed: options is not an object");
+    }
+    this.#options = options;
+    const list = options.broadcasters;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new TypeError("Creating an HttpPubSubClient failed: broadcasters is empty");
+    }
+    this.#broadcasters = list.map((b) => {
+      const host = typeof b === "string" ? b : b?.host;
+      if (typeof host !== "string" || !URL.canParse(host)) {
+        throw new TypeError(`Creating an HttpPubSubClient failed: broadcaster ${JSON.stringify(host)} is not a url`);
+      }
+      const priority = typeof b === "string" ? 0 : b.priority ?? 0;
+      return { host: host.replace(/\/+$/, ""), priority };
+    });
+    const bind = options.bind ?? { type: "manual" };
+    if (bind.type !== "serve" && bind.type !== "manual") {
+      throw new TypeError(
+        `Creating an HttpPubSubClient failed: bind type ${JSON.stringify(bind)} is not serve or manual`,
+      );
+    }
+    if (options.host !== undefined && (typeof options.host !== "string" || !URL.canParse(options.host))) {
+      throw new TypeError(`Creating an HttpPubSubClient failed: host ${JSON.stringify(options.host)} is not a url`);
+    }
+    if (bind.type === "manual" && options.host === undefined) {
+      throw new TypeError("Creating an HttpPubSubClient failed: a manual bind needs host");
+    }
+    this.#sendAuth = options.sendAuth ?? noneAuth();
+    this.#receiveAuth = options.receiveAuth ?? noneAuth();
+    this.#retries = Math.floor(positive(options.retries, 2, "retries"));
+    this.#retryAmbiguous = options.retryAmbiguous ?? true;
+    this.#timeoutMs = positive(options.timeoutMs, 30_000, "timeoutMs");
+    this.#backoffMs = positive(options.backoffMs, 1000, "backoffMs", true);
+    this.#bufferLimit = positive(options.bufferLimit, 1024 * 1024, "bufferLimit", true);
+    this.#missedCoalesceMs = positive(options.missedCoalesceMs, 5000, "missedCoalesceMs", true);
+    this.#duplicateWindowMs = positive(options.duplicateWindowMs, 60_000, "duplicateWindowMs", true);
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    if (options.host !== undefined) this.#setHost(options.host);
+  }
+
+  #setHost(host: string): void {
+    const u = new URL(host);
+    const fragment = u.hash;
+    u.hash = "";
+    const base = u.href.replace(/\/+$/, "");
+    this.#receiveUrl = `${base}/v1/receive${fragment}`;
+    this.#recoverUrl = `${base}/v1/recover${fragment}`;
+  }
+
+  /** Received bodies up to this size are buffered; larger ones are streamed. */
+  get bufferLimit(): number {
+    return this.#bufferLimit;
+  }
+
+  /** The url registered for messages, with its fragment (known after `start()` for a serve bind without host). */
+  get receiveUrl(): string | undefined {
+    return this.#receiveUrl;
+  }
+
+  /** The url registered for missed notices, with its fragment. */
+  get recoverUrl(): string | undefined {
+    return this.#recoverUrl;
+  }
+
+  /**
+   * The receiver: a Hono app serving `POST /v1/receive` and `POST /v1/recover`.
+   * Mount it at the path of `host`: `parent.mount("/prefix", client.app.fetch)` in a Hono app
+   * (or `parent.route("/prefix", client.app as unknown as Hono)`), or serve `client.app.fetch`.
+   */
+  get app(): ReceiverApp {
+    return this.#app ??= this.#makeApp("");
+  }
+
+  #makeApp(basePath: string): ReceiverApp {
+    const receiveUrl = () => this.#receiveUrl ?? "";
+    const recoverUrl = () => this.#recoverUrl ?? "";
+    return createReceiverApp({
+      get receiveUrl() {
+        return receiveUrl();
+      },
+      get recoverUrl() {
+        return recoverUrl();
+      },
+      receiveAuth: this.#receiveAuth,
+      sendAuth: this.#sendAuth,
+      bufferLimit: this.#bufferLimit,
+      deliver: (r) => this.#deliver(r),
+      missed: (topic) => this.#missed(topic),
+      rejected: (error, status) => this.status.emit("error", { status }, error),
+    }, basePath);
+  }
+
+  /**
+   * Starts the receiver (for a serve bind). Called by the first subscribe or
+   * notify; idempotent.
+   *
+   * @returns Resolves when listening.
+   * @throws {ClosedError} When the client is closed.
+   * @throws {TypeError} When a serve bind is asked for outside Deno.
+   */
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError("Starting the client failed: it is closed"));
+    return this.#starting ??= Promise.resolve().then(() => this.#start());
+  }
+
+  #start(): void {
+    const bind = this.#options.bind ?? { type: "manual" };
+    if (bind.type !== "serve") return;
+    type Serve = (
+      options: { hostname?: string; port?: number; onListen?: () => void },
+      handler: (req: Request) => Response | Promise<Response>,
+    ) => { shutdown(): Promise<void>; addr: { port: number } };
+    const deno = (globalThis as { Deno?: { serve?: Serve } }).Deno;
+    if (typeof deno?.serve !== "function") {
+      throw new TypeError("Starting the receiver failed: bind type serve needs Deno.serve");
+    }
+    const hostname = bind.hostname ?? "127.0.0.1";
+    const path = this.#options.host === undefined ? "" : new URL(this.#options.host).pathname.replace(/\/+$/, "");
+    const root = path === "" ? this.app : this.#makeApp(path);
+    const server = deno.serve({ hostname, port: bind.port ?? 0, onListen: () => {} }, root.fetch);
+    this.#server = server;
+    if (this.#options.host === undefined) {
+      const h = hostname.includes(":") ? `[${hostname}]` : hostname;
+      this.#setHost(`http://${h}:${server.addr.port}`);
+    }
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    const done = () => this.#pending.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  #order(): { host: string; priority: number }[] {
+    const shuffled = this.#broadcasters.map((b) => ({ b, r: Math.random() }));
+    shuffled.sort((x, y) => x.b.priority - y.b.priority || x.r - y.r);
+    return shuffled.map((x) => x.b);
+  }
+
+  /**
+   * Posts to the broadcasters with retries: 502/503/504 and (with
+   * retryAmbiguous) network errors move on to the next; 409 counts as
+   * success where `conflictOk`; other statuses are final.
+   */
+  async #post<T>(
+    action: string,
+    path: string,
+    build: () => Promise<{ body: BodyInit; authorization: string | undefined }>,
+    handle: (body: Uint8Array, url: string) => Promise<T>,
+    conflict: (() => T) | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const outer = signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, signal]);
+    let last: unknown;
+    for (let round = 0; round < this.#retries; round++) {
+      if (round > 0) {
+        await sleep(this.#backoffMs * 2 ** (round - 1) + Math.random() * this.#backoffMs, outer);
+      }
+      for (const b of this.#order()) {
+        outer.throwIfAborted();
+        const url = `${b.host}${path}`;
+        const { body, authorization } = await build();
+        const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+        if (authorization !== undefined) headers.authorization = authorization;
+        let status: number;
+        let bytes: Uint8Array | undefined;
+        try {
+          [status, bytes] = await withDeadline(this.#timeoutMs, outer, async (sig) => {
+            const init: RequestInit & { duplex?: string } = { method: "POST", body, headers, signal: sig };
+            if (body instanceof ReadableStream) init.duplex = "half";
+            const res = await this.#fetch(url, init);
+            if (res.status !== 200) {
+              await cancelQuietly(res.body);
+              return [res.status, undefined] as const;
+            }
+            const got = await readCapped(res.body, 4 * MAX_U16_FIELD + 1024);
+            return [res.status, got] as const;
+          });
+        } catch (err) {
+          if (this.#abort.signal.aborted) {
+            throw new ClosedError(`${action} failed: the client was closed`, { cause: err });
+          }
+          signal?.throwIfAborted();
+          if (err instanceof TypeError && /retry|one-shot/.test(err.message)) throw err;
+          last = new AmbiguousError(`${action} failed: ${url} did not answer: ${(err as Error).message}`, {
+            cause: err,
+            url,
+          });
+          if (!this.#retryAmbiguous) throw last;
+          continue;
+        }
+        if (status === 200) {
+          if (bytes === undefined) throw new ProtocolError(`${action} failed: the answer of ${url} is too long`);
+          return await handle(bytes, url);
+        }
+        if (status === 409 && conflict !== undefined) return conflict();
+        if (status === 502 || status === 503 || status === 504) {
+          last = new ConnectionError(`${action} failed: ${url} answered ${status}`, { url });
+          continue;
+        }
+        if (status === 401 || status === 403) {
+          throw new AuthError(`${action} failed: ${url} answered ${status}`, { url, status });
+        }
+        throw new RefusedError(`${action} failed: ${url} answered ${status}`, { url, status });
+      }
+    }
+    throw new RetriesExhaustedError(
+      `${action} failed after ${this.#retries} rounds over ${this.#broadcasters.length} broadcasters`,
+      { cause: last },
+    );
+  }
+
+  async #verifyResponse(action: string, url: string, res: GenericResponse, doc: AuthDocument): Promise<void> {
+    const r = await this.#receiveAuth.verify(doc, res.authorization, res.tracing);
+    if (r !== "ok") {
+      throw new AuthError(`${action} failed: the answer of ${url} has a ${r} authorization`, { url });
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Subscriptions
+  // -------------------------------------------------------------------------
+
+  /** Changes the registration counts and syncs. */
+  #change(change: { exact: Uint8Array[]; glob: string[] }, delta: 1 | -1): Promise<void> {
+    let changed = false;
+    for (const bytes of change.exact) {
+      const key = hex(bytes);
+      const e = this.#exact.get(key);
+      if (delta > 0) {
+        if (e === undefined) {
+          this.#exact.set(key, { bytes: bytes.slice(), count: 1 });
+          changed = true;
+        } else e.count++;
+      } else if (e !== undefined && --e.count === 0) {
+        this.#exact.delete(key);
+        changed = true;
+      }
+    }
+    for (const glob of change.glob) {
+      const g = this.#globs.get(glob);
+      if (delta > 0) {
+        if (g === undefined) {
+          this.#globs.set(glob, { match: compileGlob(glob), count: 1 });
+          changed = true;
+        } else g.count++;
+      } else if (g !== undefined && --g.count === 0) {
+        this.#globs.delete(glob);
+        changed = true;
+      }
+    }
+    if (!changed) return this.#track(this.#chain);
+    this.#version++;
+    return this.#sync();
+  }
+
+  #sync(): Promise<void> {
+    const want = this.#version;
+    const run = this.#chain.catch(() => {}).then(async () => {
+      if (this.#synced >= want) return;
+      const version = this.#version;
+      await this.#setSubscriptions();
+      this.#synced = version;
+    });
+    this.#chain = run.catch(() => {});
+    return this.#track(run);
+  }
+
+  /** The set the broadcaster should hold for our receive url. */
+  #currentSet(): SubscriptionSet {
+    const recovery = this.#recoverUrl ?? "";
+    return {
+      exact: [...this.#exact.values()].map((e) => ({ key: e.bytes, recovery })),
+      glob: [...this.#globs.keys()].map((key) => ({ key, recovery })),
+    };
+  }
+
+  /**
+   * Asks a broadcaster for the strong etag of what it holds for our receive
+   * url (`/v1/check_subscriptions`, answer verified) and compares it with
+   * the local set; when they differ (a broadcaster lost its state, or an
+   * "unsubscribe immediately" raced a change), sends the whole set again.
+   *
+   * @returns Whether the broadcaster was in sync before the call.
+   * @throws {AuthError} When our credentials or the answer's signature are refused.
+   * @throws {RetriesExhaustedError} When no broadcaster answered.
+   * @throws {ClosedError} When the client is closed.
+   */
+  async checkSubscriptions(): Promise<boolean> {
+    if (this.#closed) throw new ClosedError("Checking the subscriptions failed: the client is closed");
+    await this.start();
+    const action = "Checking the subscriptions";
+    const url = this.#receiveUrl!;
+    const tracing = new Uint8Array(0);
+    const body = encodeCheckSubscriptionsRequest({ tracing, url });
+    const theirs = await this.#track(this.#post(
+      action,
+      "/v1/check_subscriptions",
+      async () => ({
+        body,
+        authorization: await this.#sendAuth.authorize({ type: "check-subscriptions", url }, tracing),
+      }),
+      async (bytes, from) => {
+        let res;
+        try {
+          res = decodeCheckSubscriptionsResponse(bytes);
+        } catch (cause) {
+          throw new ProtocolError(`${action} failed: ${(cause as Error).message}`, { cause });
+        }
+        await this.#verifyResponse(action, from, res, { type: "check-subscriptions-response", etag: res.etag });
+        return res.etag;
+      },
+      undefined,
+      undefined,
+    ));
+    await this.#chain;
+    const ours = await strongEtag(url, this.#currentSet());
+    if (equalBytes(ours, theirs)) return true;
+    this.#synced = -1;
+    await this.#sync();
+    return false;
+  }
+
+  async #setSubscriptions(): Promise<void> {
+    const action = "Setting the subscriptions";
+    const url = this.#receiveUrl!;
+    const set = this.#currentSet();
+    const etag = await strongEtag(url, set);
+    const tracing = new Uint8Array(0);
+    const body = encodeSetSubscriptionsRequest({ tracing, url, etag, ...set });
+    await this.#post(
+      action,
+      "/v1/set_subscriptions",
+      async () => ({
+        body,
+        authorization: await this.#sendAuth.authorize({ type: "set-subscriptions", url, etag }, tracing),
+      }),
+      async (bytes, from) => {
+        let res: GenericResponse;
+        try {
+          res = decodeGenericResponse(bytes);
+        } catch (cause) {
+          throw new ProtocolError(`${action} failed: ${(cause as Error).message}`, { cause });
+        }
+        await this.#verifyResponse(action, from, res, { type: "set-subscriptions-response", etag });
+      },
+      undefined,
+      undefined,
+    );
+    if (!this.#everSynced) {
+      this.#everSynced = true;
+      this.status.emit("connected", { url });
+    }
+  }
+
+  #open(
+    local: LocalSub,
+    registrations: { exact: Uint8Array[]; glob: string[] },
+    options: HttpPubSubSubscribeOptions,
+    multi: boolean,
+  ): HttpPubSubSubscription {
+    if (this.#closed) throw new ClosedError("Subscribing failed: the client is closed");
+    let registered = false;
+    const source = {
+      kind: "push" as const,
+      start: async (controller: PushController<HttpPubSubMessage>) => {
+        await this.start();
+        local.controller = controller;
+        this.#subs.add(local);
+        registered = true;
+        await this.#change(registrations, 1);
+      },
+      cancel: async () => {
+        this.#subs.delete(local);
+        local.controller = undefined;
+        if (!registered) return;
+        registered = false;
+        const exact = [...local.exact].map((k) => this.#exact.get(k)?.bytes).filter((b) => b !== undefined);
+        const glob = [...local.globs.keys()];
+        local.exact.clear();
+        local.globs.clear();
+        try {
+          await this.#change({ exact, glob }, -1);
+        } catch { /* the broadcaster will drop or unsubscribe-immediately later */ }
+      },
+    };
+    const sub = multi
+      ? MultiSubscription.create((c, d) => this.#change(c, d), local, source, options)
+      : new HttpPubSubSubscription(source, options);
+    this.#streams.add(sub);
+    void sub.closed.then(() => this.#streams.delete(sub));
+    return sub;
+  }
+
+  #local(options: HttpPubSubSubscribeOptions): LocalSub {
+    if (options.filter !== undefined && typeof options.filter !== "function") {
+      throw new TypeError("Subscribing failed: filter is not a function");
+    }
+    if (options.onMissed !== undefined && typeof options.onMissed !== "function") {
+      throw new TypeError("Subscribing failed: onMissed is not a function");
+    }
+    if (options.hold !== undefined && options.hold !== "taken" && options.hold !== "buffered") {
+      throw new TypeError(`Subscribing failed: hold ${JSON.stringify(options.hold)} is not taken or buffered`);
+    }
+    const block = options.overflow === undefined || options.overflow === "block";
+    return {
+      exact: new Set(),
+      globs: new Map(),
+      filter: options.filter,
+      onMissed: options.onMissed,
+      untilTaken: block && options.hold !== "buffered",
+      controller: undefined,
+    };
+  }
+
+  /**
+   * Subscribes to one or more exact topics.
+   *
+   * @param topic The topic (bytes or UTF-8), or several.
+   * @param options Buffer, overflow, signal, `onMissed`, `filter`.
+   * @returns The subscription; `ready` resolves once the broadcaster has it.
+   * @throws {TypeError} On a bad topic or option.
+   * @throws {RangeError} On a too-long topic or bad buffer option.
+   * @throws {ClosedError} When the client is closed.
+   */
+  subscribeExact(
+    topic: Uint8Array | string | (Uint8Array | string)[],
+    options: HttpPubSubSubscribeOptions = {},
+  ): HttpPubSubSubscription {
+    const topics = (Array.isArray(topic) ? topic : [topic]).map((t) => checkTopicArg(t, "Subscribing"));
+    if (topics.length === 0) throw new TypeError("Subscribing failed: no topic given");
+    const local = this.#local(options);
+    const unique: Uint8Array[] = [];
+    for (const t of topics) {
+      const key = hex(t);
+      if (!local.exact.has(key)) {
+        local.exact.add(key);
+        unique.push(t);
+      }
+    }
+    return this.#open(local, { exact: unique, glob: [] }, options, false);
+  }
+
+  /**
+   * Subscribes to one or more globs, matched as SQLite GLOB (`*` crosses `/`,
+   * `?` one character, `[...]` a class).
+   *
+   * @param glob The glob, or several.
+   * @param options Buffer, overflow, signal, `onMissed`, `filter`.
+   * @returns The subscription.
+   * @throws {TypeError} On a bad glob or option.
+   * @throws {ClosedError} When the client is closed.
+   */
+  subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
+    const globs = (Array.isArray(glob) ? glob : [glob]).map((g) => checkGlobArg(g, "Subscribing"));
+    if (globs.length === 0) throw new TypeError("Subscribing failed: no glob given");
+    const local = this.#local(options);
+    for (const g of globs) local.globs.set(g, compileGlob(g));
+    return this.#open(local, { exact: [], glob: [...local.globs.keys()] }, options, false);
+  }
+
+  /**
+   * A subscription that starts empty; add and remove topics and globs on it.
+   *
+   * @param options Buffer, overflow, signal, `onMissed`, `filter`.
+   * @returns The subscription.
+   * @throws {ClosedError} When the client is closed.
+   */
+  subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
+    return this.#open(this.#local(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+  }
+
+  /** The topics and globs currently registered, with their reference counts. */
+  get registrations(): { exact: Map<string, number>; glob: Map<string, number> } {
+    return {
+      exact: new Map([...this.#exact.values()].map((e) => [lossyUtf8.decode(e.bytes), e.count])),
+      glob: new Map([...this.#globs].map(([g, v]) => [g, v.count])),
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Receiving
+  // -------------------------------------------------------------------------
+
+  async #deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate"> {
+    const topic = received.prefix.topic;
+    const key = hex(topic);
+    const text = utf8OrUndefined(topic);
+    let rows = this.#exact.has(key) ? 1 : 0;
+    if (text !== undefined) {
+      for (const g of this.#globs.values()) if (g.match(text)) rows++;
+    }
+    if (rows === 0) return "unsubscribe-immediate";
+    if (rows > 1 && this.#isDuplicateCopy(`${key}:${hex(received.sha512)}`, rows)) return 0;
+    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
+    const messages = received.messages(targets.length);
+    const results = await Promise.allSettled(
+      targets.map((s, i) => s.untilTaken ? s.controller!.deliver(messages[i]!) : s.controller!.push(messages[i]!)),
+    );
+    return results.filter((r) => r.status === "fulfilled").length;
+  }
+
+  /**
+   * The broadcaster sends one copy per matching registration (an exact topic
+   * and a glob, or two globs). The first copy goes to every local
+   * subscription that matches; the next `rows - 1` copies of the same topic
+   * and body within `duplicateWindowMs` are confirmed with 0 and not
+   * delivered again.
+   */
+  #isDuplicateCopy(id: string, rows: number): boolean {
+    const now = Date.now();
+    const seen = this.#copies.get(id);
+    if (seen !== undefined && seen.expires > now && seen.remaining > 0) {
+      if (--seen.remaining === 0) this.#copies.delete(id);
+      return true;
+    }
+    this.#copies.set(id, { remaining: rows - 1, expires: now + this.#duplicateWindowMs });
+    if (this.#copies.size > 10_000) {
+      for (const [k, v] of this.#copies) if (v.expires <= now) this.#copies.delete(k);
+    }
+    return false;
+  }
+
+  #missed(topic: Uint8Array): void {
+    const key = hex(topic);
+    const now = Date.now();
+    const last = this.#lastMissed.get(key);
+    if (last !== undefined && now - last < this.#missedCoalesceMs) return;
+    this.#lastMissed.set(key, now);
+    if (this.#lastMissed.size > 10_000) {
+      for (const [k, t] of this.#lastMissed) if (now - t >= this.#missedCoalesceMs) this.#lastMissed.delete(k);
+    }
+    const text = lossyUtf8.decode(topic);
+    this.status.emit("missed", { topic: text });
+    const strict = utf8OrUndefined(topic);
+    for (const s of this.#subs) {
+      if (s.onMissed === undefined || !matches(s, key, strict)) continue;
+      try {
+        s.onMissed(text);
+      } catch { /* a user callback's failure is not the receiver's */ }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Notify
+  // -------------------------------------------------------------------------
+
+  /**
+   * Sends a message to every subscriber of its topic through one of the
+   * broadcasters, retrying (and re-signing) across them.
+   *
+   * @param options Topic, data (bytes, string, Blob, stream or stream factory), length, sha512, signal.
+   * @returns How many subscribers confirmed, and the identifier used.
+   * @throws {TypeError} On a bad topic or data, or a stream without length.
+   * @throws {RangeError} On a length that does not match the data.
+   * @throws {RefusedError} When a broadcaster refused the request.
+   * @throws {AuthError} When our credentials were refused or the answer's signature is wrong.
+   * @throws {AmbiguousError} On a network error with `retryAmbiguous: false`.
+   * @throws {RetriesExhaustedError} When every attempt failed.
+   * @throws {ClosedError} When the client is closed.
+   */
+  async notify(options: NotifyOptions): Promise<NotifyResult> {
+    if (this.#closed) throw new ClosedError("Notifying failed: the client is closed");
+    const topic = checkTopicArg(options?.topic, "Notifying");
+    const action = `Notifying ${lossyUtf8.decode(topic)}`;
+    let data = options.data;
+    if (typeof data === "string") data = toBytes(data);
+    let length: number;
+    let open: () => BodyInit;
+    let sha512 = options.sha512;
+    if (sha512 !== undefined && (!(sha512 instanceof Uint8Array) || sha512.length !== 64)) {
+      throw new TypeError(`${action} failed: sha512 is not 64 bytes`);
+    }
+    if (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0)) {
+      throw new RangeError(`${action} failed: length ${options.length} is not an integer of 0 or more`);
+    }
+    if (data instanceof ReadableStream && sha512 === undefined) {
+      // A one-shot stream must be read to hash it before the prefix can be sent.
+      data = await readAll(data, options.length, action);
+    }
+    if (data instanceof Uint8Array) {
+      const bytes = data;
+      length = bytes.length;
+      if (options.length !== undefined && options.length !== length) {
+        throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes given`);
+      }
+      sha512 ??= new Uint8Array(await crypto.subtle.digest("SHA-512", bytes as Uint8Array<ArrayBuffer>));
+      open = () => bytes as Uint8Array<ArrayBuffer>;
+    } else if (data instanceof Blob) {
+      const blob = data;
+      length = blob.size;
+      if (options.length !== undefined && options.length !== length) {
+        throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes of the Blob`);
+      }
+      sha512 ??= await hashStream(blob.stream());
+      open = () => blob;
+    } else if (typeof data === "function" || data instanceof ReadableStream) {
+      if (options.length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
+      length = options.length;
+      if (typeof data === "function") {
+        const factory = data;
+        sha512 ??= await hashStream(factory(), length, action);
+        open = () => factory();
+      } else {
+        let once: ReadableStream<Uint8Array> | undefined = data;
+        open = () => {
+          const s = once;
+          if (s === undefined) throw new TypeError(`${action} failed: a one-shot stream cannot be sent again (retry)`);
+          once = undefined;
+          return s;
+        };
+      }
+    } else {
+      throw new TypeError(`${action} failed: data is ${typeof data}, not bytes, a string, a Blob or a stream`);
+    }
+    const digest = sha512!;
+    await this.start();
+    const tracing = new Uint8Array(0);
+    const identifier = crypto.getRandomValues(new Uint8Array(16));
+    const prefix = encodeNotifyPrefix({ topic, sha512: digest, tracing, identifier, length });
+    const body = (): BodyInit => {
+      const payload = open();
+      if (payload instanceof Uint8Array) return concat([prefix, payload]);
+      if (payload instanceof Blob) return new Blob([prefix, payload]);
+      return withPrefix(prefix, payload as ReadableStream<Uint8Array>, length, action);
+    };
+    return await this.#track(this.#post(
+      action,
+      "/v1/notify",
+      async () => ({
+        body: body(),
+        authorization: await this.#sendAuth.authorize({ type: "notify", topic, identifier, sha512: digest }, tracing),
+      }),
+      async (bytes, from) => {
+        let res;
+        try {
+          res = decodeNotifyResponse(bytes);
+        } catch (cause) {
+          throw new ProtocolError(`${action} failed: ${(cause as Error).message}`, { cause });
+        }
+        if (!equalBytes(res.identifier, identifier)) {
+          throw new ProtocolError(`${action} failed: the answer of ${from} echoes another identifier`);
+        }
+        await this.#verifyResponse(action, from, res, {
+          type: "confirm-notify",
+          identifier,
+          subscribers: res.subscribers,
+          topic,
+          sha512: digest,
+        });
+        return { notified: res.subscribers, identifier: hex(identifier) };
+      },
+      undefined,
+      options.signal,
+    ));
+  }
+
+  /**
+   * Ends every subscription, tells the broadcasters we subscribe to nothing
+   * any more (best effort), and stops the receiver.
+   *
+   * @returns Resolves when everything is released.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#streams].map((s) => s.close()));
+    await Promise.allSettled([...this.#pending]);
+    this.#abort.abort(new ClosedError("The client was closed"));
+    await this.#starting?.catch(() => {});
+    await this.#server?.shutdown();
+    this.status.close();
+  }
+
+  /** Calls {@linkcode HttpPubSubClient.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>, length: number | undefined, action: string) {
+  if (length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
+  const out = new Uint8Array(length);
+  let at = 0;
+  for await (const chunk of stream) {
+    if (at + chunk.length > length) throw new RangeError(`${action} failed: the stream is longer than ${length} bytes`);
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  if (at !== length) throw new RangeError(`${action} failed: the stream ended after ${at} of ${length} bytes`);
+  return out;
+}
+
+async function hashStream(stream: ReadableStream<Uint8Array>, length?: number, action?: string): Promise<Uint8Array> {
+  const h = await createSHA512();
+  h.init();
+  let n = 0;
+  for await (const chunk of stream) {
+    n += chunk.length;
+    h.update(chunk);
+  }
+  if (length !== undefined && n !== length) {
+    throw new RangeError(`${action} failed: the stream has ${n} bytes, not the ${length} given`);
+  }
+  return h.digest("binary");
+}
+
+function withPrefix(
+  prefix: Uint8Array,
+  payload: ReadableStream<Uint8Array>,
+  length: number,
+  action: string,
+): ReadableStream<Uint8Array> {
+  const reader = payload.getReader();
+  let sentPrefix = false;
+  let n = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (!sentPrefix) {
+        sentPrefix = true;
+        c.enqueue(prefix);
+        return;
+      }
+      const r = await reader.read();
+      if (r.done) {
+        if (n !== length) c.error(new RangeError(`${action} failed: the stream ended after ${n} of ${length} bytes`));
+        else c.close();
+        return;
+      }
+      n += r.value.length;
+      if (n > length) {
+        c.error(new RangeError(`${action} failed: the stream is longer than ${length} bytes`));
+        await cancelQuietly(reader);
+        return;
+      }
+      c.enqueue(r.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}

@@ -1,0 +1,373 @@
+/**
+ * The subscriber's receiver: a Hono app serving `POST /v1/receive` and
+ * `POST /v1/recover` for the broadcaster.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { createSHA512 } from "hash-wasm";
+import { ChunkedReader, NEED_MORE } from "../core/bytes.ts";
+import { ProtocolError } from "../core/errors.ts";
+import type { AuthConfig, AuthResult } from "./auth.ts";
+import {
+  decodeMissedRequest,
+  encodeSubscriberResponse,
+  parseReprDigest,
+  readReceivePrefix,
+  type ReceivePrefix,
+} from "./codec.ts";
+import { HttpPubSubMessage } from "./message.ts";
+import { cancelQuietly, equalBytes, readCapped } from "./io.ts";
+
+/**
+ * A request handler in the web's shape, as Hono apps are: `fetch` serves a
+ * `Request`, `request` is the in-process shortcut for tests. The object is a
+ * Hono app; mount it in another Hono app with `parent.mount(prefix, app.fetch)`
+ * or `parent.route(prefix, app as unknown as Hono)`, or serve `app.fetch` directly.
+ */
+export interface ReceiverApp {
+  /**
+   * Serves one request.
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  fetch(request: Request): Response | Promise<Response>;
+  /**
+   * Serves a request built from a path or url, in-process.
+   *
+   * @param input A path (`/v1/receive`) or a url.
+   * @param init The method, headers and body.
+   * @returns The response.
+   */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+}
+
+/** What the receiver hands over for each verified message. */
+export interface ReceivedMessage {
+  /** The prefix fields: topic, identifier, length, tracing. */
+  prefix: ReceivePrefix;
+  /** SHA-512 from `Repr-Digest` (checked before delivery for buffered bodies, while reading for streamed ones). */
+  sha512: Uint8Array;
+  /**
+   * Makes the messages for `n` readers, once. A streamed body is teed so
+   * each gets its own stream.
+   */
+  messages(n: number): HttpPubSubMessage[];
+}
+
+/** What the receiver app serves on behalf of. */
+export interface ReceiverTarget {
+  /** The registered receive url, with its `#fragment` (what the broadcaster signs). */
+  readonly receiveUrl: string;
+  /** The registered recovery url, with its `#fragment`. */
+  readonly recoverUrl: string;
+  /** Verifies what the broadcaster sends ("to-subscriber"). */
+  readonly receiveAuth: AuthConfig;
+  /** Signs our confirmations ("to-broadcaster"). */
+  readonly sendAuth: AuthConfig;
+  /** Bodies up to this many bytes are buffered and verified before delivery; larger ones are streamed. */
+  readonly bufferLimit: number;
+  /**
+   * Delivers a verified message to the local subscriptions. Resolves, once
+   * the readers took it, with how many did, or `"unsubscribe-immediate"`
+   * when nothing here subscribes to its topic any more.
+   */
+  deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate">;
+  /** Called for every verified missed notice. */
+  missed(topic: Uint8Array): void;
+  /** Told about rejected requests (bad auth, bad bytes), for status reporting. */
+  rejected?(error: Error, status: number): void;
+}
+
+const OCTET = { "content-type": "application/octet-stream" };
+
+function statusOf(result: AuthResult): 401 | 403 | 503 | undefined {
+  if (result === "unauthorized") return 401;
+  if (result === "forbidden") return 403;
+  if (result === "unavailable") return 503;
+  return undefined;
+}
+
+/**
+ * Makes the receiver app. Mount it where the registered urls point
+ * (`app.route(prefix, receiver)`); `HttpPubSubClient.app` is one.
+ *
+ * `/v1/receive` checks `Repr-Digest`, the body's prefix, `Content-Length`
+ * and the authorization (against the registered url with its fragment)
+ * before reading the message; a buffered body is hashed and checked before
+ * delivery, a streamed one while the reader reads it. The answer (the signed
+ * confirmation, or "unsubscribe immediately") is sent once the readers took
+ * the message. Bad input gets 400, missing auth 401, bad or replayed auth
+ * 403, all with an empty body, and nothing is delivered.
+ *
+ * @example Answering a broadcaster in-process
+ * ```ts
+ * import { createReceiverApp, noneAuth } from "@x/pubsub/httppubsub";
+ *
+ * const app = createReceiverApp({
+ *   receiveUrl: "http://127.0.0.1:3002/v1/receive#1",
+ *   recoverUrl: "http://127.0.0.1:3002/v1/recover#1",
+ *   receiveAuth: noneAuth(),
+ *   sendAuth: noneAuth(),
+ *   bufferLimit: 1024 * 1024,
+ *   deliver: () => Promise.resolve(1),
+ *   missed: () => {},
+ * });
+ * const res = await app.request("/v1/receive", { method: "POST", body: new Uint8Array(3) });
+ * console.log(res.status); // 400: no Repr-Digest
+ * ```
+ *
+ * @param target The urls, auth, limits and the delivery callbacks.
+ * @param basePath A path prefix for both routes (e.g. `/pubsub`), for serving the app directly.
+ * @returns The Hono app, typed as a {@linkcode ReceiverApp}.
+ */
+export function createReceiverApp(target: ReceiverTarget, basePath = ""): ReceiverApp {
+  const app = basePath === "" ? new Hono() : new Hono().basePath(basePath);
+  const reject = (status: 400 | 401 | 403 | 503, message: string): Response => {
+    const err = status === 400 ? new ProtocolError(message) : new Error(message);
+    target.rejected?.(err, status);
+    return new Response(null, { status });
+  };
+
+  app.post("/v1/receive", async (c) => {
+    const sha512 = parseReprDigest(c.req.header("repr-digest"));
+    if (sha512 === undefined) return reject(400, "Receiving a message failed: Repr-Digest has no valid sha-512");
+    const body = c.req.raw.body;
+    const reader = body?.getReader();
+    const input = new ChunkedReader({ maxBuffered: Number.MAX_SAFE_INTEGER });
+    let prefix: ReceivePrefix | typeof NEED_MORE = NEED_MORE;
+    let prefixLength = 0;
+    try {
+      while (reader !== undefined) {
+        const before = input.buffered;
+        prefix = input.read(readReceivePrefix);
+        if (prefix !== NEED_MORE) {
+          prefixLength = before - input.buffered;
+          break;
+        }
+        const { done, value } = await reader.read();
+        if (done) break;
+        input.push(value);
+      }
+    } catch (err) {
+      await cancelQuietly(reader);
+      return reject(400, `Receiving a message failed: ${(err as Error).message}`);
+    }
+    if (prefix === NEED_MORE) {
+      await cancelQuietly(reader);
+      return reject(400, "Receiving a message failed: the body ends inside its prefix");
+    }
+    const p = prefix;
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && declared !== String(prefixLength + p.length)) {
+      await cancelQuietly(reader);
+      return reject(
+        400,
+        `Receiving a message failed: Content-Length ${declared} is not the ${prefixLength + p.length} bytes announced`,
+      );
+    }
+    const auth = await target.receiveAuth.verify(
+      { type: "receive", url: target.receiveUrl, topic: p.topic, identifier: p.identifier, sha512 },
+      c.req.header("authorization"),
+      p.tracing,
+    );
+    const denied = statusOf(auth);
+    if (denied !== undefined) {
+      await cancelQuietly(reader);
+      return reject(denied, `Receiving a message failed: the authorization was ${auth}`);
+    }
+    const rest = input.drain();
+
+    let received: ReceivedMessage;
+    let finished: Promise<Error | undefined>;
+    let abandon = (): Promise<void> => cancelQuietly(reader);
+    if (p.length <= target.bufferLimit) {
+      const data = new Uint8Array(p.length);
+      let at = 0;
+      let over = false;
+      const take = (chunk: Uint8Array) => {
+        if (at + chunk.length > p.length) {
+          over = true;
+          return;
+        }
+        data.set(chunk, at);
+        at += chunk.length;
+      };
+      take(rest);
+      while (!over && reader !== undefined) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch {
+          break;
+        }
+        if (r.done) break;
+        take(r.value);
+      }
+      if (over) {
+        await cancelQuietly(reader);
+        return reject(400, `Receiving a message failed: the body is longer than the ${p.length} bytes announced`);
+      }
+      if (at !== p.length) {
+        return reject(400, `Receiving a message failed: the body ends after ${at} of ${p.length} bytes`);
+      }
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
+      if (!equalBytes(digest, sha512)) return reject(400, "Receiving a message failed: the SHA-512 does not match");
+      received = {
+        prefix: p,
+        sha512,
+        messages: (n) =>
+          Array.from(
+            { length: n },
+            () => new HttpPubSubMessage({ topic: p.topic, sha512, identifier: p.identifier, length: p.length, data }),
+          ),
+      };
+      finished = Promise.resolve(undefined);
+    } else {
+      const hasher = await createSHA512();
+      hasher.init();
+      let got = 0;
+      let settle!: (err: Error | undefined) => void;
+      finished = new Promise((resolve) => settle = resolve);
+      let pendingRest: Uint8Array | undefined = rest.length > 0 ? rest : undefined;
+      const check = (chunk: Uint8Array): Error | undefined => {
+        got += chunk.length;
+        if (got > p.length) {
+          return new ProtocolError(
+            `Receiving a message failed: the body is longer than the ${p.length} bytes announced`,
+          );
+        }
+        hasher.update(chunk);
+        return undefined;
+      };
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(ctrl) {
+          try {
+            let chunk = pendingRest;
+            pendingRest = undefined;
+            if (chunk === undefined) {
+              const r = reader === undefined ? { done: true as const, value: undefined } : await reader.read();
+              if (r.done) {
+                let err: Error | undefined;
+                if (got !== p.length) {
+                  err = new ProtocolError(
+                    `Receiving a message failed: the body ends after ${got} of ${p.length} bytes`,
+                  );
+                } else if (!equalBytes(hasher.digest("binary"), sha512)) {
+                  err = new ProtocolError("Receiving a message failed: the SHA-512 does not match");
+                }
+                if (err !== undefined) {
+                  ctrl.error(err);
+                  settle(err);
+                } else {
+                  ctrl.close();
+                  settle(undefined);
+                }
+                return;
+              }
+              chunk = r.value;
+            }
+            const err = check(chunk);
+            if (err !== undefined) {
+              ctrl.error(err);
+              settle(err);
+              await cancelQuietly(reader);
+              return;
+            }
+            if (chunk.length > 0) ctrl.enqueue(chunk);
+          } catch (cause) {
+            const err = new ProtocolError("Receiving a message failed: the body could not be read", { cause });
+            ctrl.error(err);
+            settle(err);
+          }
+        },
+        async cancel() {
+          settle(undefined);
+          await cancelQuietly(reader);
+        },
+      });
+      received = {
+        prefix: p,
+        sha512,
+        messages: (n) => {
+          const streams: ReadableStream<Uint8Array>[] = [];
+          let source = stream;
+          for (let i = 1; i < n; i++) {
+            const [a, b] = source.tee();
+            streams.push(a);
+            source = b;
+          }
+          if (n > 0) streams.push(source);
+          return streams.map((s) =>
+            new HttpPubSubMessage({ topic: p.topic, sha512, identifier: p.identifier, length: p.length, stream: s })
+          );
+        },
+      };
+      abandon = async () => {
+        settle(undefined);
+        await cancelQuietly(reader);
+      };
+    }
+
+    let outcome: number | "unsubscribe-immediate";
+    try {
+      outcome = await target.deliver(received);
+    } catch (err) {
+      await abandon();
+      return reject(400, `Receiving a message failed: ${(err as Error).message}`);
+    }
+    if (outcome === "unsubscribe-immediate") {
+      await abandon();
+      return new Response(encodeSubscriberResponse({ type: "unsubscribe-immediate" }), { headers: OCTET });
+    }
+    if (outcome === 0) await abandon();
+    const failure = await finished;
+    if (failure !== undefined) return reject(400, failure.message);
+    const tracing = new Uint8Array(0);
+    const authorization = await target.sendAuth.authorize(
+      { type: "confirm-receive", identifier: p.identifier, numSubscribers: outcome, url: target.receiveUrl },
+      tracing,
+    );
+    return new Response(
+      encodeSubscriberResponse({
+        type: "confirm-receive",
+        authorization,
+        tracing,
+        identifier: p.identifier,
+        numSubscribers: outcome,
+      }),
+      { headers: OCTET },
+    );
+  });
+
+  app.post("/v1/recover", async (c) => {
+    const body = await readCapped(c.req.raw.body, 4 + 2 * 0xffff);
+    if (body === undefined) return reject(400, "Receiving a missed notice failed: the body is too long");
+    let req;
+    try {
+      req = decodeMissedRequest(body);
+    } catch (err) {
+      return reject(400, (err as Error).message);
+    }
+    const auth = await target.receiveAuth.verify(
+      { type: "missed", recovery: target.recoverUrl, topic: req.topic },
+      c.req.header("authorization"),
+      req.tracing,
+    );
+    const denied = statusOf(auth);
+    if (denied !== undefined) return reject(denied, `Receiving a missed notice failed: the authorization was ${auth}`);
+    target.missed(req.topic);
+    const tracing = new Uint8Array(0);
+    const authorization = await target.sendAuth.authorize(
+      { type: "confirm-missed", topic: req.topic, url: target.recoverUrl },
+      tracing,
+    );
+    return new Response(encodeSubscriberResponse({ type: "confirm-missed", authorization, tracing }), {
+      headers: OCTET,
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,932 @@
+/**
+ * `WebsocketPubSubClient`: the same subscribe / notify API as
+ * `HttpPubSubClient`, over one websocket to a broadcaster's `/v1/websocket`
+ * (no receiver to expose). Compression is switched off at CONFIGURE.
+ *
+ * @module
+ */
+
+import { createSHA512 } from "hash-wasm";
+import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { StatusChannel } from "../core/status.ts";
+import type { PushController, Subscription } from "../core/subscription.ts";
+import { type AuthConfig, noneAuth } from "./auth.ts";
+import type { BroadcasterConfig, NotifyData, NotifyOptions, NotifyResult } from "./client.ts";
+import { type AuthDocument, hex, toBytes } from "./codec.ts";
+import { compileGlob } from "./glob.ts";
+import { equalBytes } from "./io.ts";
+import { HttpPubSubMessage } from "./message.ts";
+import {
+  checkGlobArg,
+  checkTopicArg,
+  type HttpPubSubSubscribeOptions,
+  HttpPubSubSubscription,
+  type LocalSub,
+  lossyUtf8,
+  matches,
+  MultiSubscription,
+  utf8OrUndefined,
+} from "./subscription.ts";
+import { type B2SMessage, connectionNonce, decodeB2S, encodeS2B, type S2BMessage, websocketUrl } from "./ws_codec.ts";
+
+/** Options of {@linkcode WebsocketPubSubClient}. */
+export interface WebsocketPubSubClientOptions {
+  /** The broadcasters (http(s) base urls); the first reachable in priority order is used. */
+  broadcasters: (BroadcasterConfig | string)[];
+  /** Signs what we send ("to-broadcaster"). Default none. */
+  sendAuth?: AuthConfig;
+  /** Verifies what the broadcaster sends ("to-subscriber"). Default none. */
+  receiveAuth?: AuthConfig;
+  /** The largest frame we send; bigger notifies go as NOTIFY_STREAM parts. Default 3.5 MiB. */
+  maxFrameBytes?: number;
+  /**
+   * Messages up to this size are buffered and verified before delivery;
+   * larger ones are streamed to the reader (`msg.body`), each part
+   * acknowledged only once the reader has room, never buffered whole. Default 1 MiB.
+   */
+  bufferLimit?: number;
+  /** Send minimal headers (default) or expanded ones. */
+  minimalHeaders?: boolean;
+  /** Time allowed to connect and configure, and for each confirmation, in ms. Default 10 000. */
+  timeoutMs?: number;
+  /** The WebSocket class. Default `globalThis.WebSocket`. */
+  WebSocket?: typeof WebSocket;
+}
+
+interface Pending {
+  resolve(m: B2SMessage): void;
+  reject(err: unknown): void;
+  url: string | undefined;
+}
+
+interface BodySink {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  cancelled: boolean;
+  room(): Promise<void>;
+  delivered: Promise<number>;
+}
+
+interface Receiving {
+  sink: BodySink | undefined;
+  identifier: Uint8Array;
+  topic: Uint8Array;
+  sha512: Uint8Array;
+  length: number;
+  parts: Uint8Array[];
+  received: number;
+  partId: number;
+  hasher: Awaited<ReturnType<typeof createSHA512>>;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The httppubsub websocket client. One socket carries subscriptions (each
+ * sent once, reference-counted locally: the broadcaster closes the socket on
+ * a duplicate), messages (RECEIVE_STREAM parts, each acknowledged, the final
+ * confirmation sent once the readers took the message) and notifies (one
+ * frame, or NOTIFY_STREAM parts each signed afresh). Both HMAC counters are
+ * tracked. A lost socket ends every subscription with a `ConnectionError`;
+ * there is no automatic reconnection.
+ *
+ * @example
+ * ```ts ignore
+ * import { WebsocketPubSubClient } from "@x/pubsub/httppubsub";
+ *
+ * const client = new WebsocketPubSubClient({ broadcasters: ["http://127.0.0.1:3003"] });
+ * const sub = client.subscribeExact("orders");
+ * await sub.ready;
+ * const { notified } = await client.notify({ topic: "orders", data: "hi" });
+ * for await (const msg of sub) {
+ *   console.log(msg.text(), notified); // hi 1
+ *   break;
+ * }
+ * await client.close();
+ * ```
+ */
+export class WebsocketPubSubClient {
+  /** `"connected"`, `"missed"` (with `detail.topic`), `"disconnected"`, `"closed"`. */
+  readonly status: StatusChannel = new StatusChannel();
+  readonly #broadcasters: { host: string; priority: number }[];
+  readonly #sendAuth: AuthConfig;
+  readonly #receiveAuth: AuthConfig;
+  readonly #maxFrame: number;
+  readonly #bufferLimit: number;
+  readonly #minimal: boolean;
+  readonly #timeoutMs: number;
+  readonly #WebSocket: typeof WebSocket;
+  readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
+  readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
+  readonly #subs = new Set<LocalSub>();
+  readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
+  readonly #confirms = new Map<string, Pending[]>();
+  readonly #notifies = new Map<string, Pending>();
+  readonly #continues = new Map<string, Pending>();
+  #ws: WebSocket | undefined;
+  #connecting: Promise<void> | undefined;
+  #nonce = "";
+  #subCounter = -1;
+  #bcCounter = 1;
+  #sendChain: Promise<unknown> = Promise.resolve();
+  #recvChain: Promise<unknown> = Promise.resolve();
+  #opChain: Promise<unknown> = Promise.resolve();
+  #notifyLock: Promise<unknown> = Promise.resolve();
+  #receiving: Receiving | undefined;
+  #failure: Error | undefined;
+  #closed = false;
+  #closedSocket: Promise<void> | undefined;
+
+  /**
+   * Creates the client; it connects on first use (or `connect()`).
+   *
+   * @param options Broadcasters, auth, limits.
+   * @throws {TypeError} When no broadcaster is given or one is not a url.
+   * @throws {RangeError} When a limit is out of range.
+   */
+  constructor(options: WebsocketPubSubClientOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Creating a WebsocketPubSubClient failed: options is not an object");
+    }
+    if (!Array.isArray(options.broadcasters) || options.broadcasters.length === 0) {
+      throw new TypeError("Creating a WebsocketPubSubClient failed: broadcasters is empty");
+    }
+    this.#broadcasters = options.broadcasters.map((b) => {
+      const host = typeof b === "string" ? b : b?.host;
+      if (typeof host !== "string" || !URL.canParse(host)) {
+        throw new TypeError(
+          `Creating a WebsocketPubSubClient failed: broadcaster ${JSON.stringify(host)} is not a url`,
+        );
+      }
+      return { host: host.replace(/\/+$/, ""), priority: typeof b === "string" ? 0 : b.priority ?? 0 };
+    });
+    this.#sendAuth = options.sendAuth ?? noneAuth();
+    this.#receiveAuth = options.receiveAuth ?? noneAuth();
+    this.#maxFrame = options.maxFrameBytes ?? 3.5 * 1024 * 1024;
+    this.#bufferLimit = options.bufferLimit ?? 1024 * 1024;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    for (
+      const [name, v, min] of [["maxFrameBytes", this.#maxFrame, 2048], ["bufferLimit", this.#bufferLimit, 0], [
+        "timeoutMs",
+        this.#timeoutMs,
+        1,
+      ]] as const
+    ) {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
+        throw new RangeError(`Creating a WebsocketPubSubClient failed: ${name} ${String(v)} is below ${min}`);
+      }
+    }
+    this.#minimal = options.minimalHeaders ?? true;
+    const WS = options.WebSocket ?? globalThis.WebSocket;
+    if (typeof WS !== "function") throw new TypeError("Creating a WebsocketPubSubClient failed: there is no WebSocket");
+    this.#WebSocket = WS;
+  }
+
+  /** The connection nonce, once connected (standard base64). */
+  get nonce(): string {
+    return this.#nonce;
+  }
+
+  /**
+   * Connects and configures (compression off). Called by the first
+   * subscribe or notify; idempotent.
+   *
+   * @returns Resolves when configured.
+   * @throws {ConnectionError} When no broadcaster could be reached.
+   * @throws {AuthError} When the configuration was refused or its confirmation does not verify.
+   * @throws {ClosedError} When the client is closed.
+   */
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError("Connecting failed: the client is closed"));
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    return this.#connecting ??= this.#connect();
+  }
+
+  async #connect(): Promise<void> {
+    const order = this.#broadcasters.map((b) => ({ b, r: Math.random() }))
+      .sort((x, y) => x.b.priority - y.b.priority || x.r - y.r).map((x) => x.b);
+    let last: unknown;
+    for (const b of order) {
+      const url = `${b.host.replace(/^http/, "ws")}/v1/websocket`;
+      try {
+        await this.#open(url);
+        this.status.emit("connected", { url });
+        return;
+      } catch (err) {
+        last = err;
+        if (err instanceof AuthError || err instanceof ProtocolError || this.#closed) throw err;
+      }
+    }
+    throw new ConnectionError(`Connecting failed: no broadcaster answered on /v1/websocket`, { cause: last });
+  }
+
+  #open(url: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new this.#WebSocket(url);
+      } catch (err) {
+        reject(new ConnectionError(`Connecting to ${url} failed`, { cause: err, url }));
+        return;
+      }
+      ws.binaryType = "arraybuffer";
+      let settled = false;
+      const timer = setTimeout(() => fail(new TimeoutError(`Connecting to ${url} timed out`)), this.#timeoutMs);
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        try {
+          ws.close();
+        } catch { /* already closed */ }
+        reject(err);
+      };
+      let closedResolve!: () => void;
+      this.#closedSocket = new Promise((r) => closedResolve = r);
+      ws.onclose = () => {
+        closedResolve();
+        fail(new ConnectionError(`Connecting to ${url} failed: the socket closed`, { url }));
+        this.#lost(new ConnectionError(`The websocket to ${url} closed`, { url }));
+      };
+      ws.onerror = () => fail(new ConnectionError(`Connecting to ${url} failed`, { url }));
+      ws.onopen = async () => {
+        const subscriberNonce = crypto.getRandomValues(new Uint8Array(32));
+        this.#ws = ws;
+        this.#expect("confirm-configure", undefined).then(async (m) => {
+          if (m.type !== "confirm-configure") return;
+          const ok = await this.#receiveAuth.verify(
+            { type: "confirm-configure", broadcasterNonce: m.broadcasterNonce },
+            m.authorization,
+            m.tracing,
+          );
+          if (ok !== "ok") throw new AuthError(`Configuring ${url} failed: the confirmation has a ${ok} authorization`);
+          this.#nonce = await connectionNonce(subscriberNonce, m.broadcasterNonce);
+          settled = true;
+          clearTimeout(timer);
+          resolve();
+        }).catch((err) => fail(err as Error));
+        try {
+          const doc: AuthDocument = {
+            type: "configure",
+            subscriberNonce,
+            enableZstd: false,
+            enableTraining: false,
+            initialDict: 0,
+          };
+          const authorization = await this.#sendAuth.authorize(doc, EMPTY);
+          ws.send(encodeS2B({ ...doc, authorization, tracing: EMPTY }, this.#minimal));
+        } catch (err) {
+          fail(err as Error);
+        }
+      };
+      ws.onmessage = (ev) => this.#onFrame(ev.data);
+    });
+  }
+
+  /** The socket is gone: fail everything waiting, end every subscription. */
+  #lost(err: Error): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = this.#closed ? new ClosedError("The client was closed", { cause: err }) : err;
+    this.#ws = undefined;
+    const failure = this.#failure;
+    const sink = this.#receiving?.sink;
+    if (sink !== undefined && !sink.cancelled) {
+      try {
+        sink.controller.error(failure);
+      } catch { /* already closed */ }
+    }
+    this.#receiving = undefined;
+    for (const list of this.#confirms.values()) for (const p of list) p.reject(failure);
+    this.#confirms.clear();
+    for (const p of this.#notifies.values()) p.reject(failure);
+    this.#notifies.clear();
+    for (const p of this.#continues.values()) p.reject(failure);
+    this.#continues.clear();
+    if (!this.#closed) {
+      this.status.emit("disconnected", {}, err);
+      for (const s of this.#subs) s.controller?.error(err);
+    }
+  }
+
+  /** A broadcaster broke the protocol: close the socket and fail. */
+  #violation(err: Error): void {
+    const ws = this.#ws;
+    this.#lost(
+      err instanceof ProtocolError || err instanceof AuthError ? err : new ProtocolError(err.message, { cause: err }),
+    );
+    try {
+      ws?.close(1002, "protocol error");
+    } catch { /* closed */ }
+  }
+
+  #expect(key: string, url: string | undefined): Promise<B2SMessage> {
+    return new Promise((resolve, reject) => {
+      let list = this.#confirms.get(key);
+      if (list === undefined) this.#confirms.set(key, list = []);
+      list.push({ resolve, reject, url });
+    });
+  }
+
+  #take(key: string): Pending | undefined {
+    const list = this.#confirms.get(key);
+    const p = list?.shift();
+    if (list?.length === 0) this.#confirms.delete(key);
+    return p;
+  }
+
+  #onFrame(data: unknown): void {
+    if (!(data instanceof ArrayBuffer)) {
+      this.#violation(new ProtocolError("Receiving a frame failed: it is not binary"));
+      return;
+    }
+    let m: B2SMessage;
+    try {
+      m = decodeB2S(new Uint8Array(data));
+    } catch (err) {
+      this.#violation(err as Error);
+      return;
+    }
+    switch (m.type) {
+      case "confirm-configure": {
+        const p = this.#take("confirm-configure");
+        if (p === undefined) this.#violation(new ProtocolError("Receiving failed: an unexpected CONFIRM_CONFIGURE"));
+        else p.resolve(m);
+        return;
+      }
+      case "confirm-subscribe-exact":
+      case "confirm-unsubscribe-exact":
+      case "confirm-subscribe-glob":
+      case "confirm-unsubscribe-glob": {
+        const key = `${m.type}:${"topic" in m ? hex(m.topic) : m.glob}`;
+        const p = this.#take(key);
+        if (p === undefined) {
+          this.#violation(new ProtocolError(`Receiving failed: an unexpected ${m.type}`));
+          return;
+        }
+        const doc: AuthDocument = "topic" in m
+          ? { type: "confirm-subscribe-exact", url: p.url!, recovery: "", topic: m.topic }
+          : { type: "confirm-subscribe-glob", url: p.url!, recovery: "", glob: m.glob };
+        this.#receiveAuth.verify(doc, m.authorization, m.tracing).then((ok) => {
+          if (ok === "ok") p.resolve(m);
+          else p.reject(new AuthError(`Receiving ${m.type} failed: the authorization was ${ok}`));
+        }, p.reject);
+        return;
+      }
+      case "confirm-notify": {
+        const p = this.#notifies.get(hex(m.identifier));
+        if (p === undefined) {
+          this.#violation(new ProtocolError("Receiving failed: a CONFIRM_NOTIFY for no notify"));
+          return;
+        }
+        this.#notifies.delete(hex(m.identifier));
+        p.resolve(m);
+        return;
+      }
+      case "continue-notify": {
+        const key = `${hex(m.identifier)}:${m.partId}`;
+        const p = this.#continues.get(key);
+        if (p === undefined) {
+          this.#violation(new ProtocolError("Receiving failed: a CONTINUE_NOTIFY for no notify stream"));
+          return;
+        }
+        this.#continues.delete(key);
+        p.resolve(m);
+        return;
+      }
+      case "receive-stream":
+      case "missed": {
+        // The broadcaster counter follows arrival order.
+        const url = websocketUrl(this.#nonce, this.#bcCounter++);
+        this.#recvChain = this.#recvChain.then(() => this.#process(m, url)).catch((err) =>
+          this.#violation(err as Error)
+        );
+        return;
+      }
+    }
+  }
+
+  async #process(m: B2SMessage, url: string): Promise<void> {
+    if (this.#failure !== undefined) return;
+    if (m.type === "missed") {
+      const ok = await this.#receiveAuth.verify(
+        { type: "missed", recovery: url, topic: m.topic },
+        m.authorization,
+        m.tracing,
+      );
+      if (ok !== "ok") throw new AuthError(`Receiving MISSED failed: the authorization was ${ok}`);
+      const text = lossyUtf8.decode(m.topic);
+      this.status.emit("missed", { topic: text });
+      const key = hex(m.topic);
+      const strict = utf8OrUndefined(m.topic);
+      for (const s of this.#subs) {
+        if (s.onMissed === undefined || !matches(s, key, strict)) continue;
+        try {
+          s.onMissed(text);
+        } catch { /* the user's callback */ }
+      }
+      return;
+    }
+    if (m.type !== "receive-stream") return;
+    let r = this.#receiving;
+    if (m.partId === 0) {
+      if (r !== undefined) throw new ProtocolError("Receiving failed: a new message started before the last ended");
+      const start = m.start!;
+      const hasher = await createSHA512();
+      hasher.init();
+      r = {
+        sink: undefined,
+        identifier: m.identifier,
+        topic: start.topic,
+        sha512: start.sha512,
+        length: start.length,
+        parts: [],
+        received: 0,
+        partId: 0,
+        hasher,
+      };
+      this.#receiving = r;
+      if (r.length > this.#bufferLimit) r.sink = this.#deliverStream(r);
+    } else {
+      if (r === undefined || !equalBytes(r.identifier, m.identifier) || m.partId !== r.partId + 1) {
+        throw new ProtocolError(`Receiving failed: part ${m.partId} does not continue the message being received`);
+      }
+      r.partId = m.partId;
+    }
+    const ok = await this.#receiveAuth.verify(
+      { type: "receive", url, topic: r.topic, identifier: r.identifier, sha512: r.sha512 },
+      m.authorization,
+      m.tracing,
+    );
+    if (ok !== "ok") throw new AuthError(`Receiving part ${m.partId} failed: the authorization was ${ok}`);
+    r.received += m.payload.length;
+    if (r.received > r.length) throw new ProtocolError("Receiving failed: the parts are longer than the message");
+    r.hasher.update(m.payload);
+    const sink = r.sink;
+    if (sink === undefined) r.parts.push(m.payload);
+    else if (!sink.cancelled) {
+      if (m.payload.length > 0) sink.controller.enqueue(m.payload);
+      if (r.received === r.length) {
+        if (!equalBytes(r.hasher.digest("binary"), r.sha512)) {
+          const err = new ProtocolError("Receiving failed: the SHA-512 of the message does not match");
+          sink.controller.error(err);
+          this.#receiving = undefined;
+          throw err;
+        }
+        sink.controller.close();
+      } else {
+        // Acknowledge only once the reader has taken what is queued: the broadcaster holds the rest.
+        await sink.room();
+      }
+    }
+    if (r.received < r.length) {
+      const id = r.identifier;
+      const partId = m.partId;
+      await this.#send((u) => ({ type: "continue-receive", identifier: id, partId, url: u! }), (_u, authorization) => ({
+        type: "continue-receive",
+        identifier: id,
+        partId,
+        authorization,
+        tracing: EMPTY,
+      }));
+      return;
+    }
+    this.#receiving = undefined;
+    let n: number;
+    if (sink !== undefined) {
+      n = await sink.delivered;
+    } else {
+      if (!equalBytes(r.hasher.digest("binary"), r.sha512)) {
+        throw new ProtocolError("Receiving failed: the SHA-512 of the message does not match");
+      }
+      const data = new Uint8Array(r.length);
+      let at = 0;
+      for (const p of r.parts) {
+        data.set(p, at);
+        at += p.length;
+      }
+      n = await this.#deliver(r, data);
+    }
+    const id = r.identifier;
+    await this.#send((u) => ({ type: "confirm-receive", identifier: id, numSubscribers: n, url: u! }), (
+      _u,
+      authorization,
+    ) => ({ type: "confirm-receive", identifier: id, authorization, tracing: EMPTY, numSubscribers: n }));
+  }
+
+  /** Starts delivering a streamed body: the readers get messages whose body fills as parts arrive. */
+  #deliverStream(r: Receiving): BodySink {
+    let wake: (() => void) | undefined;
+    const sink = {
+      controller: undefined as unknown as ReadableStreamDefaultController<Uint8Array>,
+      cancelled: false,
+      room: () =>
+        sink.cancelled || (sink.controller.desiredSize ?? 1) > 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => wake = resolve),
+      delivered: Promise.resolve(0),
+    };
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        sink.controller = c;
+      },
+      pull() {
+        wake?.();
+        wake = undefined;
+      },
+      cancel() {
+        sink.cancelled = true;
+        wake?.();
+        wake = undefined;
+      },
+    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    const key = hex(r.topic);
+    const text = utf8OrUndefined(r.topic);
+    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
+    if (targets.length === 0) {
+      sink.cancelled = true;
+      void stream.cancel();
+      return sink;
+    }
+    const streams: ReadableStream<Uint8Array>[] = [];
+    let source = stream;
+    for (let i = 1; i < targets.length; i++) {
+      const [a, b] = source.tee();
+      streams.push(a);
+      source = b;
+    }
+    streams.push(source);
+    sink.delivered = Promise.allSettled(targets.map((s, i) => {
+      const msg = new HttpPubSubMessage({
+        topic: r.topic,
+        sha512: r.sha512,
+        identifier: r.identifier,
+        length: r.length,
+        stream: streams[i]!,
+      });
+      return s.untilTaken ? s.controller!.deliver(msg) : s.controller!.push(msg);
+    })).then((results) => {
+      const n = results.filter((x) => x.status === "fulfilled").length;
+      if (n === 0) {
+        // Nobody took it (the subscriptions ended): drain the rest from the wire.
+        sink.cancelled = true;
+        wake?.();
+      }
+      return n;
+    });
+    return sink;
+  }
+
+  async #deliver(r: Receiving, data: Uint8Array): Promise<number> {
+    const key = hex(r.topic);
+    const text = utf8OrUndefined(r.topic);
+    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
+    const results = await Promise.allSettled(targets.map((s) => {
+      const msg = new HttpPubSubMessage({
+        topic: r.topic,
+        sha512: r.sha512,
+        identifier: r.identifier,
+        length: r.length,
+        data,
+      });
+      return s.untilTaken ? s.controller!.deliver(msg) : s.controller!.push(msg);
+    }));
+    return results.filter((x) => x.status === "fulfilled").length;
+  }
+
+  /**
+   * Signs and sends one frame, in order. `counted` frames take the next
+   * subscriber counter url; the document and the message are built with it.
+   */
+  #send(
+    doc: ((url: string | undefined) => AuthDocument) | undefined,
+    message: (url: string | undefined, authorization: string | undefined) => S2BMessage,
+    counted = true,
+  ): Promise<string | undefined> {
+    const run = this.#sendChain.then(async () => {
+      const ws = this.#ws;
+      if (ws === undefined || this.#failure !== undefined) {
+        throw this.#failure ?? new ClosedError("Sending failed: not connected");
+      }
+      const url = counted ? websocketUrl(this.#nonce, this.#subCounter--) : undefined;
+      const authorization = doc === undefined ? undefined : await this.#sendAuth.authorize(doc(url), EMPTY);
+      ws.send(encodeS2B(message(url, authorization), this.#minimal));
+      return url;
+    });
+    this.#sendChain = run.catch(() => {});
+    return run;
+  }
+
+  #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const t = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(`${what} timed out after ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+    });
+    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  }
+
+  // -------------------------------------------------------------------------
+  // Subscriptions
+  // -------------------------------------------------------------------------
+
+  #change(change: { exact: Uint8Array[]; glob: string[] }, delta: 1 | -1): Promise<void> {
+    const ops: (() => Promise<void>)[] = [];
+    for (const bytes of change.exact) {
+      const key = hex(bytes);
+      const e = this.#exact.get(key);
+      if (delta > 0) {
+        if (e === undefined) {
+          this.#exact.set(key, { bytes: bytes.slice(), count: 1 });
+          ops.push(() => this.#wire("exact", bytes, key, true));
+        } else e.count++;
+      } else if (e !== undefined && --e.count === 0) {
+        this.#exact.delete(key);
+        ops.push(() => this.#wire("exact", bytes, key, false));
+      }
+    }
+    for (const glob of change.glob) {
+      const g = this.#globs.get(glob);
+      if (delta > 0) {
+        if (g === undefined) {
+          this.#globs.set(glob, { match: compileGlob(glob), count: 1 });
+          ops.push(() => this.#wire("glob", glob, glob, true));
+        } else g.count++;
+      } else if (g !== undefined && --g.count === 0) {
+        this.#globs.delete(glob);
+        ops.push(() => this.#wire("glob", glob, glob, false));
+      }
+    }
+    const run = this.#opChain.catch(() => {}).then(async () => {
+      for (const op of ops) await op();
+    });
+    this.#opChain = run.catch(() => {});
+    return run;
+  }
+
+  /** Sends one (un)subscribe and waits for its verified confirmation. */
+  async #wire(kind: "exact" | "glob", value: Uint8Array | string, key: string, on: boolean): Promise<void> {
+    await this.connect();
+    const type = `${on ? "subscribe" : "unsubscribe"}-${kind}` as const;
+    let confirmed!: Promise<B2SMessage>;
+    const url = await this.#send(
+      (u) => {
+        confirmed = this.#expect(`confirm-${type}:${key}`, u);
+        return kind === "exact"
+          ? { type: "subscribe-exact", url: u!, recovery: "", topic: value as Uint8Array }
+          : { type: "subscribe-glob", url: u!, recovery: "", glob: value as string };
+      },
+      (_u, authorization) =>
+        kind === "exact"
+          ? { type: type as "subscribe-exact", authorization, tracing: EMPTY, topic: value as Uint8Array }
+          : { type: type as "subscribe-glob", authorization, tracing: EMPTY, glob: value as string },
+    );
+    void url;
+    await this.#withTimeout(confirmed, `Waiting for the broadcaster to confirm ${type}`);
+  }
+
+  #open2(
+    local: LocalSub,
+    registrations: { exact: Uint8Array[]; glob: string[] },
+    options: HttpPubSubSubscribeOptions,
+    multi: boolean,
+  ): HttpPubSubSubscription {
+    if (this.#closed) throw new ClosedError("Subscribing failed: the client is closed");
+    let registered = false;
+    const source = {
+      kind: "push" as const,
+      start: async (controller: PushController<HttpPubSubMessage>) => {
+        await this.connect();
+        local.controller = controller;
+        this.#subs.add(local);
+        registered = true;
+        await this.#change(registrations, 1);
+      },
+      cancel: async () => {
+        this.#subs.delete(local);
+        local.controller = undefined;
+        if (!registered) return;
+        registered = false;
+        const exact = [...local.exact].map((k) => this.#exact.get(k)?.bytes).filter((b) => b !== undefined);
+        const glob = [...local.globs.keys()];
+        local.exact.clear();
+        local.globs.clear();
+        if (this.#failure !== undefined) return;
+        try {
+          await this.#change({ exact, glob }, -1);
+        } catch { /* the socket is gone or closing */ }
+      },
+    };
+    const sub = multi
+      ? MultiSubscription.create((c, d) => this.#change(c, d), local, source, options)
+      : new HttpPubSubSubscription(source, options);
+    this.#streams.add(sub);
+    void sub.closed.then(() => this.#streams.delete(sub));
+    return sub;
+  }
+
+  #local(options: HttpPubSubSubscribeOptions): LocalSub {
+    const block = options.overflow === undefined || options.overflow === "block";
+    return {
+      exact: new Set(),
+      globs: new Map(),
+      filter: options.filter,
+      onMissed: options.onMissed,
+      untilTaken: block && options.hold !== "buffered",
+      controller: undefined,
+    };
+  }
+
+  /**
+   * Subscribes to one or more exact topics.
+   *
+   * @param topic The topic, or several.
+   * @param options Buffer, overflow, signal, `onMissed`, `filter`, `hold`.
+   * @returns The subscription; `ready` resolves once the broadcaster confirmed.
+   * @throws {TypeError} On a bad topic.
+   * @throws {ClosedError} When the client is closed.
+   */
+  subscribeExact(
+    topic: Uint8Array | string | (Uint8Array | string)[],
+    options: HttpPubSubSubscribeOptions = {},
+  ): HttpPubSubSubscription {
+    const topics = (Array.isArray(topic) ? topic : [topic]).map((t) => checkTopicArg(t, "Subscribing"));
+    if (topics.length === 0) throw new TypeError("Subscribing failed: no topic given");
+    const local = this.#local(options);
+    const unique: Uint8Array[] = [];
+    for (const t of topics) {
+      if (!local.exact.has(hex(t))) {
+        local.exact.add(hex(t));
+        unique.push(t);
+      }
+    }
+    return this.#open2(local, { exact: unique, glob: [] }, options, false);
+  }
+
+  /**
+   * Subscribes to one or more globs.
+   *
+   * @param glob The glob, or several.
+   * @param options Buffer, overflow, signal, `onMissed`, `filter`, `hold`.
+   * @returns The subscription.
+   * @throws {TypeError} On a bad glob.
+   * @throws {ClosedError} When the client is closed.
+   */
+  subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
+    const globs = (Array.isArray(glob) ? glob : [glob]).map((g) => checkGlobArg(g, "Subscribing"));
+    if (globs.length === 0) throw new TypeError("Subscribing failed: no glob given");
+    const local = this.#local(options);
+    for (const g of globs) local.globs.set(g, compileGlob(g));
+    return this.#open2(local, { exact: [], glob: [...local.globs.keys()] }, options, false);
+  }
+
+  /**
+   * A subscription that starts empty; add and remove topics and globs on it.
+   *
+   * @param options Buffer, overflow, signal, `onMissed`, `filter`, `hold`.
+   * @returns The subscription.
+   * @throws {ClosedError} When the client is closed.
+   */
+  subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
+    return this.#open2(this.#local(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+  }
+
+  // -------------------------------------------------------------------------
+  // Notify
+  // -------------------------------------------------------------------------
+
+  /**
+   * Notifies the subscribers of a topic: one NOTIFY frame when it fits in
+   * `maxFrameBytes`, else NOTIFY_STREAM parts, each signed afresh, waiting
+   * for the broadcaster's CONTINUE_NOTIFY after each.
+   *
+   * @param options Topic, data (bytes, string, Blob, stream or stream factory), length, sha512.
+   * @returns How many subscribers the broadcaster reached, and the identifier.
+   * @throws {TypeError} On bad arguments.
+   * @throws {AuthError} When the confirmation does not verify.
+   * @throws {ConnectionError} When the socket is lost.
+   * @throws {ClosedError} When the client is closed.
+   */
+  async notify(options: NotifyOptions): Promise<NotifyResult> {
+    if (this.#closed) throw new ClosedError("Notifying failed: the client is closed");
+    const topic = checkTopicArg(options?.topic, "Notifying");
+    const action = `Notifying ${lossyUtf8.decode(topic)}`;
+    const data = await materialize(options.data, options.length, action);
+    const sha512 = options.sha512 ??
+      new Uint8Array(await crypto.subtle.digest("SHA-512", data as Uint8Array<ArrayBuffer>));
+    await this.connect();
+    const identifier = crypto.getRandomValues(new Uint8Array(16));
+    const id = hex(identifier);
+    const confirmed = new Promise<B2SMessage>((resolve, reject) => {
+      this.#notifies.set(id, { resolve, reject, url: undefined });
+    });
+    confirmed.catch(() => {});
+    const doc: AuthDocument = { type: "notify", topic, identifier, sha512 };
+    if (data.length + 1024 < this.#maxFrame) {
+      await this.#send(() => doc, (_u, authorization) => ({
+        type: "notify",
+        authorization,
+        tracing: EMPTY,
+        identifier,
+        topic,
+        sha512,
+        payload: data,
+      }), false);
+    } else {
+      const partSize = this.#maxFrame - 1024;
+      const run = this.#notifyLock.then(async () => {
+        for (let partId = 0, at = 0; at < data.length || partId === 0; partId++, at += partSize) {
+          const payload = data.subarray(at, at + partSize);
+          const last = at + partSize >= data.length;
+          let cont: Promise<B2SMessage> | undefined;
+          if (!last) {
+            cont = new Promise((resolve, reject) => {
+              this.#continues.set(`${id}:${partId}`, { resolve, reject, url: undefined });
+            });
+          }
+          await this.#send(() => doc, (_u, authorization) => ({
+            type: "notify-stream",
+            authorization,
+            tracing: EMPTY,
+            identifier,
+            partId,
+            start: partId === 0 ? { topic, length: data.length, sha512 } : undefined,
+            payload,
+          }), false);
+          if (cont !== undefined) {
+            const m = await this.#withTimeout(cont, `${action}: waiting for CONTINUE_NOTIFY`);
+            if (m.type !== "continue-notify") continue;
+            const ok = await this.#receiveAuth.verify(
+              { type: "continue-notify", identifier, partId },
+              m.authorization,
+              m.tracing,
+            );
+            if (ok !== "ok") throw new AuthError(`${action} failed: CONTINUE_NOTIFY has a ${ok} authorization`);
+          }
+        }
+      });
+      this.#notifyLock = run.catch(() => {});
+      await run;
+    }
+    const m = await this.#withTimeout(confirmed, `${action}: waiting for CONFIRM_NOTIFY`);
+    if (m.type !== "confirm-notify") throw new ProtocolError(`${action} failed: unexpected ${m.type}`);
+    const ok = await this.#receiveAuth.verify(
+      { type: "confirm-notify", identifier, subscribers: m.subscribers, topic, sha512 },
+      m.authorization,
+      m.tracing,
+    );
+    if (ok !== "ok") throw new AuthError(`${action} failed: CONFIRM_NOTIFY has a ${ok} authorization`);
+    return { notified: m.subscribers, identifier: id };
+  }
+
+  /**
+   * Ends every subscription and closes the socket.
+   *
+   * @returns Resolves when the socket is closed.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#streams].map((s) => s.close()));
+    await this.#connecting?.catch(() => {});
+    const ws = this.#ws;
+    this.#lost(new ClosedError("The client was closed"));
+    if (ws !== undefined && ws.readyState !== ws.CLOSED) {
+      ws.close(1000);
+      await this.#closedSocket;
+    }
+    this.status.close();
+  }
+
+  /** Calls {@linkcode WebsocketPubSubClient.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+async function materialize(data: NotifyData, length: number | undefined, action: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  if (typeof data === "string") bytes = toBytes(data);
+  else if (data instanceof Uint8Array) bytes = data;
+  else if (data instanceof Blob) bytes = new Uint8Array(await data.arrayBuffer());
+  else if (data instanceof ReadableStream || typeof data === "function") {
+    if (length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
+    const stream = typeof data === "function" ? data() : data;
+    bytes = new Uint8Array(length);
+    let at = 0;
+    for await (const chunk of stream) {
+      if (at + chunk.length > length) {
+        throw new RangeError(`${action} failed: the stream is longer than ${length} bytes`);
+      }
+      bytes.set(chunk, at);
+      at += chunk.length;
+    }
+    if (at !== length) throw new RangeError(`${action} failed: the stream ended after ${at} of ${length} bytes`);
+  } else {
+    throw new TypeError(`${action} failed: data is ${typeof data}, not bytes, a string, a Blob or a stream`);
+  }
+  if (length !== undefined && length !== bytes.length) {
+    throw new RangeError(`${action} failed: length ${length} is not the ${bytes.length} bytes given`);
+  }
+  return bytes;
+}

@@ -1,0 +1,323 @@
+import assert from "node:assert/strict";
+import { ConnectionError, ProtocolError } from "../../mod.ts";
+import {
+  type AuthConfig,
+  connectionNonce,
+  decodeB2S,
+  encodeS2B,
+  generateSecret,
+  hmacAuth,
+  HttpPubSubClient,
+  type HttpPubSubMessage,
+  type HttpPubSubSubscription,
+  noneAuth,
+  toBytes,
+  tokenAuth,
+  WebsocketPubSubClient,
+  type WebsocketPubSubClientOptions,
+  websocketUrl,
+} from "../../src/httppubsub/mod.ts";
+import { FakeBroadcaster, type FakeBroadcasterOptions } from "../../src/testing/httppubsub/mod.ts";
+
+type Scheme = "none" | "token" | "hmac";
+const make = (scheme: Scheme, secret: string): AuthConfig =>
+  scheme === "none" ? noneAuth() : scheme === "token" ? tokenAuth(secret) : hmacAuth(secret);
+
+interface Bed {
+  fake: FakeBroadcaster;
+  toBroadcaster: string;
+  url: string;
+  ws(options?: Partial<WebsocketPubSubClientOptions>): WebsocketPubSubClient;
+  http(): HttpPubSubClient;
+  close(): Promise<void>;
+}
+
+async function bed(scheme: Scheme = "hmac", fakeOptions: FakeBroadcasterOptions = {}): Promise<Bed> {
+  const tb = generateSecret();
+  const ts = generateSecret();
+  const fake = new FakeBroadcaster({
+    toBroadcasterAuth: make(scheme, tb),
+    toSubscriberAuth: make(scheme, ts),
+    ...fakeOptions,
+  });
+  const url = await fake.serve();
+  const clients: { close(): Promise<void> }[] = [];
+  return {
+    fake,
+    toBroadcaster: tb,
+    url,
+    ws: (options = {}) => {
+      const c = new WebsocketPubSubClient({
+        broadcasters: [url],
+        sendAuth: make(scheme, tb),
+        receiveAuth: make(scheme, ts),
+        ...options,
+      });
+      clients.push(c);
+      return c;
+    },
+    http: () => {
+      const c = new HttpPubSubClient({
+        broadcasters: [url],
+        bind: { type: "serve" },
+        sendAuth: make(scheme, tb),
+        receiveAuth: make(scheme, ts),
+      });
+      clients.push(c);
+      return c;
+    },
+    close: async () => {
+      for (const c of clients) await c.close();
+      await fake.close();
+    },
+  };
+}
+
+async function next(sub: HttpPubSubSubscription): Promise<HttpPubSubMessage> {
+  const reader = sub.getReader();
+  try {
+    const r = await reader.read();
+    assert.ok(!r.done, "the subscription ended");
+    return r.value;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+for (const scheme of ["none", "token", "hmac"] as const) {
+  Deno.test(`WebsocketPubSubClient configures, subscribes and receives an HTTP notify (${scheme})`, async () => {
+    const b = await bed(scheme);
+    try {
+      const ws = b.ws();
+      const exact = ws.subscribeExact("a/b");
+      const glob = ws.subscribeGlob("a/*");
+      await Promise.all([exact.ready, glob.ready]);
+      assert.match(ws.nonce, /^[A-Za-z0-9+/]{43}=$/);
+      const http = b.http();
+      const [r, m1, m2] = await Promise.all([http.notify({ topic: "a/b", data: "hi" }), next(exact), next(glob)]);
+      assert.equal(r.notified, 1, "a websocket subscriber counts once");
+      assert.equal(m1.text(), "hi");
+      assert.equal(m2.text(), "hi");
+      await b.fake.websocketPeers[0]!.deliver(
+        toBytes("a/c/d"),
+        toBytes("deep"),
+        new Uint8Array(await crypto.subtle.digest("SHA-512", new TextEncoder().encode("deep"))),
+      );
+      assert.equal((await next(glob)).topic, "a/c/d");
+    } finally {
+      await b.close();
+    }
+  });
+}
+
+Deno.test("WebsocketPubSubClient reassembles a message sent in parts, acknowledging each", async () => {
+  const b = await bed("hmac", { websocketPartBytes: 1024 });
+  try {
+    const ws = b.ws();
+    const sub = ws.subscribeExact("big");
+    await sub.ready;
+    const data = crypto.getRandomValues(new Uint8Array(10_000));
+    const http = b.http();
+    const [, m] = await Promise.all([http.notify({ topic: "big", data }), next(sub)]);
+    assert.deepEqual(m.data, data);
+    const deadline = Date.now() + 2000;
+    while (b.fake.websocketPeers[0]!.confirmed < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(b.fake.websocketPeers[0]!.confirmed, 1);
+    assert.equal(b.fake.websocketPeers[0]!.closedFor, undefined);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient.notify() sends one frame or a signed NOTIFY_STREAM", async () => {
+  const b = await bed("hmac");
+  try {
+    const http = b.http();
+    const sub = http.subscribeExact("n");
+    await sub.ready;
+    const ws = b.ws({ maxFrameBytes: 4096 });
+    const [r1, m1] = await Promise.all([ws.notify({ topic: "n", data: "small" }), next(sub)]);
+    assert.equal(r1.notified, 1);
+    assert.equal(m1.text(), "small");
+    const data = crypto.getRandomValues(new Uint8Array(9000)); // three parts of 3072
+    const [r2, m2] = await Promise.all([ws.notify({ topic: "n", data }), next(sub)]);
+    assert.equal(r2.notified, 1);
+    assert.deepEqual(m2.data, data);
+    assert.equal(b.fake.websocketPeers[0]!.closedFor, undefined);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient unsubscribes when the last subscription to a topic ends", async () => {
+  const b = await bed("hmac");
+  try {
+    const ws = b.ws();
+    const one = ws.subscribeExact("u");
+    const two = ws.subscribeExact("u");
+    await Promise.all([one.ready, two.ready]);
+    const peer = b.fake.websocketPeers[0]!;
+    assert.equal(peer.exact.size, 1, "sent once: a duplicate would close the socket");
+    await one.close();
+    assert.equal(peer.exact.size, 1);
+    await two.close();
+    assert.equal(peer.exact.size, 0);
+    assert.equal((await b.http().notify({ topic: "u", data: "x" })).notified, 0);
+    assert.equal(peer.closedFor, undefined);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient hears missed notices", async () => {
+  const b = await bed("hmac");
+  try {
+    const ws = b.ws();
+    const missed: string[] = [];
+    const sub = ws.subscribeGlob("m/*", { onMissed: (t) => missed.push(t) });
+    await sub.ready;
+    await b.fake.missedToWebsockets("m/1");
+    const deadline = Date.now() + 2000;
+    while (missed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(missed, ["m/1"]);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("FakeBroadcaster closes a websocket whose HMAC counter is wrong, or that skips configure", async () => {
+  const b = await bed("hmac");
+  const open = async () => {
+    const raw = new WebSocket(b.url.replace("http", "ws") + "/v1/websocket");
+    raw.binaryType = "arraybuffer";
+    await new Promise((r) => raw.onopen = r);
+    const frames: Uint8Array[] = [];
+    raw.onmessage = (ev) => frames.push(new Uint8Array(ev.data as ArrayBuffer));
+    const closed = new Promise<CloseEvent>((r) => raw.onclose = r);
+    return { raw, frames, closed };
+  };
+  try {
+    const first = await open();
+    first.raw.send(
+      encodeS2B({ type: "subscribe-exact", authorization: undefined, tracing: new Uint8Array(0), topic: toBytes("t") }),
+    );
+    assert.equal((await first.closed).code, 1000, "a frame before configure closes the socket");
+
+    const sign = hmacAuth(b.toBroadcaster);
+    const { raw, frames, closed } = await open();
+    const subscriberNonce = new Uint8Array(32).fill(5);
+    const configure = {
+      type: "configure",
+      subscriberNonce,
+      enableZstd: false,
+      enableTraining: false,
+      initialDict: 0,
+    } as const;
+    raw.send(encodeS2B({ ...configure, authorization: await sign.authorize(configure), tracing: new Uint8Array(0) }));
+    while (frames.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const reply = decodeB2S(frames[0]!);
+    assert.equal(reply.type, "confirm-configure");
+    if (reply.type !== "confirm-configure") return;
+    const nonce = await connectionNonce(subscriberNonce, reply.broadcasterNonce);
+    // The first subscriber url is counter -1; sign for -2 instead.
+    const authorization = await sign.authorize({
+      type: "subscribe-exact",
+      url: websocketUrl(nonce, -2),
+      recovery: "",
+      topic: "t",
+    });
+    raw.send(encodeS2B({ type: "subscribe-exact", authorization, tracing: new Uint8Array(0), topic: toBytes("t") }));
+    assert.equal((await closed).code, 1000);
+    assert.equal(frames.length, 1, "no confirmation was sent");
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient fails to connect with the wrong secret", async () => {
+  const b = await bed("hmac");
+  try {
+    const ws = b.ws({ sendAuth: hmacAuth(generateSecret()) });
+    await assert.rejects(() => ws.connect(), ConnectionError);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient fails with ProtocolError on a malformed frame and closes the socket", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onmessage = () => socket.send(new Uint8Array([0, 1, 0, 99, 1, 2, 3]));
+    return response;
+  });
+  const ws = new WebsocketPubSubClient({ broadcasters: [`http://127.0.0.1:${server.addr.port}`] });
+  try {
+    await assert.rejects(() => ws.connect(), ProtocolError);
+  } finally {
+    await ws.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("WebsocketPubSubClient ends its subscriptions with ConnectionError when the broadcaster goes away", async () => {
+  const b = await bed("none");
+  try {
+    const ws = b.ws();
+    const sub = ws.subscribeExact("gone");
+    await sub.ready;
+    const events: string[] = [];
+    ws.status.addEventListener("disconnected", () => events.push("disconnected"));
+    b.fake.websocketPeers[0]!.close(1001, "going away");
+    const reason = await sub.closed;
+    assert.ok(reason instanceof ConnectionError, String(reason));
+    assert.deepEqual(events, ["disconnected"]);
+    await assert.rejects(() => ws.notify({ topic: "gone", data: "x" }), ConnectionError);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient streams a message over bufferLimit, acknowledging parts as the reader reads", async () => {
+  const b = await bed("hmac", { websocketPartBytes: 1024 });
+  try {
+    const ws = b.ws({ bufferLimit: 2048 });
+    const sub = ws.subscribeExact("s");
+    await sub.ready;
+    const data = crypto.getRandomValues(new Uint8Array(50_000));
+    const sha = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
+    const peer = b.fake.websocketPeers[0]!;
+    void peer.deliver(toBytes("s"), data, sha);
+    const msg = await next(sub);
+    assert.equal(msg.streamed, true);
+    assert.equal(msg.length, 50_000);
+    const reader = msg.body.getReader();
+    const first = await reader.read();
+    assert.equal(first.value?.length, 1024);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(peer.confirmed, 0, "not confirmed before the body was read");
+    const parts: Uint8Array[] = [first.value!];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+    const got = new Uint8Array(50_000);
+    let at = 0;
+    for (const p of parts) {
+      got.set(p, at);
+      at += p.length;
+    }
+    assert.deepEqual(got, data);
+    const deadline = Date.now() + 2000;
+    while (peer.confirmed < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(peer.confirmed, 1);
+    assert.equal(peer.closedFor, undefined);
+
+    // A wrong SHA-512 errors the body and closes the connection.
+    void peer.deliver(toBytes("s"), data, new Uint8Array(64));
+    const bad = await next(sub).catch((e) => e);
+    if (bad instanceof Error) assert.ok(bad instanceof ProtocolError, String(bad));
+    else await assert.rejects(() => bad.bytes(), ProtocolError);
+    assert.ok((await sub.closed) instanceof ProtocolError);
+  } finally {
+    await b.close();
+  }
+});
