@@ -1,0 +1,150 @@
+/**
+ * PostTroll throughput, latency and codec rates: our Publisher → subscribe()
+ * stream (encoding and decoding included) against raw zeromq PUB/SUB sockets
+ * sending the same 200-byte JSON frames, in the same run.
+ *
+ * Run: deno bench -A bench/posttroll_bench.ts
+ */
+
+import * as zmq from "zeromq";
+import { setImmediate } from "node:timers";
+import { PosttrollMessage } from "../src/posttroll/message.ts";
+import { Publisher } from "../src/posttroll/publisher.ts";
+import { subscribe } from "../src/posttroll/subscriber.ts";
+
+const BATCH = 2000;
+const DATA = {
+  uri: "file:///data/satellite/noaa20/viirs/SVM05_npp_d20240506_t0708091.h5",
+  uid: "SVM05_npp_d20240506_t0708091.h5",
+  platform_name: "NOAA-20",
+  sensor: "viirs",
+  orbit_number: 12345,
+  start_time: "2024-05-06T07:08:09",
+};
+const SAMPLE = new PosttrollMessage({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+const FRAME = SAMPLE.encode();
+const DATA_BYTES = new TextEncoder().encode(FRAME.slice(FRAME.indexOf("application/json ") + 17)).length;
+console.log(`frame ${new TextEncoder().encode(FRAME).length} bytes, JSON data ${DATA_BYTES} bytes`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Raw zeromq: receive, waiting as our client does (a pending `receive()` is not reliably woken
+ * under Deno 2.9.6): check `readable`, yield with `setImmediate`.
+ */
+async function rawReceive(sub: zmq.Subscriber): Promise<Buffer[]> {
+  while (!sub.readable) await new Promise((r) => setImmediate(r));
+  return await sub.receive();
+}
+
+// Raw sockets.
+const rawPub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
+await rawPub.bind("tcp://127.0.0.1:*");
+const rawSub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
+rawSub.connect(rawPub.lastEndpoint!);
+rawSub.subscribe("pytroll://bench");
+await sleep(200);
+
+// Ours.
+const pub = await new Publisher({ host: "127.0.0.1", name: "bench", config: {} }).start();
+const sub = subscribe({ addresses: [pub.url], nameserver: false, topics: "/bench", highWaterMark: 256 });
+await sub.ready;
+const reader = sub.getReader();
+// Warm up until connected.
+for (;;) {
+  await pub.send(SAMPLE);
+  const r = await Promise.race([reader.read(), sleep(50).then(() => undefined)]);
+  if (r !== undefined) break;
+}
+// Drain stragglers of the warm-up.
+await sleep(100);
+while (sub.buffered > 0) await reader.read();
+
+Deno.bench({
+  name: `raw zeromq PUB→SUB, ${BATCH} frames of 200-byte JSON`,
+  group: "throughput",
+  baseline: true,
+  async fn() {
+    const receiving = (async () => {
+      for (let i = 0; i < BATCH; i++) await rawReceive(rawSub);
+    })();
+    for (let i = 0; i < BATCH; i++) await rawPub.send(FRAME);
+    await receiving;
+  },
+});
+
+Deno.bench({
+  name: `posttroll Publisher→subscribe() stream, ${BATCH} messages (encode + decode)`,
+  group: "throughput",
+  async fn() {
+    const receiving = (async () => {
+      for (let i = 0; i < BATCH; i++) await reader.read();
+    })();
+    for (let i = 0; i < BATCH; i++) {
+      await pub.send({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+    }
+    await receiving;
+  },
+});
+
+Deno.bench({
+  name: `posttroll Publisher→subscribe() stream, ${BATCH} pre-encoded frames (decode only)`,
+  group: "throughput",
+  async fn() {
+    const receiving = (async () => {
+      for (let i = 0; i < BATCH; i++) await reader.read();
+    })();
+    for (let i = 0; i < BATCH; i++) await pub.send(FRAME);
+    await receiving;
+  },
+});
+
+Deno.bench({
+  name: "raw zeromq one frame there",
+  group: "latency",
+  baseline: true,
+  async fn() {
+    await rawPub.send(FRAME);
+    await rawReceive(rawSub);
+  },
+});
+
+Deno.bench({
+  name: "posttroll one message there (encode + decode)",
+  group: "latency",
+  async fn() {
+    await pub.send({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+    await reader.read();
+  },
+});
+
+Deno.bench({
+  name: "PosttrollMessage encode (200-byte JSON)",
+  group: "codec",
+  fn() {
+    new PosttrollMessage({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" }).encode();
+  },
+});
+
+const BYTES = new TextEncoder().encode(FRAME);
+Deno.bench({
+  name: "PosttrollMessage decode (200-byte JSON)",
+  group: "codec",
+  fn() {
+    PosttrollMessage.decode(BYTES);
+  },
+});
+
+Deno.bench({
+  name: "JSON.stringify + JSON.parse of the same data (reference)",
+  group: "codec",
+  baseline: true,
+  fn() {
+    JSON.parse(JSON.stringify(DATA));
+  },
+});
+
+globalThis.addEventListener("unload", () => {
+  rawPub.close();
+  rawSub.close();
+});

@@ -1,0 +1,320 @@
+/**
+ * `PosttrollMessage`: a PostTroll message as a core `Message`, with its
+ * native fields.
+ *
+ * @module
+ */
+
+import { BasicMessage } from "../core/message.ts";
+import { PyDateTime } from "./datetime.ts";
+import {
+  bytesToLatin1,
+  checkField,
+  checkVersion,
+  type DecodedFrame,
+  decodeFrame,
+  encodeData,
+  encodeFrame,
+  frameText,
+  isTruthy,
+  MAGIC,
+  type PosttrollMime,
+  renderVersion,
+} from "./codec.ts";
+import type { PyValue } from "./json.ts";
+import { defaultSender } from "./sender.ts";
+
+const encoder = new TextEncoder();
+/** Decoded frames handed to the constructor, with their text. */
+const decodedFrames = new WeakMap<object, { text: string; bytes: Uint8Array | undefined }>();
+
+/** What {@linkcode PosttrollMessage} takes to make a message to send. */
+export interface PosttrollMessageInit {
+  /** The subject, e.g. `/counter` (sent as `pytroll://counter`). No whitespace. */
+  subject: string;
+  /** The type, e.g. `info`, `file`, `dataset`. No whitespace. Default `info`. */
+  type?: string | undefined;
+  /**
+   * The data: a string (`text/ascii`, or `binary/octet-stream` with
+   * `binary`), a `Uint8Array` (`binary/octet-stream`, one character per
+   * byte), or JSON data (`application/json`, see `pyDumps`). Falsy data
+   * (`""`, `0`, `{}`, `[]`, `null`) sends a header-only message.
+   */
+  data?: unknown;
+  /** Send a string as `binary/octet-stream`. Default false. */
+  binary?: boolean | undefined;
+  /** `user@host`; default the login name and host name of this process. */
+  sender?: string | undefined;
+  /** The header time; default now (aware UTC, microseconds where the clock has them). */
+  time?: PyDateTime | Date | undefined;
+  /**
+   * The version; default `messageVersion`, else automatic: `v1.2` when the
+   * data holds a datetime, else `v1.01`.
+   */
+  version?: string | undefined;
+  /** The configured `message_version` (POSTTROLL_MESSAGE_VERSION), used when `version` is not set. */
+  messageVersion?: string | undefined;
+}
+
+function dataBytes(rawData: string, binary: boolean): Uint8Array {
+  if (binary) {
+    let latin1 = true;
+    for (let i = 0; i < rawData.length; i++) {
+      if (rawData.charCodeAt(i) > 0xff) {
+        latin1 = false;
+        break;
+      }
+    }
+    if (latin1) {
+      const out = new Uint8Array(rawData.length);
+      for (let i = 0; i < rawData.length; i++) out[i] = rawData.charCodeAt(i);
+      return out;
+    }
+  }
+  return encoder.encode(rawData);
+}
+
+interface Built {
+  subject: string;
+  type: string;
+  sender: string;
+  time: PyDateTime;
+  version: string;
+  mime: PosttrollMime | null;
+  text: string;
+  data: unknown;
+  binary: boolean;
+  frame: string;
+}
+
+function buildMessage(i: PosttrollMessageInit): Built {
+  const action = "Creating a message";
+  if (typeof i !== "object" || i === null) throw new TypeError(`${action} failed: the init is not an object`);
+  const type = i.type ?? "info";
+  const sender = i.sender ?? defaultSender();
+  checkField(i.subject, "subject", action);
+  checkField(type, "type", action);
+  checkField(sender, "sender", action);
+  const time = i.time === undefined ? PyDateTime.now() : i.time instanceof Date ? PyDateTime.fromDate(i.time) : i.time;
+  if (!(time instanceof PyDateTime)) throw new TypeError(`${action} failed: time is not a PyDateTime or Date`);
+  const data = i.data ?? "";
+  const binary = i.binary ?? false;
+  const isBinary = binary || data instanceof Uint8Array;
+  const version = renderVersion(i.version, i.messageVersion, data, isBinary);
+  checkVersion(version, action);
+  let mime: PosttrollMime | null = null;
+  let text = "";
+  if (isTruthy(data)) [mime, text] = encodeData(data, binary, version);
+  const t = version <= "v1.01" ? time.naive() : time;
+  let frame = `${MAGIC}${i.subject} ${type} ${sender} ${t.isoformat()} ${version}`;
+  if (mime !== null) frame += ` ${mime} ${text}`;
+  return { subject: i.subject, type, sender, time, version, mime, text, data, binary: isBinary, frame };
+}
+
+/**
+ * Encodes a message from its fields without making a {@linkcode PosttrollMessage}
+ * (what publishers send).
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage } from "@x/pubsub/posttroll";
+ *
+ * const frame = encodeMessage({ subject: "/a", data: "x", sender: "u@h", time: new Date(0) });
+ * console.log(frame); // pytroll://a info u@h 1970-01-01T00:00:00 v1.01 text/ascii x
+ * ```
+ *
+ * @param init The fields.
+ * @returns The frame's text.
+ * @throws {TypeError} When a field or the data is invalid.
+ * @throws {RangeError} When the version is above `v1.2`.
+ */
+export function encodeMessage(init: PosttrollMessageInit): string {
+  return buildMessage(init).frame;
+}
+
+function topicOf(subject: string): string {
+  return subject.startsWith("/") ? subject.slice(1) : subject;
+}
+
+/**
+ * A PostTroll message. As a core `Message`: `topic` is the subject without
+ * its leading `/`, `data` the bytes of the data part (UTF-8; for
+ * `binary/octet-stream`, one byte per character when every character is
+ * below U+0100), `time` the header time (naive times read as UTC), and
+ * `headers` carry `content-type` (the mime type) and `x-posttroll-type`,
+ * `x-posttroll-sender`, `x-posttroll-version`. Natively: `subject`, `type`,
+ * `sender`, `user`, `host`, `pyTime`, `version`, `mime`, `binary` and
+ * `payload`, the data as Python sees it (a string, or decoded JSON with
+ * greedy datetimes).
+ *
+ * @example Make, encode, decode
+ * ```ts
+ * import { PosttrollMessage } from "@x/pubsub/posttroll";
+ *
+ * const msg = new PosttrollMessage({ subject: "/counter/json", type: "file", data: { uri: "file:///x.nc", n: 8 } });
+ * const back = PosttrollMessage.decode(msg.encode());
+ * console.log(back.topic, back.type, back.version, back.payload); // counter/json file v1.01 { uri: "file:///x.nc", n: 8 }
+ * ```
+ */
+export class PosttrollMessage extends BasicMessage {
+  /** The subject, as written after `pytroll:/` (usually starting with `/`). */
+  readonly subject: string;
+  /** The message type. */
+  readonly type: string;
+  /** `user@host`. */
+  readonly sender: string;
+  /** The header time with its microseconds and (for `v1.2`) its offset. */
+  readonly pyTime: PyDateTime;
+  /** The version the message has (or will be sent with). */
+  readonly version: string;
+  /** The mime type; `null` for a header-only message. */
+  readonly mime: PosttrollMime | null;
+  /** Whether the data is binary (`binary/octet-stream`). */
+  readonly binary: boolean;
+  /** The data as Python sees it: a string, or decoded JSON; `""` when there is none. */
+  readonly payload: PyValue;
+  readonly #frame: string;
+  readonly #data: unknown;
+  readonly #decoded: boolean;
+
+  /**
+   * Makes a message to send.
+   *
+   * @param init Subject, type, data and optional sender, time and version.
+   * @throws {TypeError} When the subject, type or sender is empty or has
+   *   whitespace, or the data cannot be encoded.
+   * @throws {RangeError} When the version is above `v1.2`.
+   */
+  constructor(init: PosttrollMessageInit) {
+    const decoded = decodedFrames.get(init);
+    if (decoded !== undefined) {
+      const frame = decoded.text;
+      const bytes = decoded.bytes;
+      const f = init as unknown as DecodedFrame;
+      const headers: Record<string, string> = {
+        "x-posttroll-type": f.type,
+        "x-posttroll-sender": f.sender,
+        "x-posttroll-version": f.version,
+      };
+      if (f.mime !== null) headers["content-type"] = f.mime;
+      // An ASCII frame (JSON always is) holds the data part's bytes as its tail: no copy.
+      const data = bytes !== undefined && bytes.length === frame.length
+        ? new Uint8Array(bytes.buffer, bytes.byteOffset + bytes.length - f.rawData.length, f.rawData.length)
+        : dataBytes(f.rawData, f.binary);
+      super({ topic: topicOf(f.subject), data, time: f.time.toDate(), headers });
+      this.subject = f.subject;
+      this.type = f.type;
+      this.sender = f.sender;
+      this.pyTime = f.time;
+      this.version = f.version;
+      this.mime = f.mime;
+      this.binary = f.binary;
+      this.payload = f.payload;
+      this.#data = f.payload;
+      this.#frame = frame;
+      this.#decoded = true;
+      return;
+    }
+    const b = buildMessage(init);
+    const headers: Record<string, string> = {
+      "x-posttroll-type": b.type,
+      "x-posttroll-sender": b.sender,
+      "x-posttroll-version": b.version,
+    };
+    if (b.mime !== null) headers["content-type"] = b.mime;
+    const data = b.data;
+    super({
+      topic: topicOf(b.subject),
+      data: data instanceof Uint8Array ? data.slice() : dataBytes(b.text, b.binary),
+      time: b.time.toDate(),
+      headers,
+    });
+    this.subject = b.subject;
+    this.type = b.type;
+    this.sender = b.sender;
+    this.pyTime = b.time;
+    this.version = b.version;
+    this.mime = b.mime;
+    this.binary = b.binary && b.mime !== null;
+    this.payload = data instanceof Uint8Array ? b.text : b.mime === "application/json" ? data as PyValue : b.text;
+    this.#data = data;
+    this.#frame = b.frame;
+    this.#decoded = false;
+  }
+
+  /** The part of the sender before the first `@` (`""` without one). */
+  get user(): string {
+    const at = this.sender.indexOf("@");
+    return at < 0 ? "" : this.sender.slice(0, at);
+  }
+
+  /** The part of the sender after the first `@` (`""` without one). */
+  get host(): string {
+    const at = this.sender.indexOf("@");
+    return at < 0 ? "" : this.sender.slice(at + 1);
+  }
+
+  /**
+   * The frame's text, byte-identical to what Python posttroll would send for
+   * the same message (a decoded message re-encodes as Python re-encodes it).
+   *
+   * @returns The frame (send it as UTF-8).
+   */
+  encode(): string {
+    if (!this.#decoded) return this.#frame;
+    const data = this.#data;
+    return encodeFrame({
+      subject: this.subject,
+      type: this.type,
+      sender: this.sender,
+      time: this.pyTime,
+      // A decoded empty version is rendered again, as Python does.
+      version: renderVersion(this.version, undefined, data, this.binary),
+      data: data instanceof Uint8Array ? bytesToLatin1(data) : data,
+      binary: this.binary,
+    });
+  }
+
+  /**
+   * The frame this message was decoded from, or its encoding.
+   *
+   * @returns The frame's text.
+   */
+  raw(): string {
+    return this.#frame;
+  }
+
+  /**
+   * Decodes a frame (see `decodeFrame` for the rules).
+   *
+   * @example
+   * ```ts
+   * import { PosttrollMessage } from "@x/pubsub/posttroll";
+   *
+   * const m = PosttrollMessage.decode("pytroll://bin info root@vm 2026-11-22T01:24:09.397250 v1.01 binary/octet-stream abc");
+   * console.log(m.binary, m.data); // true Uint8Array(3) [ 97, 98, 99 ]
+   * ```
+   *
+   * @param frame The frame's bytes (strict UTF-8) or text.
+   * @returns The message.
+   * @throws {ProtocolError} When the frame is malformed.
+   */
+  static decode(frame: Uint8Array | string): PosttrollMessage {
+    if (typeof frame === "string") return decodeText(frame, undefined);
+    return decodeText(frameText(frame), frame);
+  }
+}
+
+/**
+ * Decodes a frame whose text is known (the subscriber has it already).
+ *
+ * @param text The frame's text.
+ * @param bytes The frame's bytes, when it came from the wire.
+ * @returns The message.
+ * @throws {ProtocolError} When the frame is malformed.
+ */
+export function decodeText(text: string, bytes: Uint8Array | undefined): PosttrollMessage {
+  const f = decodeFrame(text);
+  decodedFrames.set(f, { text, bytes });
+  return new PosttrollMessage(f as unknown as PosttrollMessageInit);
+}

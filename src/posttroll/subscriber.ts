@@ -1,0 +1,400 @@
+/**
+ * Subscribing: a `ReadableStream` of PostTroll messages from publishers
+ * found through a nameserver (and followed with `addrListener`), or at
+ * direct addresses.
+ *
+ * @module
+ */
+
+import * as zmq from "zeromq";
+import { ConnectionError, ProtocolError } from "../core/errors.ts";
+import { type PushController, type PushSource, type StreamOptions, Subscription } from "../core/subscription.ts";
+import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
+import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
+import { decodeText, PosttrollMessage } from "./message.ts";
+import { type AddressEntry, getPubAddress } from "./nameserver_client.ts";
+import { clientSecurity, receive } from "./sockets.ts";
+
+/**
+ * Python's topic normalisation: a topic starting with `pytroll:/` is used
+ * as is, one starting with `/` gets `pytroll:/` in front, any other
+ * `pytroll://`. The result is a ZeroMQ prefix filter: `counter` matches
+ * `/counter`, `/counter/json` and `/counterfoo`.
+ *
+ * @example
+ * ```ts
+ * import { normalizeTopic } from "@x/pubsub/posttroll";
+ *
+ * console.log(normalizeTopic("counter"), normalizeTopic("/counter"), normalizeTopic("pytroll:/")); // pytroll://counter pytroll://counter pytroll:/
+ * ```
+ *
+ * @param topic The topic.
+ * @returns The prefix.
+ * @throws {TypeError} When the topic is not a string.
+ */
+export function normalizeTopic(topic: string): string {
+  if (typeof topic !== "string") throw new TypeError(`Subscribing failed: topic ${String(topic)} is not a string`);
+  if (topic.startsWith("pytroll:/")) return topic;
+  if (topic.startsWith("/")) return `pytroll:/${topic}`;
+  return `pytroll://${topic}`;
+}
+
+/** Options of {@linkcode subscribe}. */
+export interface PosttrollSubscribeOptions extends StreamOptions {
+  /**
+   * The services to find through the nameserver: `""` (default) for all,
+   * a name or a list of names, `null` for none (only `addresses`).
+   */
+  services?: string | readonly string[] | null | undefined;
+  /** Topic prefixes (see {@linkcode normalizeTopic}); default `pytroll:/`, everything. */
+  topics?: string | readonly string[] | undefined;
+  /** Publisher URIs to connect to directly, e.g. `tcp://127.0.0.1:40000`. */
+  addresses?: readonly string[] | undefined;
+  /**
+   * The nameserver host (or URL) to ask; default `localhost`. `false`: no
+   * nameserver, only `addresses`.
+   */
+  nameserver?: string | false | undefined;
+  /**
+   * Follow the nameserver's address feed (port `addressPublishPort`):
+   * connect publishers of the wanted services that appear later, disconnect
+   * those that are removed. Default false.
+   */
+  addrListener?: boolean | undefined;
+  /** How long to wait for the nameserver, in ms. Default 10 000. */
+  timeout?: number | undefined;
+  /**
+   * What a malformed frame does: `"error"` (default) fails the stream with
+   * a `ProtocolError`; `"drop"` skips it, as Python's subscriber does.
+   */
+  malformed?: "error" | "drop" | undefined;
+  /**
+   * The largest frame accepted, in bytes, so a peer cannot make the
+   * subscriber hold unbounded memory: libzmq drops the connection of a
+   * publisher that sends more, and does not connect it again. Default
+   * 64 MiB; -1 for no limit.
+   */
+  maxMessageSize?: number | undefined;
+  /** Settings in code, over the `POSTTROLL_*` environment. */
+  config?: PosttrollConfigInit | undefined;
+}
+
+/** Hooks the adapter uses; not part of the public API. */
+export interface SubscriberHooks {
+  /** Extra prefixes to subscribe to. */
+  extraTopics?: readonly string[];
+  /** Return false to swallow a frame before decoding. */
+  filter?: (text: string) => boolean;
+  /** Runs first in start; resolves with more addresses to connect. */
+  before?: (signal: AbortSignal) => Promise<readonly string[]>;
+  /** Runs at the end of start; `ready` waits for it. */
+  ready?: (signal: AbortSignal) => Promise<void>;
+}
+
+function hostOf(nameserver: string): string {
+  const m = /^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/.exec(nameserver);
+  return m === null ? nameserver : m[1]!;
+}
+
+/** A push source that knows which publishers it is connected to. */
+export interface AddressedSource extends PushSource<PosttrollMessage> {
+  /** The connected publisher URIs. */
+  readonly addresses: string[];
+}
+
+class SubscriberSource implements AddressedSource {
+  readonly kind = "push" as const;
+  readonly #options: PosttrollSubscribeOptions;
+  readonly #hooks: SubscriberHooks;
+  readonly #config: PosttrollConfig;
+  readonly #sockets = new Map<string, zmq.Subscriber>();
+  readonly #connected = new Map<string, string>();
+  readonly #loops: Promise<void>[] = [];
+  readonly #topics: string[];
+  readonly #services: string[] | null;
+  readonly #maxMessageSize: number;
+  #controller!: PushController<PosttrollMessage>;
+  #listener: zmq.Subscriber | undefined;
+
+  constructor(options: PosttrollSubscribeOptions, hooks: SubscriberHooks) {
+    this.#options = options;
+    this.#hooks = hooks;
+    this.#config = resolveConfig(options.config);
+    const topics = options.topics ?? "pytroll:/";
+    this.#topics = (typeof topics === "string" ? [topics] : [...topics]).map(normalizeTopic);
+    const services = options.services === undefined ? "" : options.services;
+    this.#services = services === null ? null : typeof services === "string" ? [services] : [...services];
+    for (const a of options.addresses ?? []) {
+      if (typeof a !== "string" || !/^[a-z]+:\/\/./.test(a)) {
+        throw new TypeError(`Subscribing failed: address ${JSON.stringify(a)} is not a URL such as tcp://host:port`);
+      }
+    }
+    const max = options.maxMessageSize ?? 64 * 1024 * 1024;
+    if (!Number.isInteger(max) || (max < 1 && max !== -1)) {
+      throw new RangeError(`Subscribing failed: maxMessageSize ${max} is not a positive integer or -1`);
+    }
+    this.#maxMessageSize = max;
+    if (options.timeout !== undefined && !(options.timeout > 0)) {
+      throw new RangeError(`Subscribing failed: timeout ${options.timeout} is not a positive number of ms`);
+    }
+  }
+
+  async start(controller: PushController<PosttrollMessage>): Promise<void> {
+    this.#controller = controller;
+    const { signal } = controller;
+    const o = this.#options;
+    const nameserver = o.nameserver === undefined ? "localhost" : o.nameserver;
+    const timeout = o.timeout ?? 10_000;
+    const extra = (await this.#hooks.before?.(signal)) ?? [];
+    if (nameserver !== false && o.addrListener) await this.#startListener(nameserver);
+    if (nameserver !== false && this.#services !== null) {
+      for (const service of this.#services) {
+        const deadline = performance.now() + timeout;
+        for (;;) {
+          const entries = await getPubAddress(service, {
+            nameserver,
+            timeout: Math.max(1, deadline - performance.now()),
+            config: this.#config,
+            signal,
+          });
+          for (const e of entries) await this.#connectEntry(e);
+          // As Python, wait for a first publisher, unless the address feed will bring it.
+          if (entries.length > 0 || o.addrListener || performance.now() + timeout / 20 >= deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, timeout / 20));
+          signal.throwIfAborted();
+        }
+      }
+    }
+    for (const a of [...extra, ...(o.addresses ?? [])]) await this.connect(a, this.#config.backend);
+    if (this.#sockets.size === 0) await this.#socket(this.#config.backend);
+    await this.#hooks.ready?.(signal);
+  }
+
+  async #socket(backend: string): Promise<zmq.Subscriber> {
+    let socket = this.#sockets.get(backend);
+    if (socket !== undefined) return socket;
+    socket = new zmq.Subscriber({
+      ...(await clientSecurity(this.#config, backend)),
+      receiveHighWaterMark: 10_000,
+      maxMessageSize: this.#maxMessageSize,
+    });
+    if (this.#controller.signal.aborted) {
+      socket.close();
+      throw this.#controller.signal.reason;
+    }
+    for (const t of this.#topics) socket.subscribe(t);
+    for (const t of this.#hooks.extraTopics ?? []) socket.subscribe(t);
+    this.#sockets.set(backend, socket);
+    this.#loops.push(this.#run(socket));
+    return socket;
+  }
+
+  async #connectEntry(e: AddressEntry): Promise<void> {
+    const version = e.supported_message_version;
+    if (typeof version === "string" && version > CURRENT_MESSAGE_VERSION) return;
+    await this.connect(e.URI, typeof e.backend === "string" ? e.backend : "unsecure_zmq");
+  }
+
+  async connect(uri: string, backend: string): Promise<void> {
+    if (this.#connected.has(uri)) return;
+    const socket = await this.#socket(backend);
+    try {
+      socket.connect(uri);
+    } catch (err) {
+      throw new ConnectionError(`Connecting to ${uri} failed`, { url: uri, cause: err });
+    }
+    this.#connected.set(uri, backend);
+  }
+
+  get addresses(): string[] {
+    return [...this.#connected.keys()];
+  }
+
+  disconnect(uri: string): void {
+    const backend = this.#connected.get(uri);
+    if (backend === undefined) return;
+    this.#connected.delete(uri);
+    try {
+      this.#sockets.get(backend)?.disconnect(uri);
+    } catch { /* already gone */ }
+  }
+
+  async #startListener(nameserver: string): Promise<void> {
+    const url = `tcp://${hostOf(nameserver)}:${this.#config.addressPublishPort}`;
+    const socket = new zmq.Subscriber({ ...(await clientSecurity(this.#config)), maxMessageSize: 64 * 1024 });
+    this.#listener = socket;
+    socket.subscribe("pytroll://address");
+    socket.connect(url);
+    this.#loops.push(this.#listen(socket));
+  }
+
+  #wanted(service: unknown): boolean {
+    const wanted = this.#services;
+    if (wanted === null) return false;
+    if (wanted.includes("")) return true;
+    if (Array.isArray(service)) return service.some((s) => wanted.includes(s as string));
+    return typeof service === "string" && wanted.some((w) => service.includes(w));
+  }
+
+  async #listen(socket: zmq.Subscriber): Promise<void> {
+    const { signal } = this.#controller;
+    while (!signal.aborted) {
+      let frames: Uint8Array[];
+      try {
+        frames = await receive(socket, signal);
+      } catch {
+        return;
+      }
+      for (const frame of frames) {
+        let msg: PosttrollMessage;
+        try {
+          msg = PosttrollMessage.decode(frame);
+        } catch {
+          continue; // A malformed notice from the nameserver is skipped.
+        }
+        const data = msg.payload;
+        if (typeof data !== "object" || data === null || Array.isArray(data)) continue;
+        const d = data as Record<string, unknown>;
+        if (typeof d.URI !== "string") continue;
+        // As Python: a missing status means true; any falsy status means removed.
+        const status = "status" in d ? isTruthy(d.status) : true;
+        if (status && this.#wanted(d.service)) {
+          try {
+            await this.#connectEntry(d as AddressEntry);
+          } catch (err) {
+            if (!signal.aborted) this.#controller.error(err);
+            return;
+          }
+        } else if (!status) {
+          this.disconnect(d.URI);
+        }
+      }
+    }
+  }
+
+  async #run(socket: zmq.Subscriber): Promise<void> {
+    const controller = this.#controller;
+    const { signal } = controller;
+    const drop = this.#options.malformed === "drop";
+    const filter = this.#hooks.filter;
+    while (!signal.aborted) {
+      let frames: Uint8Array[];
+      try {
+        // A message already there is taken at once; otherwise wait (see `receive`).
+        frames = socket.readable ? await socket.receive() : await receive(socket, signal);
+      } catch (err) {
+        if (!signal.aborted) controller.error(new ConnectionError("Receiving from publishers failed", { cause: err }));
+        return;
+      }
+      for (const frame of frames) {
+        let msg: PosttrollMessage;
+        try {
+          const text = frameText(frame);
+          if (filter !== undefined && !filter(text)) continue;
+          msg = decodeText(text, frame);
+        } catch (err) {
+          if (drop && err instanceof ProtocolError) continue;
+          controller.error(err);
+          return;
+        }
+        if (controller.offer(msg)) continue;
+        if (signal.aborted) return;
+        try {
+          await controller.push(msg);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  async cancel(): Promise<void> {
+    for (const socket of this.#sockets.values()) socket.close();
+    this.#listener?.close();
+    this.#sockets.clear();
+    this.#connected.clear();
+    await Promise.allSettled(this.#loops);
+  }
+}
+
+/**
+ * Builds a subscription with adapter hooks (used by `PosttrollPubSub`).
+ *
+ * @param options The subscribe options.
+ * @param hooks Extra topics, a frame filter, a readiness check.
+ * @returns The subscription.
+ */
+export function createSubscription(
+  options: PosttrollSubscribeOptions,
+  hooks: SubscriberHooks,
+): PosttrollSubscription {
+  return new PosttrollSubscription(new SubscriberSource(options, hooks), options);
+}
+
+/**
+ * A PostTroll subscription: a `Subscription` of {@linkcode PosttrollMessage}s
+ * that also tells which publishers it is connected to.
+ *
+ * @example
+ * ```ts ignore
+ * import { subscribe } from "@x/pubsub/posttroll";
+ *
+ * const sub = subscribe({ services: "", addrListener: true, nameserver: "127.0.0.1" });
+ * await sub.ready;
+ * console.log(sub.addresses); // [ "tcp://127.0.0.1:40000", ... ]
+ * ```
+ */
+export class PosttrollSubscription extends Subscription<PosttrollMessage> {
+  readonly #source: AddressedSource;
+
+  /**
+   * Wraps a source; use {@linkcode subscribe}.
+   *
+   * @param source The source.
+   * @param options Buffer, overflow policy, signal.
+   */
+  constructor(source: AddressedSource, options: StreamOptions) {
+    super(source, options);
+    this.#source = source;
+  }
+
+  /** The publisher URIs connected now (from the nameserver, the address feed and `addresses`). */
+  get addresses(): string[] {
+    return this.#source.addresses;
+  }
+}
+
+/**
+ * Subscribes to PostTroll publishers (Python's `Subscribe`): asks the
+ * nameserver for the publishers of `services` (default all) and connects
+ * to them, plus any direct `addresses`; with `addrListener`, follows the
+ * nameserver's feed to connect publishers that start later and disconnect
+ * those removed. Messages whose frame starts with one of the `topics`
+ * prefixes arrive on the stream, decoded.
+ *
+ * The stream is push-driven (ZeroMQ SUB has no flow control): under the
+ * default `"block"` policy the receive loop stops while the buffer is full
+ * and ZeroMQ queues up to 10 000 frames per socket, beyond which the
+ * publisher drops them. `ready` resolves once the nameserver answered and
+ * the sockets are connecting; it rejects with `TimeoutError` when no
+ * nameserver answered within `timeout`.
+ *
+ * @example
+ * ```ts ignore
+ * import { subscribe } from "@x/pubsub/posttroll";
+ *
+ * const sub = subscribe({ services: "alias1", topics: "counter", nameserver: "127.0.0.1", timeout: 10_000 });
+ * for await (const msg of sub) {
+ *   console.log(msg.subject, msg.type, msg.payload);
+ *   break;
+ * }
+ * ```
+ *
+ * @param options Services, topics, addresses, nameserver, addrListener, timeout, buffer.
+ * @returns The subscription.
+ * @throws {TypeError} On an invalid topic, address or stream option.
+ * @throws {RangeError} On an invalid timeout or highWaterMark.
+ */
+export function subscribe(options: PosttrollSubscribeOptions = {}): PosttrollSubscription {
+  return createSubscription(options, {});
+}
