@@ -332,14 +332,20 @@ class Machine<M> implements PushController<M> {
     if (this.#waitingRead) {
       this.#waitingRead = false;
       this.#hand(entry);
-      this.#wake();
+      // While messages flow, the pull stays pending: later ones go straight to
+      // the stream's queue (or to a read waiting on it) with no pull per message.
+      // Without a buffer, each message needs to know a read waits: wake now.
+      if (this.#hwm === 0) this.#wake();
       return true;
     }
     const buffered = this.buffered;
     if (buffered < this.#hwm) {
       if (entry.taken === undefined && this.#policy !== "drop-oldest" && this.#head === this.#own.length) {
         this.#controller.enqueue(entry.message);
-      } else this.#own.push(entry);
+      } else {
+        this.#own.push(entry);
+        this.#wake(); // the stream will pull once a read waits on an empty queue, to hand this over
+      }
       if (buffered + 1 >= this.#hwm) this.#pauseSource();
       return true;
     }
@@ -355,6 +361,7 @@ class Machine<M> implements PushController<M> {
         }
         this.#shift().taken?.reject(this.#dropError());
         this.#own.push(entry);
+        this.#wake();
         return true;
       }
       case "drop-newest":
@@ -381,6 +388,7 @@ class Machine<M> implements PushController<M> {
   #pauseSource(): void {
     if (this.#policy !== "block" || this.#paused) return;
     this.#paused = true;
+    this.#wake(); // so that the stream pulls, and we resume, once the reader drained the queue
     if (this.#source.kind === "push") this.#source.pause?.();
   }
 
@@ -417,8 +425,8 @@ class Machine<M> implements PushController<M> {
     if (this.#waitingRead) {
       this.#waitingRead = false;
       this.#finish();
-      this.#wake();
     }
+    this.#wake(); // the next pull, on an empty queue, sees the end
   }
 
   #finish(): void {
