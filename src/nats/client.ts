@@ -1,0 +1,591 @@
+/**
+ * The NATS adapter shared by `./nats` (WebSocket) and `./nats/tcp` (TCP):
+ * everything but the transport.
+ *
+ * @module
+ */
+
+import type { ConnectionOptions, NatsConnection, Subscription as NatsSubscription } from "@nats-io/nats-core";
+import type { Authenticator } from "@nats-io/nats-core";
+import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { ClosedError, OverflowError, TimeoutError } from "../core/errors.ts";
+import type {
+  Capabilities,
+  PublishChunk,
+  PublishData,
+  PublishReceipt,
+  PubSub,
+  WritableOptions,
+} from "../core/pubsub.ts";
+import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { StatusChannel } from "../core/status.ts";
+import { type PushController, Subscription } from "../core/subscription.ts";
+import { checkName, checkSubject } from "./codec.ts";
+import { JetStreamPullSource } from "./jetstream_source.ts";
+import type { JetStreamMessage } from "./message.ts";
+import { NatsMessage } from "./message.ts";
+import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
+import { checkPositive, fromNatsHeaders, mapNatsError, sleep, toNatsHeaders } from "./util.ts";
+
+export type {
+  JetStreamModeOptions,
+  NatsAuthenticator,
+  NatsCredentials,
+  NatsPublishOptions,
+  NatsPubSubOptions,
+  NatsSubscribeOptions,
+} from "./options.ts";
+export { mapNatsError } from "./util.ts";
+
+/** @internal The transport's connect function. */
+export type ConnectFunction = (options: ConnectionOptions) => Promise<NatsConnection>;
+
+function checkDeliver(deliver: unknown, action: string): void {
+  if (deliver === undefined) return;
+  if (deliver === "all" || deliver === "new" || deliver === "last" || deliver === "last-per-subject") return;
+  if (typeof deliver === "object" && deliver !== null) {
+    const d = deliver as { sequence?: unknown; time?: unknown };
+    if (typeof d.sequence === "number" && Number.isInteger(d.sequence) && d.sequence >= 1) return;
+    if (d.time instanceof Date && !isNaN(d.time.getTime())) return;
+  }
+  throw new TypeError(
+    `${action} failed: deliver ${
+      JSON.stringify(deliver)
+    } is not "all", "new", "last", "last-per-subject", {sequence} or {time}`,
+  );
+}
+
+/**
+ * The NATS adapter, transport-independent. `./nats` and `./nats/tcp` each
+ * export a `NatsPubSub` subclass whose `connect()` picks the transport; use
+ * {@linkcode BaseNatsPubSub.fromConnection} to wrap a connection you made.
+ *
+ * Two modes, chosen at connect time:
+ * - core NATS (default): `subscribe()` is a NATS subscription (wildcards
+ *   `*`/`>`, `group` = queue group) fed to a bounded buffer; `publish()`
+ *   resolves once the message is handed to the connection (`confirmed:
+ *   false`).
+ * - JetStream (`jetstream: true`): `subscribe()` reads through a pull
+ *   consumer (ephemeral, or durable with `durable`/`group`) and pulls only as
+ *   the reader reads; messages have `ack()/nak()/term()`; `publish()`
+ *   resolves on the stream's PubAck (`confirmed: true`, `sequence`).
+ *
+ * @example
+ * ```ts ignore
+ * import { NatsPubSub } from "@x/pubsub/nats";
+ *
+ * const ps = await NatsPubSub.connect({ servers: "ws://127.0.0.1:8080" });
+ * const sub = ps.subscribe("greetings.*");
+ * await sub.ready;
+ * await ps.publish("greetings.en", "hello");
+ * for await (const msg of sub) {
+ *   console.log(msg.subject, msg.text()); // greetings.en hello
+ *   break;
+ * }
+ * await ps.close();
+ * ```
+ */
+export class BaseNatsPubSub implements PubSub<NatsMessage> {
+  /** What this connection can do in its mode. */
+  readonly capabilities: Capabilities;
+  /** Connection events: `connected`, `disconnected`, `reconnecting`, `reconnected`, `error`, `closed`. */
+  readonly status: StatusChannel = new StatusChannel();
+  /** Whether `subscribe()` and `publish()` go through JetStream. */
+  readonly jetstream: boolean;
+  readonly #nc: NatsConnection;
+  readonly #owns: boolean;
+  readonly #jsOptions: JetStreamModeOptions;
+  readonly #subs = new Set<Subscription<NatsMessage>>();
+  readonly #reconnectListeners = new Set<() => void>();
+  readonly #url: string | undefined;
+  #jsm: Promise<JetStreamManager> | undefined;
+  #js: JetStreamClient | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #reconnecting = false;
+  #reconnected: { promise: Promise<void>; resolve: () => void } | undefined;
+  readonly #statusLoop: Promise<void>;
+
+  /**
+   * Wraps an open connection.
+   *
+   * @param nc The connection.
+   * @param options The mode; `owns` (default true) closes the connection on `close()`.
+   */
+  protected constructor(
+    nc: NatsConnection,
+    options: { jetstream?: boolean | JetStreamModeOptions | undefined; owns?: boolean; url?: string | undefined },
+  ) {
+    this.#nc = nc;
+    this.#owns = options.owns ?? true;
+    this.#url = options.url;
+    this.jetstream = options.jetstream !== undefined && options.jetstream !== false;
+    this.#jsOptions = typeof options.jetstream === "object" ? options.jetstream : {};
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.capabilities = {
+      settle: this.jetstream,
+      confirmedPublish: this.jetstream,
+      wildcards: "nats",
+      maxPayload,
+      ordered: true,
+      replay: this.jetstream,
+      groups: true,
+      headers: true,
+    };
+    this.status.emit("connected", { server: nc.getServer() });
+    this.#statusLoop = this.#watch();
+  }
+
+  /**
+   * Wraps a connection made elsewhere (by `wsconnect`, transport-node's
+   * `connect`, or another library).
+   *
+   * @example
+   * ```ts ignore
+   * import { wsconnect } from "@nats-io/nats-core";
+   * import { BaseNatsPubSub } from "@x/pubsub/nats";
+   *
+   * const nc = await wsconnect({ servers: "ws://127.0.0.1:8080" });
+   * const ps = BaseNatsPubSub.fromConnection(nc, { jetstream: true, owns: false });
+   * await ps.close(); // nc stays open
+   * await nc.close();
+   * ```
+   *
+   * @param nc The connection.
+   * @param options The mode; `owns` (default false here) closes the connection on `close()`.
+   * @returns The adapter.
+   */
+  static fromConnection(
+    nc: NatsConnection,
+    options: { jetstream?: boolean | JetStreamModeOptions | undefined; owns?: boolean } = {},
+  ): BaseNatsPubSub {
+    return new BaseNatsPubSub(nc, { ...options, owns: options.owns ?? false });
+  }
+
+  /**
+   * The underlying nats.js `NatsConnection`, for anything this API does not
+   * cover (request/reply, KV, object store...).
+   *
+   * @internal
+   */
+  get connection(): NatsConnection {
+    return this.#nc;
+  }
+
+  /** The JetStream API prefix in use. */
+  get apiPrefix(): string {
+    if (this.#jsOptions.apiPrefix !== undefined) return this.#jsOptions.apiPrefix;
+    if (this.#jsOptions.domain !== undefined) return `$JS.${this.#jsOptions.domain}.API`;
+    return "$JS.API";
+  }
+
+  /**
+   * Whether the server understands `+TERM <reason>` (nats-server 2.11 and
+   * later; older servers ignore the whole ack when a reason is appended, so
+   * the reason is left out for them).
+   *
+   * @internal
+   */
+  get termReasons(): boolean {
+    const [major = 0, minor = 0] = (this.#nc.info?.version ?? "0.0.0").split(".").map((n) => parseInt(n, 10));
+    return major > 2 || (major === 2 && minor >= 11);
+  }
+
+  /** @internal Whether the connection is between a disconnect and a reconnect. */
+  get reconnecting(): boolean {
+    return this.#reconnecting;
+  }
+
+  /**
+   * The nats.js `JetStreamManager` of this connection (made once), to manage
+   * streams and consumers.
+   *
+   * @internal
+   * @returns The manager.
+   */
+  jetstreamManager(): Promise<JetStreamManager> {
+    this.#jsm ??= jetstreamManager(this.#nc, {
+      ...(this.#jsOptions.domain === undefined ? {} : { domain: this.#jsOptions.domain }),
+      ...(this.#jsOptions.apiPrefix === undefined ? {} : { apiPrefix: this.#jsOptions.apiPrefix }),
+      timeout: this.#jsOptions.timeoutMs ?? 5_000,
+      checkAPI: false,
+    });
+    return this.#jsm;
+  }
+
+  async #jetstreamClient(): Promise<JetStreamClient> {
+    this.#js ??= (await this.jetstreamManager()).jetstream();
+    return this.#js;
+  }
+
+  /** @internal Calls `fn` after each reconnect; returns the unsubscriber. */
+  onReconnect(fn: () => void): () => void {
+    this.#reconnectListeners.add(fn);
+    return () => this.#reconnectListeners.delete(fn);
+  }
+
+  /** @internal Resolves at the next reconnect, on close, or when `signal` aborts. */
+  async waitReconnected(signal: AbortSignal): Promise<void> {
+    const r = this.#reconnected;
+    if (r === undefined) return;
+    await Promise.race([r.promise, sleep(60_000, signal)]);
+  }
+
+  /** @internal Publishes an ack payload. */
+  sendAck(reply: string, payload: Uint8Array): Promise<void> {
+    try {
+      if (this.#nc.isClosed()) throw new ClosedError("Settling a message failed: the connection is closed");
+      this.#nc.publish(reply, payload);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(mapNatsError(err, "Settling a message"));
+    }
+  }
+
+  async #watch(): Promise<void> {
+    try {
+      for await (const s of this.#nc.status()) {
+        switch (s.type) {
+          case "disconnect":
+            if (!this.#reconnecting) {
+              this.#reconnecting = true;
+              let resolve!: () => void;
+              const promise = new Promise<void>((r) => resolve = r);
+              this.#reconnected = { promise, resolve };
+            }
+            this.status.emit("disconnected", { server: s.server });
+            break;
+          case "reconnecting":
+            this.status.emit("reconnecting");
+            break;
+          case "reconnect":
+            this.#reconnecting = false;
+            this.#reconnected?.resolve();
+            this.#reconnected = undefined;
+            for (const fn of this.#reconnectListeners) fn();
+            this.status.emit("reconnected", { server: s.server });
+            break;
+          case "error":
+            this.status.emit("error", {}, mapNatsError(s.error, "The connection"));
+            break;
+          default:
+            break;
+        }
+      }
+    } catch { /* the connection closed */ }
+    const err = await this.#nc.closed();
+    this.#reconnected?.resolve();
+    if (!this.#closed) {
+      // Lost for good (not closed by us): end every subscription with the reason.
+      const reason = err instanceof Error
+        ? mapNatsError(err, "The connection")
+        : new ClosedError("The connection was closed");
+      await Promise.all([...this.#subs].map((s) => s.close(reason)));
+      this.status.close();
+    }
+  }
+
+  /**
+   * Subscribes to a subject (NATS wildcards `*` and `>` allowed).
+   *
+   * @param topic The subject or pattern.
+   * @param options Buffer, overflow policy, group, signal, and the JetStream consumer options.
+   * @returns The subscription; `ready` resolves once the server has it (the consumer exists).
+   * @throws {TypeError} On an invalid subject or option.
+   * @throws {RangeError} On an out-of-range option.
+   * @throws {ClosedError} When the connection is closed.
+   */
+  subscribe(topic: string, options: NatsSubscribeOptions = {}): Subscription<NatsMessage> {
+    return this.#subscribe(topic, options, this.jetstream);
+  }
+
+  /**
+   * Reads a subject through a JetStream pull consumer, whatever the mode:
+   * the typed form of `subscribe()` in JetStream mode. Pulls only as the
+   * reader reads (at most `highWaterMark` messages at a time).
+   *
+   * @example
+   * ```ts ignore
+   * import { NatsPubSub } from "@x/pubsub/nats";
+   *
+   * const ps = await NatsPubSub.connect("ws://127.0.0.1:8080");
+   * for await (const msg of ps.consume("orders.>", { durable: "billing", deliver: "all" })) {
+   *   console.log(msg.sequence, msg.text());
+   *   await msg.ack();
+   * }
+   * ```
+   *
+   * @param topic The subject or pattern (within one stream).
+   * @param options Buffer, signal, and the consumer options.
+   * @returns The subscription; `ready` resolves once the consumer exists.
+   * @throws {TypeError} On an invalid subject or option.
+   * @throws {RangeError} On an out-of-range option.
+   * @throws {ClosedError} When the connection is closed.
+   */
+  consume(topic: string, options: NatsSubscribeOptions = {}): Subscription<JetStreamMessage> {
+    return this.#subscribe(topic, options, true) as Subscription<JetStreamMessage>;
+  }
+
+  #subscribe(topic: string, options: NatsSubscribeOptions, jetstream: boolean): Subscription<NatsMessage> {
+    const action = `Subscribing to ${String(topic)}`;
+    checkSubject(topic, action, true);
+    if (options.group !== undefined) {
+      if (typeof options.group !== "string" || options.group === "") {
+        throw new TypeError(`${action} failed: group must be a non-empty string`);
+      }
+      if (jetstream) checkName(options.group, "group", action);
+      else checkSubject(options.group, `${action} (queue group)`);
+    }
+    if (options.durable !== undefined) checkName(options.durable, "durable", action);
+    if (options.stream !== undefined) checkName(options.stream, "stream", action);
+    if (options.bind === true && options.durable === undefined && options.group === undefined) {
+      throw new TypeError(`${action} failed: bind needs a durable name`);
+    }
+    checkDeliver(options.deliver, action);
+    checkPositive(options.ackWaitMs, "ackWaitMs", action);
+    checkPositive(options.expiresMs, "expiresMs", action);
+    if (
+      options.pendingLimit !== undefined && (!Number.isInteger(options.pendingLimit) || options.pendingLimit < 0)
+    ) {
+      throw new RangeError(`${action} failed: pendingLimit ${options.pendingLimit} is not an integer of 0 or more`);
+    }
+    if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
+    const source = this.jetstream ? new JetStreamPullSource(this, topic, options) : this.#coreSource(topic, options);
+    const sub = new Subscription<NatsMessage>(source, options);
+    this.#subs.add(sub);
+    void sub.closed.then(() => this.#subs.delete(sub));
+    return sub;
+  }
+
+  #coreSource(topic: string, options: NatsSubscribeOptions) {
+    const nc = this.#nc;
+    const limit = options.pendingLimit ?? 65_536;
+    const queue: NatsMessage[] = [];
+    let draining = false;
+    let sub: NatsSubscription | undefined;
+    const drain = async (controller: PushController<NatsMessage>) => {
+      draining = true;
+      try {
+        while (queue.length > 0) {
+          await controller.push(queue[0]!);
+          queue.shift();
+        }
+      } catch {
+        /* the subscription ended */
+      } finally {
+        draining = false;
+      }
+    };
+    return {
+      kind: "push" as const,
+      start: async (controller: PushController<NatsMessage>) => {
+        sub = nc.subscribe(topic, {
+          ...(options.group === undefined ? {} : { queue: options.group }),
+          callback: (err, m) => {
+            if (err !== null) {
+              controller.error(mapNatsError(err, `Reading ${topic}`));
+              return;
+            }
+            const msg = new NatsMessage({
+              topic: m.subject,
+              data: m.data,
+              headers: fromNatsHeaders(m.headers),
+              reply: m.reply,
+            });
+            if (queue.length === 0 && controller.offer(msg)) return;
+            if (controller.signal.aborted) return;
+            if (queue.length >= limit) {
+              queue.length = 0;
+              controller.error(
+                new OverflowError(
+                  `Buffering a message of ${topic} failed: the reader fell behind by more than ${limit} messages`,
+                  { highWaterMark: limit },
+                ),
+              );
+              return;
+            }
+            queue.push(msg);
+            if (!draining) void drain(controller);
+          },
+        });
+        try {
+          await nc.flush();
+        } catch (err) {
+          throw mapNatsError(err, `Subscribing to ${topic}`);
+        }
+      },
+      cancel: () => {
+        queue.length = 0;
+        try {
+          sub?.unsubscribe();
+        } catch { /* connection gone */ }
+      },
+    };
+  }
+
+  /**
+   * Publishes one message. Core mode: resolves once handed to the connection
+   * (`confirmed: false`). JetStream mode: resolves on the stream's PubAck
+   * (`confirmed: true`, with `sequence` and `id` = `<stream>:<sequence>`).
+   *
+   * @param topic A subject (no wildcards).
+   * @param data Bytes or a string.
+   * @param options Headers, a signal, a JetStream message id.
+   * @returns The receipt.
+   * @throws {TypeError} On an invalid subject or payload.
+   * @throws {RangeError} When the payload is over `capabilities.maxPayload`.
+   * @throws {ClosedError} When the connection is closed.
+   * @throws {TimeoutError} When the PubAck does not come in time.
+   * @throws {PubSubError} When no stream takes the subject (JetStream mode).
+   */
+  async publish(topic: string, data: PublishData, options: NatsPublishOptions = {}): Promise<PublishReceipt> {
+    const action = `Publishing to ${String(topic)}`;
+    checkSubject(topic, action);
+    const bytes = checkPublishData(data, action, this.capabilities.maxPayload);
+    if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
+    options.signal?.throwIfAborted();
+    const headers = toNatsHeaders(options.headers);
+    if (!this.jetstream) {
+      try {
+        this.#nc.publish(topic, bytes, headers === undefined ? undefined : { headers });
+      } catch (err) {
+        throw mapNatsError(err, action);
+      }
+      return { topic, confirmed: false };
+    }
+    const js = await this.#jetstreamClient();
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const timeoutMs = this.#jsOptions.timeoutMs ?? 5_000;
+    const opts: Record<string, unknown> = { timeout: timeoutMs };
+    if (headers !== undefined) opts.headers = headers;
+    if (options.msgId !== undefined) opts.msgID = options.msgId;
+    const acked = js.publish(topic, bytes, opts);
+    try {
+      const ack = signal === undefined ? await acked : await new Promise<Awaited<typeof acked>>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        acked.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+      });
+      return { topic, confirmed: true, sequence: ack.seq, id: `${ack.stream}:${ack.seq}` };
+    } catch (err) {
+      if (signal?.aborted && err === signal.reason) {
+        acked.catch(() => {}); // given up on: its late outcome is nobody's business
+        throw err;
+      }
+      const mapped = mapNatsError(err, action);
+      if (mapped instanceof TimeoutError) {
+        throw new TimeoutError(`${action} failed: no PubAck within ${timeoutMs} ms`, { cause: err, timeoutMs });
+      }
+      throw mapped;
+    }
+  }
+
+  /**
+   * A stream that publishes each chunk (see `publishWritable` in the core).
+   *
+   * @param topic The subject; without one, chunks must be messages.
+   * @param options Window, headers, receipt callback.
+   * @returns The stream.
+   * @throws {TypeError} On an invalid subject.
+   * @throws {RangeError} When `maxInFlight` is not a positive integer.
+   */
+  writable(topic?: string, options?: WritableOptions): WritableStream<PublishChunk> {
+    if (topic !== undefined) checkSubject(topic, "Creating a writable");
+    return publishWritable(this, topic, options);
+  }
+
+  /**
+   * Ends every subscription (ephemeral consumers are deleted) and, when it
+   * owns the connection, closes it. Safe to call twice.
+   *
+   * @returns When everything is released.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      await Promise.all([...this.#subs].map((s) => s.close()));
+      if (this.#owns) {
+        try {
+          await this.#nc.close();
+        } catch { /* already closed */ }
+        await this.#statusLoop;
+      }
+      this.status.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Calls {@linkcode BaseNatsPubSub.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** @internal The server URL given at connect, for error messages. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+}
+
+/**
+ * Connects with the given transport and maps its errors.
+ *
+ * @param connect The transport's connect function.
+ * @param options The options.
+ * @returns The open connection.
+ * @throws {AuthError} When the server refuses the credentials.
+ * @throws {ConnectionError} When no server can be reached.
+ * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
+ */
+export async function openConnection(connect: ConnectFunction, options: NatsPubSubOptions): Promise<NatsConnection> {
+  const servers = options.servers;
+  if (
+    !(typeof servers === "string" && servers !== "") &&
+    !(Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === "string" && s !== ""))
+  ) {
+    throw new TypeError(`Connecting to NATS failed: servers ${JSON.stringify(servers)} is not a URL or a list of URLs`);
+  }
+  checkPositive(options.timeoutMs, "timeoutMs", "Connecting to NATS");
+  const opts: ConnectionOptions = {
+    servers,
+    timeout: options.timeoutMs ?? 5_000,
+    reconnect: options.reconnect ?? true,
+    maxReconnectAttempts: options.maxReconnectAttempts ?? 10,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 2_000,
+  };
+  if (options.name !== undefined) opts.name = options.name;
+  if (options.token !== undefined) opts.token = options.token;
+  if (options.user !== undefined) opts.user = options.user;
+  if (options.pass !== undefined) opts.pass = options.pass;
+  if (options.authenticator !== undefined) {
+    opts.authenticator = options.authenticator as unknown as Authenticator | Authenticator[];
+  }
+  Object.assign(opts, options.nats ?? {});
+  const url = Array.isArray(servers) ? servers.join(",") : servers;
+  try {
+    return await connect(opts);
+  } catch (err) {
+    const mapped = mapNatsError(err, `Connecting to ${url}`, url);
+    if (mapped instanceof TimeoutError) {
+      throw new TimeoutError(`Connecting to ${url} failed: the server did not answer within ${opts.timeout} ms`, {
+        cause: err,
+        timeoutMs: opts.timeout ?? 5_000,
+      });
+    }
+    throw mapped;
+  }
+}
+
+/**
+ * Normalises the argument of `connect()`.
+ *
+ * @param servers A URL, a list of URLs, or the options.
+ * @returns The options.
+ */
+export function connectOptions(servers: string | string[] | NatsPubSubOptions): NatsPubSubOptions {
+  if (typeof servers === "string" || Array.isArray(servers)) return { servers };
+  if (typeof servers !== "object" || servers === null) {
+    throw new TypeError(`Connecting to NATS failed: ${String(servers)} is not a URL, a list of URLs or options`);
+  }
+  return servers;
+}

@@ -1,0 +1,62 @@
+/**
+ * Plain NATS and JetStream over TCP (`@nats-io/transport-node`), for Deno
+ * and Node: the same {@linkcode NatsPubSub} as `./nats`, with a `nats://`
+ * URL.
+ *
+ * @example
+ * ```ts ignore
+ * import { NatsPubSub } from "@x/pubsub/nats/tcp";
+ *
+ * const ps = await NatsPubSub.connect({ servers: "nats://127.0.0.1:4222", jetstream: true });
+ * const receipt = await ps.publish("orders.new", "{}");
+ * console.log(receipt.confirmed, receipt.sequence); // true 1
+ * await ps.close();
+ * ```
+ *
+ * @module
+ */
+
+import { connect } from "@nats-io/transport-node";
+import { BaseNatsPubSub, connectOptions, type NatsPubSubOptions, openConnection } from "./client.ts";
+
+export {
+  BaseNatsPubSub,
+  type JetStreamModeOptions,
+  mapNatsError,
+  type NatsAuthenticator,
+  type NatsCredentials,
+  type NatsPublishOptions,
+  type NatsPubSubOptions,
+  type NatsSubscribeOptions,
+} from "./client.ts";
+export { type AckSender, JetStreamMessage, NatsMessage, type NatsMessageInit } from "./message.ts";
+
+/**
+ * NATS over TCP as a `PubSub` (see {@linkcode BaseNatsPubSub} for the two
+ * modes and everything it does).
+ *
+ * @example
+ * ```ts ignore
+ * import { NatsPubSub } from "@x/pubsub/nats/tcp";
+ *
+ * await using ps = await NatsPubSub.connect("nats://127.0.0.1:4222");
+ * await ps.publish("hello", "world");
+ * ```
+ */
+export class NatsPubSub extends BaseNatsPubSub {
+  /**
+   * Connects over TCP (`nats://host:port`, or `tls://` with `nats.tls` options).
+   *
+   * @param servers A URL, a list of URLs, or the options (credentials, JetStream mode, reconnects).
+   * @returns The adapter, connected.
+   * @throws {TypeError} When the servers or options are invalid.
+   * @throws {AuthError} When the server refuses the credentials.
+   * @throws {ConnectionError} When no server can be reached.
+   * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
+   */
+  static async connect(servers: string | string[] | NatsPubSubOptions): Promise<NatsPubSub> {
+    const options = connectOptions(servers);
+    const nc = await openConnection(connect, options);
+    return new NatsPubSub(nc, { jetstream: options.jetstream, owns: true, url: String(options.servers) });
+  }
+}
