@@ -1,0 +1,180 @@
+/**
+ * The message an MDB subscription yields.
+ *
+ * @module
+ */
+
+import { BasicMessage, type Settleable } from "../core/message.ts";
+import { type DeliveryInfo, parseAckSubject as parseAck } from "./protocol.ts";
+
+/** What {@linkcode MdbMessage} is made from. */
+export interface MdbMessageInit {
+  /** The dataset; default: the subject without its `EVENTS.`/`OBJECTS.` prefix. */
+  dataset?: string | undefined;
+  /** The NATS subject (`EVENTS.<dataset>` or `OBJECTS.<dataset>`). */
+  subject: string;
+  /** The payload. */
+  data: Uint8Array;
+  /** The publisher's headers. */
+  headers?: HeadersInit | undefined;
+  /** The `$JS.ACK…` reply subject. */
+  reply: string;
+  /** What the reply subject says. */
+  info: DeliveryInfo;
+}
+
+/**
+ * A message of an MDB dataset: the core message (`topic` is the dataset) plus
+ * the NATS `subject` and the JetStream metadata speedracer users read from
+ * `msg.metadata`. `id` is the stream sequence as a
+ * string; `time` and `timestamp` are when the server stored it (a real
+ * instant, not speedracer's naive local time).
+ *
+ * @example
+ * ```ts
+ * import { MdbMessage } from "@x/pubsub/mdb";
+ *
+ * const reply = "$JS.ACK.EVENTS_demo.c.1.7.3.1687521600000000000.0";
+ * const msg = MdbMessage.fromDelivery("EVENTS.demo", new TextEncoder().encode("hi"), undefined, reply);
+ * console.log(msg.topic, msg.sequence, msg.text(), msg.timestamp.toISOString()); // demo 7 hi 2023-06-23T12:00:00.000Z
+ * ```
+ */
+export class MdbMessage extends BasicMessage {
+  /** The NATS subject, `EVENTS.<dataset>` or `OBJECTS.<dataset>` (`topic` is the dataset). */
+  readonly subject: string;
+  /** The `$JS.ACK…` subject the message is settled on. */
+  readonly reply: string;
+  /** The stream sequence. */
+  readonly sequence: number;
+  /** The consumer sequence. */
+  readonly consumerSequence: number;
+  /** How many messages remained for the consumer when this one was delivered. */
+  readonly pending: number;
+  /** How many times it was delivered, this time included. */
+  readonly delivered: number;
+  /** When the server stored it. */
+  readonly timestamp: Date;
+  /** The stream name. */
+  readonly stream: string;
+  /** The consumer name. */
+  readonly consumer: string;
+  /** The server's timestamp in nanoseconds since the epoch, exactly. */
+  readonly timestampNs: bigint;
+
+  /**
+   * Creates the message.
+   *
+   * @param init Subject, payload, headers, reply subject and its metadata.
+   */
+  constructor(init: MdbMessageInit) {
+    const timestamp = new Date(Number(init.info.timestampNs / 1_000_000n));
+    super({
+      topic: init.dataset ?? init.subject.slice(init.subject.indexOf(".") + 1),
+      data: init.data,
+      headers: init.headers,
+      id: String(init.info.streamSequence),
+      time: timestamp,
+    });
+    this.subject = init.subject;
+    this.reply = init.reply;
+    this.sequence = init.info.streamSequence;
+    this.consumerSequence = init.info.consumerSequence;
+    this.pending = init.info.pending;
+    this.delivered = init.info.delivered;
+    this.timestamp = timestamp;
+    this.stream = init.info.stream;
+    this.consumer = init.info.consumer;
+    this.timestampNs = init.info.timestampNs;
+  }
+
+  /**
+   * Builds a message from what NATS delivered.
+   *
+   * @param subject The subject.
+   * @param data The payload.
+   * @param headers The headers, if any.
+   * @param reply The ack subject.
+   * @returns The message.
+   * @throws {ProtocolError} When `reply` is not a JetStream ack subject.
+   */
+  static fromDelivery(subject: string, data: Uint8Array, headers: HeadersInit | undefined, reply: string): MdbMessage {
+    return new MdbMessage({ subject, data, headers, reply, info: parseAck(reply) });
+  }
+}
+
+/** How a settleable message reaches the server. */
+export type Settle = (reply: string, payload: string) => Promise<void>;
+
+/**
+ * A message of a subscription with `ack: "manual"`: the reader acks it (or
+ * naks or terminates it). Unacked messages come back after the server's ack
+ * wait (30 s).
+ *
+ * @example
+ * ```ts ignore
+ * for await (const msg of sub) {
+ *   await handle(msg);
+ *   await msg.ack();
+ * }
+ * ```
+ */
+export class SettleableMdbMessage extends MdbMessage implements Settleable {
+  readonly #settle: Settle;
+  #settled = false;
+
+  /**
+   * Creates the message.
+   *
+   * @param init As {@linkcode MdbMessage}.
+   * @param settle Sends a settlement payload to the reply subject.
+   */
+  constructor(init: MdbMessageInit, settle: Settle) {
+    super(init);
+    this.#settle = settle;
+  }
+
+  /** Whether it was acked, nak'd or terminated. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  #send(payload: string): Promise<void> {
+    if (this.#settled) return Promise.resolve();
+    this.#settled = true;
+    return this.#settle(this.reply, payload);
+  }
+
+  /**
+   * Acks it (an empty payload, as nats-py sends). A second settlement is ignored.
+   *
+   * @returns When it was written.
+   */
+  ack(): Promise<void> {
+    return this.#send("");
+  }
+
+  /**
+   * Asks for redelivery, after `delayMs` when given.
+   *
+   * @param delayMs The delay before redelivery, in ms.
+   * @returns When it was written.
+   * @throws {RangeError} When `delayMs` is negative or not finite.
+   */
+  nak(delayMs?: number): Promise<void> {
+    if (delayMs === undefined) return this.#send("-NAK");
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      return Promise.reject(new RangeError(`Nak'ing a message failed: the delay ${delayMs} is not 0 or more`));
+    }
+    return this.#send(`-NAK ${JSON.stringify({ delay: Math.round(delayMs * 1_000_000) })}`);
+  }
+
+  /**
+   * Tells the server never to deliver it again.
+   *
+   * @param reason Recorded by the server, where supported.
+   * @returns When it was written.
+   */
+  term(reason?: string): Promise<void> {
+    return this.#send(reason === undefined ? "+TERM" : `+TERM ${reason}`);
+  }
+}
