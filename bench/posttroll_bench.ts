@@ -51,10 +51,15 @@ const sub = subscribe({ addresses: [pub.url], nameserver: false, topics: "/bench
 await sub.ready;
 const reader = sub.getReader();
 // Warm up until connected.
-for (;;) {
-  await pub.send(SAMPLE);
-  const r = await Promise.race([reader.read(), sleep(50).then(() => undefined)]);
-  if (r !== undefined) break;
+{
+  // One read waits while we send until the subscriber is connected (PUB drops what comes before).
+  let connected = false;
+  const first = reader.read().then(() => void (connected = true));
+  while (!connected) {
+    await pub.send(SAMPLE);
+    await sleep(20);
+  }
+  await first;
 }
 // Drain stragglers of the warm-up.
 await sleep(100);

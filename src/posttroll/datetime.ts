@@ -18,10 +18,19 @@ function isLeap(year: number): boolean {
   return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return isLeap(year) ? 29 : 28;
-  return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return MONTH_DAYS[month - 1]!;
 }
+
+function ok(v: number, min: number, max: number): boolean {
+  return Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** `"00"` to `"99"`. */
+const PAD2: string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
 
 /** Days from 0001-01-01 (day 1) to the date, as Python's `toordinal()`. */
 function toOrdinal(year: number, month: number, day: number): number {
@@ -34,6 +43,46 @@ function toOrdinal(year: number, month: number, day: number): number {
 function fromOrdinal(ordinal: number): [number, number, number] {
   const d = new Date(Date.UTC(1970, 0, 1) + (ordinal - toOrdinal(1970, 1, 1)) * 86_400_000);
   return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+}
+
+/** The calendar fields of one UTC second, kept by `fromEpochMicroseconds`. */
+interface SecondFields {
+  at: number;
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+let lastSecond: SecondFields | undefined;
+
+/**
+ * Python's `isoformat()` of a datetime, with or without its offset (without:
+ * as `replace(tzinfo=None).isoformat()`).
+ *
+ * @param t The datetime.
+ * @param withOffset Whether to write the offset of an aware value.
+ * @returns The ISO string.
+ */
+export function formatIso(t: PyDateTime, withOffset: boolean): string {
+  const y = t.year;
+  let s = (y >= 1000 ? String(y) : String(y).padStart(4, "0")) + "-" + PAD2[t.month]! + "-" + PAD2[t.day]! + "T" +
+    PAD2[t.hour]! + ":" + PAD2[t.minute]! + ":" + PAD2[t.second]!;
+  const us = t.microsecond;
+  if (us !== 0) s += "." + (us >= 100_000 ? String(us) : String(us).padStart(6, "0"));
+  if (withOffset && t.utcOffset !== null) {
+    let off = t.utcOffset;
+    const sign = off < 0 ? "-" : "+";
+    off = Math.abs(off);
+    const ous = off % US_PER_SECOND;
+    const secs = (off - ous) / US_PER_SECOND;
+    s += `${sign}${pad(Math.floor(secs / 3600), 2)}:${pad(Math.floor(secs / 60) % 60, 2)}`;
+    if (secs % 60 !== 0 || ous !== 0) s += `:${pad(secs % 60, 2)}`;
+    if (ous !== 0) s += `.${pad(ous, 6)}`;
+  }
+  return s;
 }
 
 /** The fields of a {@linkcode PyDateTime}. */
@@ -106,13 +155,12 @@ export class PyDateTime {
     const second = fields.second ?? 0;
     const microsecond = fields.microsecond ?? 0;
     const offset = fields.utcOffset ?? null;
-    const ok = (v: number, min: number, max: number) => Number.isInteger(v) && v >= min && v <= max;
     if (
       !(ok(year, 1, 9999) && ok(month, 1, 12) && ok(day, 1, 31) && day <= daysInMonth(year, month) &&
         ok(hour, 0, 23) && ok(minute, 0, 59) && ok(second, 0, 59) && ok(microsecond, 0, 999_999) &&
         (offset === null || ok(offset, -US_PER_DAY + 1, US_PER_DAY - 1)))
     ) {
-      const check = (name: string, v: number, min: number, max: number) => {
+      const check = (name: string, v: number, min: number, max: number): void => {
         if (!ok(v, min, max)) {
           throw new RangeError(
             `Creating a datetime failed: ${name} ${String(v)} is not an integer from ${min} to ${max}`,
@@ -150,6 +198,11 @@ export class PyDateTime {
    * @returns The instant, in microseconds.
    */
   epochMicroseconds(): number {
+    if (this.year >= 100) {
+      // Date.UTC reads years 0 to 99 as 1900 to 1999; from 100 on it is exact.
+      const ms = Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second);
+      return ms * 1000 + this.microsecond - (this.utcOffset ?? 0);
+    }
     const d = new Date(0);
     d.setUTCFullYear(this.year, this.month - 1, this.day);
     d.setUTCHours(this.hour, this.minute, this.second, 0);
@@ -185,21 +238,7 @@ export class PyDateTime {
    * @returns The ISO string.
    */
   isoformat(): string {
-    let s = `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)}T${pad(this.hour, 2)}:${
-      pad(this.minute, 2)
-    }:${pad(this.second, 2)}`;
-    if (this.microsecond !== 0) s += `.${pad(this.microsecond, 6)}`;
-    if (this.utcOffset !== null) {
-      let off = this.utcOffset;
-      const sign = off < 0 ? "-" : "+";
-      off = Math.abs(off);
-      const us = off % US_PER_SECOND;
-      const secs = (off - us) / US_PER_SECOND;
-      s += `${sign}${pad(Math.floor(secs / 3600), 2)}:${pad(Math.floor(secs / 60) % 60, 2)}`;
-      if (secs % 60 !== 0 || us !== 0) s += `:${pad(secs % 60, 2)}`;
-      if (us !== 0) s += `.${pad(us, 6)}`;
-    }
-    return s;
+    return formatIso(this, true);
   }
 
   /**
@@ -234,17 +273,34 @@ export class PyDateTime {
     }
     us = Math.floor(us);
     const micro = ((us % 1000) + 1000) % 1000;
-    const ms = (us - micro) / 1000;
-    const d = new Date(ms);
-    if (Number.isNaN(d.getTime())) throw new RangeError(`Creating a datetime failed: ${us} is out of range`);
+    // As `new Date(ms)` reads it (beyond 2^53 µs the division may leave a fraction).
+    const ms = Math.trunc((us - micro) / 1000);
+    const msInSecond = ((ms % 1000) + 1000) % 1000;
+    const second = ms - msInSecond;
+    // The calendar fields of the last second seen are kept: clocks ask for the same second many times.
+    let f = lastSecond;
+    if (f === undefined || f.at !== second) {
+      const d = new Date(ms);
+      if (Number.isNaN(d.getTime())) throw new RangeError(`Creating a datetime failed: ${us} is out of range`);
+      f = {
+        at: second,
+        year: d.getUTCFullYear(),
+        month: d.getUTCMonth() + 1,
+        day: d.getUTCDate(),
+        hour: d.getUTCHours(),
+        minute: d.getUTCMinutes(),
+        second: d.getUTCSeconds(),
+      };
+      if (f.year >= 1 && f.year <= 9999) lastSecond = f;
+    }
     return new PyDateTime({
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(),
-      second: d.getUTCSeconds(),
-      microsecond: d.getUTCMilliseconds() * 1000 + micro,
+      year: f.year,
+      month: f.month,
+      day: f.day,
+      hour: f.hour,
+      minute: f.minute,
+      second: f.second,
+      microsecond: msInSecond * 1000 + micro,
       utcOffset: aware ? 0 : null,
     });
   }
@@ -423,6 +479,66 @@ function parseHms(s: ArrayLike<string>, start: number, end: number): Hms | null 
   return [vals[0]!, vals[1]!, vals[2]!, us, pos < s.length];
 }
 
+/** The value of `n` ASCII digits at `pos`, or -1. */
+function digitsAt(s: string, pos: number, n: number): number {
+  let v = 0;
+  for (let i = pos; i < pos + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * The shapes `isoformat()` writes (`YYYY-MM-DDTHH:MM:SS`, then optionally
+ * `.ffffff`, then optionally `Z` or `+HH:MM`), read directly; `undefined`
+ * for anything else, which {@linkcode parseIsoformatSlow} decides.
+ */
+function parseIsoformatFast(s: string): PyDateTime | undefined {
+  const len = s.length;
+  if (len !== 19 && len !== 20 && len !== 25 && len !== 26 && len !== 27 && len !== 32) return undefined;
+  if (
+    s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || s.charCodeAt(10) !== 0x54 || s.charCodeAt(13) !== 0x3a ||
+    s.charCodeAt(16) !== 0x3a
+  ) return undefined;
+  const year = digitsAt(s, 0, 4);
+  const month = digitsAt(s, 5, 2);
+  const day = digitsAt(s, 8, 2);
+  const hour = digitsAt(s, 11, 2);
+  const minute = digitsAt(s, 14, 2);
+  const second = digitsAt(s, 17, 2);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59) {
+    return undefined;
+  }
+  if (second < 0 || second > 59 || day > daysInMonth(year, month)) return undefined;
+  let pos = 19;
+  let microsecond = 0;
+  if (len === 26 || len === 27 || len === 32) {
+    if (s.charCodeAt(19) !== 0x2e) return undefined;
+    microsecond = digitsAt(s, 20, 6);
+    if (microsecond < 0) return undefined;
+    pos = 26;
+  }
+  let utcOffset: number | null = null;
+  const rest = len - pos;
+  if (rest === 1) {
+    if (s.charCodeAt(pos) !== 0x5a) return undefined;
+    utcOffset = 0;
+  } else if (rest === 6) {
+    const sign = s.charCodeAt(pos);
+    if ((sign !== 0x2b && sign !== 0x2d) || s.charCodeAt(pos + 3) !== 0x3a) return undefined;
+    const oh = digitsAt(s, pos + 1, 2);
+    const om = digitsAt(s, pos + 4, 2);
+    if (oh < 0 || om < 0) return undefined;
+    // As the general parser (and CPython): minutes are not range-checked, only the total.
+    const seconds = (oh * 60 + om) * 60;
+    if (seconds >= 86_400) return undefined;
+    utcOffset = seconds === 0 ? 0 : (sign === 0x2d ? -seconds : seconds) * US_PER_SECOND;
+  } else if (rest !== 0) return undefined;
+  return new PyDateTime({ year, month, day, hour, minute, second, microsecond, utcOffset });
+}
+
 /**
  * Python 3.12 `datetime.fromisoformat` (its C implementation), or `null`
  * where it raises `ValueError`.
@@ -438,6 +554,20 @@ function parseHms(s: ArrayLike<string>, start: number, end: number): Hms | null 
  * @returns The datetime, or `null`.
  */
 export function parseIsoformat(text: string): PyDateTime | null {
+  // Every valid string starts with four ASCII digits: most strings stop here.
+  if (text.length < 7 || !isDigit(text[0]) || !isDigit(text[3])) return null;
+  return parseIsoformatFast(text) ?? parseIsoformatSlow(text);
+}
+
+/**
+ * {@linkcode parseIsoformat} without its fast path for the shapes
+ * `isoformat()` writes: the general parser, kept to check the fast path
+ * against.
+ *
+ * @param text The string.
+ * @returns The datetime, or `null`.
+ */
+export function parseIsoformatSlow(text: string): PyDateTime | null {
   // Every valid string starts with four ASCII digits: most strings stop here.
   if (text.length < 7 || !isDigit(text[0]) || !isDigit(text[3])) return null;
   const s: ArrayLike<string> = ASCII.test(text) ? text : Array.from(text);

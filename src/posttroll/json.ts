@@ -196,6 +196,94 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
+/** Nesting beyond which the fast paths leave a value to the general code (which finds cycles and limits). */
+const FAST_DEPTH = 64;
+
+/** Whether a string is written by `json.dumps` as it is, between quotes (printable ASCII, no `"` or `\\`). */
+function isPlainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** Keys as written, with their `": "`: keys repeat from message to message. */
+const quotedKeys = new Map<string, string>();
+
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = (isPlainAscii(k) ? '"' + k + '"' : pyQuote(k)) + ": ";
+    if (quotedKeys.size >= 4096) quotedKeys.clear();
+    quotedKeys.set(k, q);
+  }
+  return q;
+}
+
+function dumpFast(v: unknown, depth: number): string | undefined {
+  switch (typeof v) {
+    case "string":
+      // A regex scans long strings faster than a loop; short ones are not worth its call.
+      return (v.length > 32 ? !NEEDS_ESCAPE.test(v) : isPlainAscii(v)) ? '"' + v + '"' : pyQuote(v);
+    case "number": {
+      if (Number.isSafeInteger(v)) return v === 0 ? "0" : String(v);
+      // Between 1e-4 and 1e16 JS and Python both write the shortest digits in fixed notation.
+      const a = Math.abs(v);
+      return a >= 1e-4 && a < 1e16 && !Number.isInteger(v) ? String(v) : floatRepr(v);
+    }
+    case "boolean":
+      return v ? "true" : "false";
+    case "bigint":
+      return v.toString();
+    case "object":
+      break;
+    default:
+      return undefined;
+  }
+  if (v === null) return "null";
+  if (depth >= FAST_DEPTH) return undefined;
+  if (Array.isArray(v)) {
+    const n = v.length;
+    let out = "[";
+    for (let i = 0; i < n; i++) {
+      const item = dumpFast(v[i], depth + 1);
+      if (item === undefined) return undefined;
+      out += i === 0 ? item : ", " + item;
+    }
+    return out + "]";
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    const rec = v as Record<string, unknown>;
+    const keys = keysOf(v);
+    let out = "{";
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const item = dumpFast(rec[k], depth + 1);
+      if (item === undefined) return undefined;
+      out += i === 0 ? quoteKey(k) + item : ", " + quoteKey(k) + item;
+    }
+    return out + "}";
+  }
+  if (v instanceof PyFloat) return floatRepr(v.value);
+  return undefined;
+}
+
+/**
+ * The fast path of {@linkcode pyDumps}: the same text for data without
+ * datetimes, `Map`s or class instances (other than {@linkcode PyFloat}),
+ * nested less than 64 deep; `undefined` for anything else, which
+ * {@linkcode pyDumpsSlow} writes (or refuses). A result also tells that the
+ * data holds no datetime.
+ *
+ * @param value The data.
+ * @returns The JSON text, or `undefined`.
+ */
+export function pyDumpsFast(value: unknown): string | undefined {
+  return dumpFast(value, 0);
+}
+
 /**
  * Serialises like Python's `json.dumps(value, default=<posttroll datetime
  * encoder>)`. Accepts what Python JSON data can be: `null`, booleans,
@@ -219,6 +307,19 @@ function typeName(v: unknown): string {
  *   function, a symbol, a non-string `Map` key, a class instance) or a cycle.
  */
 export function pyDumps(value: unknown, options: PyDumpsOptions = {}): string {
+  return dumpFast(value, 0) ?? pyDumpsSlow(value, options);
+}
+
+/**
+ * {@linkcode pyDumps} without its fast path: the general serialiser, kept
+ * to check the fast path against.
+ *
+ * @param value The data.
+ * @param options The version datetimes are written for.
+ * @returns The JSON text (ASCII only).
+ * @throws {TypeError} As {@linkcode pyDumps}.
+ */
+export function pyDumpsSlow(value: unknown, options: PyDumpsOptions = {}): string {
   const version = options.version ?? "v1.2";
   const dropTz = version <= "v1.01";
   const stack = new Set<object>();
@@ -627,6 +728,110 @@ class Parser {
 }
 
 /**
+ * Whether every number in JSON text reads the same with `JSON.parse` as
+ * with Python: no integral float (`1.0`, `1e3`, `-0.0`: a `PyFloat` here),
+ * no integer of 16 digits or more (maybe a `bigint`). Skips strings; any
+ * text is accepted (`JSON.parse` judges it).
+ */
+function plainNumbers(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      for (;;) {
+        j = s.indexOf('"', j);
+        if (j < 0) return false;
+        let k = j - 1;
+        while (s.charCodeAt(k) === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j++;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      if (c === 0x2d) i++;
+      const first = i;
+      let d = s.charCodeAt(i);
+      while (d >= 0x30 && d <= 0x39) d = s.charCodeAt(++i);
+      if (d === 0x2e || d === 0x65 || d === 0x45) {
+        while (
+          (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d
+        ) d = s.charCodeAt(++i);
+        const f = +s.slice(start, i);
+        if (Number.isInteger(f) || f !== f) return false;
+      } else if (i - first >= 16) return false;
+      continue;
+    }
+    i++;
+  }
+  return true;
+}
+
+/**
+ * Turns what `JSON.parse` made into what the general parser makes, in place:
+ * `-0` to `0`, greedy datetimes. `undefined` when it cannot: nesting at the
+ * limit, a key starting with a digit (JS reorders integer-like keys), a
+ * `__proto__` key.
+ */
+function reviveFast(v: unknown, depth: number, inDict: boolean, datetimes: boolean, limit: number): unknown {
+  if (typeof v === "string") {
+    if (inDict && datetimes) return parseIsoformat(v) ?? v;
+    return v;
+  }
+  if (typeof v === "number") return v === 0 ? 0 : v;
+  if (typeof v !== "object" || v === null) return v;
+  if (depth >= limit) return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      const r = reviveFast(item, depth + 1, inDict, datetimes, limit);
+      if (r === undefined) return undefined;
+      if (r !== item || item === 0) v[i] = r;
+    }
+    return v;
+  }
+  const rec = v as Record<string, unknown>;
+  const keys = Object.keys(rec);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const c = k.charCodeAt(0);
+    if ((c >= 0x30 && c <= 0x39) || k === "__proto__") return undefined;
+    const item = rec[k];
+    const r = reviveFast(item, depth + 1, true, datetimes, limit);
+    if (r === undefined) return undefined;
+    if (r !== item || item === 0) rec[k] = r;
+  }
+  return rec;
+}
+
+/**
+ * The fast path of {@linkcode pyLoads}: native `JSON.parse` where it gives
+ * the same value (no `NaN`/`Infinity`, no integral floats, no integers of
+ * 16 digits or more, no keys starting with a digit, nested less than 64
+ * deep); `undefined` for anything else, including text that does not
+ * parse, which {@linkcode pyLoadsSlow} decides.
+ *
+ * @param text The JSON text.
+ * @param options Greedy datetimes, nesting limit.
+ * @returns The value, or `undefined`.
+ */
+export function pyLoadsFast(text: string, options: PyLoadsOptions = {}): PyValue | undefined {
+  if (!plainNumbers(text)) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const limit = Math.min(options.maxDepth ?? 1000, FAST_DEPTH);
+  return reviveFast(v, 1, false, options.datetimes ?? false, limit) as PyValue | undefined;
+}
+
+/**
  * Parses like Python's `json.loads`: bare `NaN`, `Infinity` and `-Infinity`,
  * integers of any size (beyond ±2^53 as `bigint`), integral floats as
  * {@linkcode PyFloat}, duplicate keys (the last value, at the first key's
@@ -648,5 +853,19 @@ class Parser {
  * @throws {SyntaxError} Where Python raises `ValueError` (or `RecursionError`).
  */
 export function pyLoads(text: string, options: PyLoadsOptions = {}): PyValue {
+  const fast = pyLoadsFast(text, options);
+  return fast !== undefined ? fast : pyLoadsSlow(text, options);
+}
+
+/**
+ * {@linkcode pyLoads} without its fast path: the general parser, kept to
+ * check the fast path against.
+ *
+ * @param text The JSON text.
+ * @param options Greedy datetimes, nesting limit.
+ * @returns The value.
+ * @throws {SyntaxError} As {@linkcode pyLoads}.
+ */
+export function pyLoadsSlow(text: string, options: PyLoadsOptions = {}): PyValue {
   return new Parser(text, options).parse();
 }

@@ -6,11 +6,12 @@
  */
 
 import { BasicMessage } from "../core/message.ts";
-import { PyDateTime } from "./datetime.ts";
+import { formatIso, PyDateTime } from "./datetime.ts";
 import {
   bytesToLatin1,
   checkField,
   checkVersion,
+  CURRENT_MESSAGE_VERSION,
   type DecodedFrame,
   decodeFrame,
   encodeData,
@@ -21,12 +22,12 @@ import {
   type PosttrollMime,
   renderVersion,
 } from "./codec.ts";
-import type { PyValue } from "./json.ts";
+import { containsDatetime, pyDumpsFast, type PyValue } from "./json.ts";
 import { defaultSender } from "./sender.ts";
 
 const encoder = new TextEncoder();
-/** Decoded frames handed to the constructor, with their text. */
-const decodedFrames = new WeakMap<object, { text: string; bytes: Uint8Array | undefined }>();
+/** The decoded frame `decodeText` is handing to the constructor, with its text (set only during that call). */
+let handing: { frame: DecodedFrame; text: string; bytes: Uint8Array | undefined } | undefined;
 
 /** What {@linkcode PosttrollMessage} takes to make a message to send. */
 export interface PosttrollMessageInit {
@@ -87,27 +88,47 @@ interface Built {
   frame: string;
 }
 
+/** Subjects, types and senders that passed `checkField` (a pure check): most messages repeat them. */
+const goodFields = new Set<string>();
+
+function checkFieldOnce(value: unknown, field: string, action: string): asserts value is string {
+  if (typeof value === "string" && goodFields.has(value)) return;
+  checkField(value, field, action);
+  if (goodFields.size >= 1024) goodFields.clear();
+  goodFields.add(value);
+}
+
 function buildMessage(i: PosttrollMessageInit): Built {
   const action = "Creating a message";
   if (typeof i !== "object" || i === null) throw new TypeError(`${action} failed: the init is not an object`);
   const type = i.type ?? "info";
   const sender = i.sender ?? defaultSender();
-  checkField(i.subject, "subject", action);
-  checkField(type, "type", action);
-  checkField(sender, "sender", action);
+  checkFieldOnce(i.subject, "subject", action);
+  checkFieldOnce(type, "type", action);
+  checkFieldOnce(sender, "sender", action);
   const time = i.time === undefined ? PyDateTime.now() : i.time instanceof Date ? PyDateTime.fromDate(i.time) : i.time;
   if (!(time instanceof PyDateTime)) throw new TypeError(`${action} failed: time is not a PyDateTime or Date`);
   const data = i.data ?? "";
   const binary = i.binary ?? false;
   const isBinary = binary || data instanceof Uint8Array;
-  const version = renderVersion(i.version, i.messageVersion, data, isBinary);
+  // JSON data written by the fast path holds no datetime: that settles the version too.
+  const json = !binary && typeof data === "object" && data !== null && !(data instanceof Uint8Array)
+    ? pyDumpsFast(data)
+    : undefined;
+  const version = i.version || i.messageVersion ||
+    (isBinary || json !== undefined || !containsDatetime(data) ? "v1.01" : CURRENT_MESSAGE_VERSION);
   checkVersion(version, action);
   let mime: PosttrollMime | null = null;
   let text = "";
-  if (isTruthy(data)) [mime, text] = encodeData(data, binary, version);
-  const t = version <= "v1.01" ? time.naive() : time;
-  let frame = `${MAGIC}${i.subject} ${type} ${sender} ${t.isoformat()} ${version}`;
-  if (mime !== null) frame += ` ${mime} ${text}`;
+  if (isTruthy(data)) {
+    if (json !== undefined) {
+      mime = "application/json";
+      text = json;
+    } else [mime, text] = encodeData(data, binary, version);
+  }
+  let frame = MAGIC + i.subject + " " + type + " " + sender + " " + formatIso(time, !(version <= "v1.01")) + " " +
+    version;
+  if (mime !== null) frame += " " + mime + " " + text;
   return { subject: i.subject, type, sender, time, version, mime, text, data, binary: isBinary, frame };
 }
 
@@ -186,8 +207,9 @@ export class PosttrollMessage extends BasicMessage {
    * @throws {RangeError} When the version is above `v1.2`.
    */
   constructor(init: PosttrollMessageInit) {
-    const decoded = decodedFrames.get(init);
-    if (decoded !== undefined) {
+    const decoded = handing;
+    handing = undefined;
+    if (decoded !== undefined && decoded.frame === (init as unknown)) {
       const frame = decoded.text;
       const bytes = decoded.bytes;
       const f = init as unknown as DecodedFrame;
@@ -314,7 +336,7 @@ export class PosttrollMessage extends BasicMessage {
  * @throws {ProtocolError} When the frame is malformed.
  */
 export function decodeText(text: string, bytes: Uint8Array | undefined): PosttrollMessage {
-  const f = decodeFrame(text);
-  decodedFrames.set(f, { text, bytes });
-  return new PosttrollMessage(f as unknown as PosttrollMessageInit);
+  const frame = decodeFrame(text);
+  handing = { frame, text, bytes };
+  return new PosttrollMessage(frame as unknown as PosttrollMessageInit);
 }

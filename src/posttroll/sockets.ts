@@ -248,13 +248,16 @@ export class SerialSender {
    * @returns A promise that resolves when zeromq took it.
    */
   send(frame: string | Uint8Array): Promise<void> {
-    const done = () => void this.#queued--;
     this.#queued++;
     const p = this.#queued === 1 ? this.#socket.send(frame) : this.#tail.then(() => this.#socket.send(frame));
-    p.then(done, done);
-    this.#tail = p.catch(() => {});
+    // One derived promise per send: it settles (never rejects) once the send did, and keeps the order.
+    this.#tail = p.then(this.#done, this.#done);
     return p;
   }
+
+  readonly #done = (): void => {
+    this.#queued--;
+  };
 
   /** @returns A promise that resolves when every send so far is done. */
   idle(): Promise<void> {
