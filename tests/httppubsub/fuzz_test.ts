@@ -28,16 +28,7 @@ import {
   toBytes,
 } from "../../src/httppubsub/codec.ts";
 import { decodeB2S, decodeS2B, encodeB2S, encodeS2B } from "../../src/httppubsub/ws_codec.ts";
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../_seeded.ts";
 
 const EMPTY = new Uint8Array(0);
 const etag = new Uint8Array(64).fill(3);

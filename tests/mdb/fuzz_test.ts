@@ -8,18 +8,7 @@ import {
   parseRegistryEntry,
   streamNamesOf,
 } from "../../src/mdb/protocol.ts";
-
-/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../_seeded.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

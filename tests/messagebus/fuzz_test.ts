@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/core/errors.ts";
 import { type BusMessage, decodeMessage, encodeMessage, MessageDecoder } from "../../src/messagebus/mod.ts";
 import { utf8 } from "./_helpers.ts";
-
-// A small seeded PRNG (mulberry32), so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../_seeded.ts";
 
 const UUID = "00112233-4455-6677-8899-aabbccddeeff";
 const samples: BusMessage[] = [

@@ -4,6 +4,7 @@ import type { StatusEvent } from "../../src/core/status.ts";
 import { encodeMessage, MessageBusClient } from "../../src/messagebus/mod.ts";
 import { FakeMessageBus } from "../../src/testing/messagebus/mod.ts";
 import { hex, sleep, take, utf8, within } from "./_helpers.ts";
+import { rng } from "../_seeded.ts";
 
 async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
   await within(
@@ -246,18 +247,6 @@ Deno.test("MessageBusClient drop policies keep the other streams of a connection
   assert.deepEqual((await take(stalled, 2)).map((m) => m.text()), [`a${n - 2}`, `a${n - 1}`]);
   await client.stop();
 });
-
-// A small seeded PRNG (mulberry32), so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("MessageBusClient given random bytes by a server ends with ProtocolError or ConnectionError, never hangs", async () => {
   const random = rng(2026);

@@ -11,20 +11,9 @@ import {
   pullRequest,
   termPayload,
 } from "../../src/nats/codec.ts";
+import { rng } from "../_seeded.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** A small seeded PRNG (mulberry32), so fuzz failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("parseAckSubject() reads the 9-token form", () => {
   const info = parseAckSubject("$JS.ACK.ORDERS.worker.2.42.7.1700000000123456789.3");

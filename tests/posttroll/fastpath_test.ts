@@ -1,3 +1,4 @@
+import { rng } from "../_seeded.ts";
 /**
  * Differential tests: every fast path of the codec against the general code
  * it short-cuts, on many seeded random inputs. Where the fast path answers,
@@ -22,16 +23,6 @@ import {
   type PyValue,
 } from "../../src/posttroll/json.ts";
 import { encodeMessage, PosttrollMessage } from "../../src/posttroll/message.ts";
-
-/** A small seeded PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;

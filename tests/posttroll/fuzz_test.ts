@@ -3,16 +3,7 @@ import { ProtocolError } from "../../src/core/errors.ts";
 import { PyDateTime } from "../../src/posttroll/datetime.ts";
 import { pyLoads } from "../../src/posttroll/json.ts";
 import { PosttrollMessage } from "../../src/posttroll/message.ts";
-
-/** A small seeded PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../_seeded.ts";
 
 const enc = new TextEncoder();
 const SEEDS = [

@@ -2,17 +2,7 @@ import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/core/errors.ts";
 import { StreamSeaError, type StreamSeaMessage, type Subscription } from "../../src/streamsea/mod.ts";
 import { env, within } from "./_helpers.ts";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as prng } from "../_seeded.ts";
 
 const FRAMES = [
   '{"id":2,"action":"subscription","streamName":"s","payload":{"temperature":80}}',

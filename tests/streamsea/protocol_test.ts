@@ -8,6 +8,7 @@ import {
   groupIdFromName,
   isUuid,
 } from "../../src/streamsea/mod.ts";
+import { rng as prng } from "../_seeded.ts";
 
 // Golden frames of spec §7.2–§7.3, exactly as written there.
 const AUTH_BASIC =
@@ -138,18 +139,6 @@ Deno.test("groupIdFromName() gives a stable version 5 UUID per name", async () =
   assert.ok(isUuid(a));
   assert.equal(a[14], "5");
 });
-
-/** A seeded PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const decoder = new TextDecoder();
 const VALID_SERVER = [
