@@ -89,6 +89,19 @@ bedTest("Connection.subscribe() starts a new consumer at NOW by default and at B
   }
 });
 
+bedTest('Connection.subscribe() names its NATS connection "<CN> (<dataset>)"', async (bed) => {
+  await bed.createDataset("named");
+  const conn = await bed.connect();
+  try {
+    await conn.subscribe("named");
+    const connz = await (await fetch(`${bed.nats.monitorUrl}/connz`)).json() as { connections: { name?: string }[] };
+    const names = connz.connections.map((c) => c.name);
+    assert.ok(names.includes("alice (named)"), `connection names on the server: ${JSON.stringify(names)}`);
+  } finally {
+    await conn.close();
+  }
+});
+
 bedTest("Connection.subscribe() calls gateway, registry and MAS in speedracer's order and headers", async (bed) => {
   await bed.createDataset("ds");
   const conn = await bed.connect();

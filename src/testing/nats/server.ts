@@ -198,6 +198,8 @@ export class NatsServer {
   readonly accountPublicKey: string | undefined;
   /** Where the server writes its log (removed on `stop()`). */
   readonly logFile: string;
+  /** The HTTP monitoring URL, `http://127.0.0.1:<port>` (`/connz`, `/jsz`, ...). */
+  readonly monitorUrl: string;
 
   readonly #exe: string;
   readonly #dir: string;
@@ -214,6 +216,7 @@ export class NatsServer {
     configFile: string;
     port: number;
     wsPort: number | undefined;
+    monitorPort: number;
     operator: OperatorKeys | undefined;
   }) {
     this.#exe = init.exe;
@@ -226,6 +229,7 @@ export class NatsServer {
     this.url = `nats://127.0.0.1:${init.port}`;
     this.wsUrl = init.wsPort === undefined ? undefined : `ws://127.0.0.1:${init.wsPort}`;
     this.logFile = `${init.dir}/nats-server.log`;
+    this.monitorUrl = `http://127.0.0.1:${init.monitorPort}`;
   }
 
   /**
@@ -246,12 +250,14 @@ export class NatsServer {
       const dir = await Deno.makeTempDir({ prefix: "x-pubsub-nats-" });
       const port = await freePort();
       const wsPort = websocket ? await freePort() : undefined;
+      const monitorPort = await freePort();
       const storeDir = options.storeDir ?? `${dir}/jetstream`;
       const lines = [
         `listen: "127.0.0.1:${port}"`,
         `server_name: "test_${port}"`,
         `log_file: ${quote(`${dir}/nats-server.log`)}`,
         `pid_file: ${quote(`${dir}/nats-server.pid`)}`,
+        `http: "127.0.0.1:${monitorPort}"`,
       ];
       if (jetstream) lines.push(`jetstream: { store_dir: ${quote(storeDir)} }`);
       if (wsPort !== undefined) lines.push(`websocket: { listen: "127.0.0.1:${wsPort}", no_tls: true }`);
@@ -264,6 +270,7 @@ export class NatsServer {
         configFile,
         port,
         wsPort,
+        monitorPort,
         operator,
       });
       try {
