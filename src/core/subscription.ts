@@ -48,7 +48,9 @@ export interface SourceContext {
  * `pull(max)` is called only while a read is waiting and nothing is
  * buffered, never concurrently, and must return at most `max` messages
  * (`max` is the free room of the buffer, at least 1). It returns `null` when
- * the source has ended.
+ * the source has ended. It should wait until it has at least one message (or
+ * until an expiry of its own): an empty result makes the subscription call
+ * `pull` again at once, since a read is still waiting.
  */
 export interface PullSource<M> {
   /** Marks the kind of source. */
