@@ -87,3 +87,15 @@ export {
   type BridgeTarget,
   type BridgeTransformResult,
 } from "./src/core/bridge.ts";
+export {
+  type EnvSource,
+  open,
+  type OpenHttpPubSubOptions,
+  type OpenMdbOptions,
+  type OpenMemoryOptions,
+  type OpenMessageBusOptions,
+  type OpenNatsOptions,
+  type OpenOptions,
+  type OpenPosttrollOptions,
+  type OpenStreamSeaOptions,
+} from "./src/open.ts";
