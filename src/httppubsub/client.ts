@@ -32,14 +32,17 @@ import { compileGlob } from "./glob.ts";
 import { cancelQuietly, concat, equalBytes, readCapped, sleep, withDeadline } from "./io.ts";
 import type { HttpPubSubMessage } from "./message.ts";
 import {
-  checkGlobArg,
+  addExact,
+  addGlobs,
   checkTopicArg,
+  globArgs,
   type HttpPubSubSubscribeOptions,
   HttpPubSubSubscription,
   type LocalSub,
   lossyUtf8,
   matches,
   MultiSubscription,
+  topicArgs,
   utf8OrUndefined,
 } from "./subscription.ts";
 import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
@@ -652,18 +655,9 @@ export class HttpPubSubClient {
     topic: Uint8Array | string | (Uint8Array | string)[],
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
-    const topics = (Array.isArray(topic) ? topic : [topic]).map((t) => checkTopicArg(t, "Subscribing"));
-    if (topics.length === 0) throw new TypeError("Subscribing failed: no topic given");
+    const topics = topicArgs(topic);
     const local = this.#local(options);
-    const unique: Uint8Array[] = [];
-    for (const t of topics) {
-      const key = hex(t);
-      if (!local.exact.has(key)) {
-        local.exact.add(key);
-        unique.push(t);
-      }
-    }
-    return this.#open(local, { exact: unique, glob: [] }, options, false);
+    return this.#open(local, { exact: addExact(local, topics), glob: [] }, options, false);
   }
 
   /**
@@ -677,11 +671,9 @@ export class HttpPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
-    const globs = (Array.isArray(glob) ? glob : [glob]).map((g) => checkGlobArg(g, "Subscribing"));
-    if (globs.length === 0) throw new TypeError("Subscribing failed: no glob given");
+    const globs = globArgs(glob);
     const local = this.#local(options);
-    for (const g of globs) local.globs.set(g, compileGlob(g));
-    return this.#open(local, { exact: [], glob: [...local.globs.keys()] }, options, false);
+    return this.#open(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
   }
 
   /**

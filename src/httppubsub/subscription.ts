@@ -90,6 +90,65 @@ export function checkGlobArg(glob: unknown, action: string): string {
 }
 
 /**
+ * Checks the topic argument of `subscribeExact` (one or several).
+ *
+ * @param topic What the caller gave.
+ * @returns The topics as bytes.
+ * @throws {TypeError} On a bad topic or none.
+ * @throws {RangeError} On a topic longer than a u16 field.
+ */
+export function topicArgs(topic: Uint8Array | string | (Uint8Array | string)[]): Uint8Array[] {
+  const topics = (Array.isArray(topic) ? topic : [topic]).map((t) => checkTopicArg(t, "Subscribing"));
+  if (topics.length === 0) throw new TypeError("Subscribing failed: no topic given");
+  return topics;
+}
+
+/**
+ * Checks the glob argument of `subscribeGlob` (one or several).
+ *
+ * @param glob What the caller gave.
+ * @returns The globs.
+ * @throws {TypeError} On a bad glob or none.
+ * @throws {RangeError} On a glob longer than a u16 field.
+ */
+export function globArgs(glob: string | string[]): string[] {
+  const globs = (Array.isArray(glob) ? glob : [glob]).map((g) => checkGlobArg(g, "Subscribing"));
+  if (globs.length === 0) throw new TypeError("Subscribing failed: no glob given");
+  return globs;
+}
+
+/**
+ * Adds exact topics to a local subscription.
+ *
+ * @param local The subscription.
+ * @param topics The topics.
+ * @returns The topics it did not hold yet, each once.
+ */
+export function addExact(local: LocalSub, topics: Uint8Array[]): Uint8Array[] {
+  const added: Uint8Array[] = [];
+  for (const t of topics) {
+    const key = hex(t);
+    if (!local.exact.has(key)) {
+      local.exact.add(key);
+      added.push(t);
+    }
+  }
+  return added;
+}
+
+/**
+ * Adds globs to a local subscription.
+ *
+ * @param local The subscription.
+ * @param globs The globs.
+ * @returns Every glob the subscription now holds.
+ */
+export function addGlobs(local: LocalSub, globs: string[]): string[] {
+  for (const g of globs) local.globs.set(g, compileGlob(g));
+  return [...local.globs.keys()];
+}
+
+/**
  * A subscription of an {@linkcode HttpPubSubClient}: a stream of
  * {@linkcode HttpPubSubMessage}s, plus `withTimeout(ms)`.
  *

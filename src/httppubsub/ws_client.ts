@@ -17,14 +17,17 @@ import { compileGlob } from "./glob.ts";
 import { equalBytes } from "./io.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import {
-  checkGlobArg,
+  addExact,
+  addGlobs,
   checkTopicArg,
+  globArgs,
   type HttpPubSubSubscribeOptions,
   HttpPubSubSubscription,
   type LocalSub,
   lossyUtf8,
   matches,
   MultiSubscription,
+  topicArgs,
   utf8OrUndefined,
 } from "./subscription.ts";
 import { type B2SMessage, connectionNonce, decodeB2S, encodeS2B, type S2BMessage, websocketUrl } from "./ws_codec.ts";
@@ -750,17 +753,9 @@ export class WebsocketPubSubClient {
     topic: Uint8Array | string | (Uint8Array | string)[],
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
-    const topics = (Array.isArray(topic) ? topic : [topic]).map((t) => checkTopicArg(t, "Subscribing"));
-    if (topics.length === 0) throw new TypeError("Subscribing failed: no topic given");
+    const topics = topicArgs(topic);
     const local = this.#local(options);
-    const unique: Uint8Array[] = [];
-    for (const t of topics) {
-      if (!local.exact.has(hex(t))) {
-        local.exact.add(hex(t));
-        unique.push(t);
-      }
-    }
-    return this.#open2(local, { exact: unique, glob: [] }, options, false);
+    return this.#open2(local, { exact: addExact(local, topics), glob: [] }, options, false);
   }
 
   /**
@@ -773,11 +768,9 @@ export class WebsocketPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
-    const globs = (Array.isArray(glob) ? glob : [glob]).map((g) => checkGlobArg(g, "Subscribing"));
-    if (globs.length === 0) throw new TypeError("Subscribing failed: no glob given");
+    const globs = globArgs(glob);
     const local = this.#local(options);
-    for (const g of globs) local.globs.set(g, compileGlob(g));
-    return this.#open2(local, { exact: [], glob: [...local.globs.keys()] }, options, false);
+    return this.#open2(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
   }
 
   /**
