@@ -21,12 +21,30 @@ import { checkTopic, compileTopicPattern, isTopicPattern } from "../core/topic.t
 import { HttpPubSubClient, type HttpPubSubClientOptions } from "./client.ts";
 import type { HttpPubSubSubscription } from "./subscription.ts";
 import { escapeGlob } from "./glob.ts";
+import { RefusedError } from "./errors.ts";
 import type { HttpPubSubMessage } from "./message.ts";
 
 /** Options of {@linkcode HttpPubSub} beyond the client's. */
 export interface HttpPubSubOptions {
   /** The largest payload `publish()` accepts, and the receive buffer limit. Default the client's `bufferLimit`. */
   maxPayload?: number;
+  /**
+   * Reject a publish that the broadcaster confirmed but no subscriber took
+   * (`notified` 0) with a `RefusedError`, so that a bridge naks it and it
+   * comes again, instead of acking a message that reached no one (as after a
+   * broadcaster restart, before subscribers registered again). Default false:
+   * such a publish resolves, with `notified: 0` on the receipt.
+   */
+  requireSubscriber?: boolean;
+}
+
+/**
+ * The receipt of {@linkcode HttpPubSub.publish}: the broadcaster's
+ * confirmation, with how many subscribers took the message.
+ */
+export interface HttpPubSubReceipt extends PublishReceipt {
+  /** How many subscribers the broadcaster reached. */
+  readonly notified: number;
 }
 
 /**
@@ -87,6 +105,7 @@ export class HttpPubSub implements PubSub<HttpPubSubMessage> {
   readonly capabilities: Capabilities;
   /** The client underneath. */
   readonly client: HttpPubSubClient;
+  readonly #requireSubscriber: boolean;
   #closed = false;
 
   /**
@@ -102,6 +121,7 @@ export class HttpPubSub implements PubSub<HttpPubSubMessage> {
       ? client
       : new HttpPubSubClient({ bufferLimit: options.maxPayload ?? 8 * 1024 * 1024, ...client });
     const maxPayload = options.maxPayload ?? this.client.bufferLimit;
+    this.#requireSubscriber = options.requireSubscriber ?? false;
     if (!Number.isSafeInteger(maxPayload) || maxPayload < 1) {
       throw new RangeError(`Creating an HttpPubSub failed: maxPayload ${maxPayload} is not a positive integer`);
     }
@@ -152,12 +172,13 @@ export class HttpPubSub implements PubSub<HttpPubSubMessage> {
    * @param topic The topic.
    * @param data Bytes or a string.
    * @param options A signal; headers are not carried.
-   * @returns The receipt: confirmed, with the identifier as `id` and the subscribers reached as `sequence`.
+   * @returns The receipt: confirmed, with the identifier as `id` and the subscribers reached as `notified`.
    * @throws {TypeError} On a bad topic or payload.
+   * @throws {RefusedError} With `requireSubscriber`, when no subscriber took the message.
    * @throws {RangeError} When the payload is over `maxPayload`.
    * @throws {ClosedError} When closed.
    */
-  publish(topic: string, data: PublishData, options: PublishOptions = {}): Promise<PublishReceipt> {
+  publish(topic: string, data: PublishData, options: PublishOptions = {}): Promise<HttpPubSubReceipt> {
     try {
       checkTopic(topic, "Publishing");
       const bytes = checkPublishData(data, `Publishing to ${topic}`, this.capabilities.maxPayload);
@@ -165,7 +186,12 @@ export class HttpPubSub implements PubSub<HttpPubSubMessage> {
       const notify = options.signal === undefined
         ? this.client.notify({ topic, data: bytes })
         : this.client.notify({ topic, data: bytes, signal: options.signal });
-      return notify.then((r) => ({ topic, confirmed: true, id: r.identifier }));
+      return notify.then((r) => {
+        if (r.notified === 0 && this.#requireSubscriber) {
+          throw new RefusedError(`Publishing to ${topic} failed: no subscriber took the message`);
+        }
+        return { topic, confirmed: true, id: r.identifier, notified: r.notified };
+      });
     } catch (err) {
       return Promise.reject(err);
     }

@@ -28,7 +28,7 @@
  * @module
  */
 
-export { HttpPubSub, type HttpPubSubOptions, toServerGlob } from "./adapter.ts";
+export { HttpPubSub, type HttpPubSubOptions, type HttpPubSubReceipt, toServerGlob } from "./adapter.ts";
 export {
   type AuthConfig,
   authConfigFromFile,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HttpPubSub, type HttpPubSubMessage } from "../../src/httppubsub/mod.ts";
+import { HttpPubSub, type HttpPubSubMessage, RefusedError } from "../../src/httppubsub/mod.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
 
 async function setup(): Promise<{ ps: HttpPubSub; fake: FakeBroadcaster; close(): Promise<void> }> {
@@ -59,5 +59,27 @@ Deno.test("HttpPubSub.subscribe() registers a covering SQLite glob and filters t
     assert.equal(ps.capabilities.headers, false);
   } finally {
     await close();
+  }
+});
+
+Deno.test("HttpPubSub.publish() reports the subscribers reached, and with requireSubscriber refuses a publish none took", async () => {
+  const fake = new FakeBroadcaster();
+  const url = await fake.serve();
+  const ps = new HttpPubSub({ broadcasters: [url], bind: { type: "serve" } });
+  const strict = new HttpPubSub({ broadcasters: [url], bind: { type: "serve" } }, { requireSubscriber: true });
+  try {
+    assert.equal((await ps.publish("nobody/here", "x")).notified, 0);
+    await assert.rejects(strict.publish("nobody/here", "x"), RefusedError);
+    const sub = ps.subscribe("somebody");
+    await sub.ready;
+    const reader = sub.getReader();
+    const [receipt] = await Promise.all([strict.publish("somebody", "y"), reader.read()]);
+    assert.equal(receipt.notified, 1);
+    assert.equal(receipt.confirmed, true);
+    reader.releaseLock();
+  } finally {
+    await strict.close();
+    await ps.close();
+    await fake.close();
   }
 });
