@@ -122,6 +122,14 @@ Deno.test("FakeStreamSea refuses publishing to a stream without schema when told
   assert.equal((await call(fake, "POST", "/streams/s/publish", { payload: { a: 1 } })).status, 200);
 });
 
+Deno.test("FakeStreamSea.close() refuses publishes from the moment it starts, so none is confirmed and lost", async () => {
+  const fake = new FakeStreamSea();
+  assert.equal((await call(fake, "POST", "/streams/s/publish", { payload: { a: 1 } })).status, 200);
+  const closing = fake.close();
+  assert.equal((await call(fake, "POST", "/streams/s/publish", { payload: { a: 2 } })).status, 503);
+  await closing;
+});
+
 /** A raw WebSocket peer, to drive the fake with frames a client would not send. */
 async function raw(fake: FakeStreamSea) {
   const ws = new WebSocket(`ws://127.0.0.1:${fake.port}/api/v1/streams`);

@@ -220,6 +220,7 @@ export class FakeStreamSea {
   readonly #conns = new Set<Conn>();
   readonly #rr = new Map<string, number>();
   readonly #ping: number;
+  #closing = false;
   readonly #pendingDeliveries = new Set<ReturnType<typeof setTimeout>>();
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connections = 0;
@@ -391,6 +392,8 @@ export class FakeStreamSea {
    * @returns The response.
    */
   async handler(req: Request): Promise<Response> {
+    // Shutting down: accept nothing more (a publish answered 200 now would reach no subscriber).
+    if (this.#closing) return Response.json({ message: "The server is shutting down" }, { status: 503 });
     const url = new URL(req.url);
     const record: FakeRequestRecord = {
       method: req.method,
@@ -823,6 +826,7 @@ export class FakeStreamSea {
    * @returns Once everything is released.
    */
   async close(): Promise<void> {
+    this.#closing = true;
     for (const t of this.#pendingDeliveries) clearTimeout(t);
     this.#pendingDeliveries.clear();
     await Promise.all([...this.#conns].map((c) => this.#closeConn(c, 1001, "server shutting down")));
