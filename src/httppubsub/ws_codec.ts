@@ -260,13 +260,18 @@ function encodeFrame(
   return w.finish() as Uint8Array<ArrayBuffer>;
 }
 
+/** A part id as the protocol writes it: minimal big-endian, with part 0 as one zero byte. */
+function encodePartId(partId: number): Uint8Array {
+  return partId === 0 ? new Uint8Array([0]) : encodeMinimalUint(partId);
+}
+
 function streamValues(m: StreamPart): [string[], Uint8Array[]] {
   const names: string[] = [...STREAM_BASE];
   const values = [
     auth(m.authorization),
     m.tracing,
     m.identifier,
-    m.partId === 0 ? new Uint8Array([0]) : encodeMinimalUint(m.partId),
+    encodePartId(m.partId),
   ];
   if (m.partId === 0) {
     if (m.start === undefined) throw new TypeError("Encoding a stream part failed: part 0 needs its start fields");
@@ -350,7 +355,7 @@ export function encodeS2B(m: S2BMessage, minimal = true): Uint8Array<ArrayBuffer
         S2B_HEADERS[8]!,
         [
           m.identifier,
-          m.partId === 0 ? new Uint8Array([0]) : encodeMinimalUint(m.partId),
+          encodePartId(m.partId),
           auth(m.authorization),
           m.tracing,
         ],
@@ -433,7 +438,7 @@ export function encodeB2S(m: B2SMessage, minimal = true): Uint8Array<ArrayBuffer
         B2S_HEADERS[7]!,
         [
           m.identifier,
-          m.partId === 0 ? new Uint8Array([0]) : encodeMinimalUint(m.partId),
+          encodePartId(m.partId),
           auth(m.authorization),
           m.tracing,
         ],
