@@ -431,3 +431,19 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
   }
   return fail(u.display, "the scheme is not supported");
 }
+
+/**
+ * The NATS adapter's options for a plan, with the authenticator read from the
+ * credentials file where the plan names one (that code is loaded only then).
+ *
+ * @param plan The NATS plan.
+ * @returns The options for `NatsPubSub.connect()`, over either transport.
+ */
+export async function natsConnectOptions(plan: Extract<Plan, { system: "nats" }>): Promise<NatsPubSubOptions> {
+  const options = { ...plan.options };
+  if (plan.credsFile !== undefined) {
+    const { credsAuthenticator } = await import("./nats_creds.ts"); // reads a file: loaded only when needed
+    options.authenticator = await credsAuthenticator(plan.credsFile);
+  }
+  return options;
+}
