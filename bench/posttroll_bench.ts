@@ -1,14 +1,16 @@
 /**
  * PostTroll throughput, latency and codec rates: our Publisher → subscribe()
  * stream (encoding and decoding included) against raw zeromq PUB/SUB sockets
- * sending the same 200-byte JSON frames, in the same run.
+ * sending the same 200-byte JSON frames, in the same run. A second raw row
+ * adds the cheapest JSON codec there is (`JSON.stringify` / `JSON.parse`,
+ * not Python's format): the floor for any codec on this transport.
  *
  * Run: deno bench -A bench/posttroll_bench.ts
  */
 
 import * as zmq from "zeromq";
 import { setImmediate } from "node:timers";
-import { PosttrollMessage } from "../src/posttroll/message.ts";
+import { encodeMessage, PosttrollMessage } from "../src/posttroll/message.ts";
 import { Publisher } from "../src/posttroll/publisher.ts";
 import { subscribe } from "../src/posttroll/subscriber.ts";
 
@@ -78,8 +80,43 @@ Deno.bench({
   },
 });
 
+const textDecoder = new TextDecoder();
 Deno.bench({
-  name: `posttroll Publisher→subscribe() stream, ${BATCH} messages (encode + decode)`,
+  name: `raw zeromq PUB→SUB + JSON.stringify/JSON.parse (not Python's format), ${BATCH} messages`,
+  group: "throughput",
+  async fn() {
+    const receiving = (async () => {
+      for (let i = 0; i < BATCH; i++) {
+        const [frame] = await rawReceive(rawSub);
+        const text = textDecoder.decode(frame);
+        JSON.parse(text.slice(text.indexOf("{")));
+      }
+    })();
+    for (let i = 0; i < BATCH; i++) {
+      await rawPub.send(
+        `pytroll://bench file bench@host ${new Date().toISOString()} v1.01 application/json ${JSON.stringify(DATA)}`,
+      );
+    }
+    await receiving;
+  },
+});
+
+Deno.bench({
+  name: `posttroll Publisher→subscribe() stream, ${BATCH} messages (encode + decode, payload read)`,
+  group: "throughput",
+  async fn() {
+    const receiving = (async () => {
+      for (let i = 0; i < BATCH; i++) (await reader.read()).value!.payload;
+    })();
+    for (let i = 0; i < BATCH; i++) {
+      await pub.send({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+    }
+    await receiving;
+  },
+});
+
+Deno.bench({
+  name: `posttroll Publisher→subscribe() stream, ${BATCH} messages (encode + decode, payload not read)`,
   group: "throughput",
   async fn() {
     const receiving = (async () => {
@@ -115,16 +152,24 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "posttroll one message there (encode + decode)",
+  name: "posttroll one message there (encode + decode, payload read)",
   group: "latency",
   async fn() {
     await pub.send({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
-    await reader.read();
+    (await reader.read()).value!.payload;
   },
 });
 
 Deno.bench({
-  name: "PosttrollMessage encode (200-byte JSON)",
+  name: "encodeMessage (200-byte JSON, what Publisher.send() does with fields)",
+  group: "codec",
+  fn() {
+    encodeMessage({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+  },
+});
+
+Deno.bench({
+  name: "new PosttrollMessage(...).encode() (200-byte JSON, what the adapter's publish() does)",
   group: "codec",
   fn() {
     new PosttrollMessage({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" }).encode();
@@ -133,7 +178,15 @@ Deno.bench({
 
 const BYTES = new TextEncoder().encode(FRAME);
 Deno.bench({
-  name: "PosttrollMessage decode (200-byte JSON)",
+  name: "PosttrollMessage decode (200-byte JSON), payload read",
+  group: "codec",
+  fn() {
+    PosttrollMessage.decode(BYTES).payload;
+  },
+});
+
+Deno.bench({
+  name: "PosttrollMessage decode (200-byte JSON), payload not read (JSON checked)",
   group: "codec",
   fn() {
     PosttrollMessage.decode(BYTES);

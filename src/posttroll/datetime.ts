@@ -32,6 +32,17 @@ function ok(v: number, min: number, max: number): boolean {
 /** `"00"` to `"99"`. */
 const PAD2: string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
 
+/** Days from 1970-01-01 to a date of the proleptic Gregorian calendar (negative before). */
+function daysFromEpoch(year: number, month: number, day: number): number {
+  // Counted in 400-year eras from 0000-03-01, so that February ends each year.
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
 /** Days from 0001-01-01 (day 1) to the date, as Python's `toordinal()`. */
 function toOrdinal(year: number, month: number, day: number): number {
   const y = year - 1;
@@ -198,15 +209,9 @@ export class PyDateTime {
    * @returns The instant, in microseconds.
    */
   epochMicroseconds(): number {
-    if (this.year >= 100) {
-      // Date.UTC reads years 0 to 99 as 1900 to 1999; from 100 on it is exact.
-      const ms = Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second);
-      return ms * 1000 + this.microsecond - (this.utcOffset ?? 0);
-    }
-    const d = new Date(0);
-    d.setUTCFullYear(this.year, this.month - 1, this.day);
-    d.setUTCHours(this.hour, this.minute, this.second, 0);
-    return d.getTime() * 1000 + this.microsecond - (this.utcOffset ?? 0);
+    const seconds = ((daysFromEpoch(this.year, this.month, this.day) * 24 + this.hour) * 60 + this.minute) * 60 +
+      this.second;
+    return seconds * US_PER_SECOND + this.microsecond - (this.utcOffset ?? 0);
   }
 
   /**

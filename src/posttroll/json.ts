@@ -858,6 +858,51 @@ export function pyLoads(text: string, options: PyLoadsOptions = {}): PyValue {
 }
 
 /**
+ * Texts shorter than this cannot hold what `JSON.parse` accepts and Python
+ * refuses (an integer of more than 4300 digits, nesting deeper than 1000).
+ */
+const DEFERRABLE_LENGTH = 1000;
+
+/**
+ * {@linkcode pyLoads} in two steps: the text is judged now, exactly as
+ * `pyLoads` judges it (a text Python refuses throws here), and the values are
+ * made when the returned function is first called. For a text shorter than
+ * 1000 characters that `JSON.parse` accepts (for such texts it accepts what
+ * Python accepts, except `NaN` and `Infinity`, which the general parser
+ * decides now) only that parse runs now; the rest (integral floats, big
+ * integers, datetimes, key order) runs on the first call.
+ *
+ * @param text The JSON text.
+ * @param options Greedy datetimes, nesting limit.
+ * @returns A function giving the value (the same value on every call); it does not throw.
+ * @throws {SyntaxError} Where Python raises `ValueError` (or `RecursionError`).
+ */
+export function pyLoadsDeferred(text: string, options: PyLoadsOptions = {}): () => PyValue {
+  let parsed: unknown;
+  if (text.length < DEFERRABLE_LENGTH && (options.maxDepth === undefined || options.maxDepth >= DEFERRABLE_LENGTH)) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (parsed === undefined) {
+    const value = pyLoads(text, options);
+    return () => value;
+  }
+  let value: PyValue | undefined;
+  return () => {
+    if (value !== undefined) return value;
+    const fast = plainNumbers(text)
+      ? reviveFast(parsed, 1, false, options.datetimes ?? false, FAST_DEPTH) as PyValue | undefined
+      : undefined;
+    value = fast !== undefined ? fast : pyLoadsSlow(text, options);
+    parsed = undefined;
+    return value;
+  };
+}
+
+/**
  * {@linkcode pyLoads} without its fast path: the general parser, kept to
  * check the fast path against.
  *

@@ -12,8 +12,8 @@ import {
   checkField,
   checkVersion,
   CURRENT_MESSAGE_VERSION,
-  type DecodedFrame,
-  decodeFrame,
+  decodeFrameDeferred,
+  type DeferredFrame,
   encodeData,
   encodeFrame,
   frameText,
@@ -27,7 +27,7 @@ import { defaultSender } from "./sender.ts";
 
 const encoder = new TextEncoder();
 /** The decoded frame `decodeText` is handing to the constructor, with its text (set only during that call). */
-let handing: { frame: DecodedFrame; text: string; bytes: Uint8Array | undefined } | undefined;
+let handing: { frame: DeferredFrame; text: string; bytes: Uint8Array | undefined } | undefined;
 
 /** What {@linkcode PosttrollMessage} takes to make a message to send. */
 export interface PosttrollMessageInit {
@@ -57,22 +57,56 @@ export interface PosttrollMessageInit {
   messageVersion?: string | undefined;
 }
 
+/** Up to this length, a loop into a shared block turns text into bytes faster than `TextEncoder`. */
+const SHORT_TEXT = 1024;
+/** The size of the blocks short data parts are cut from (as Node's pool for small Buffers). */
+const SLAB_SIZE = 8192;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+/**
+ * Bytes for a short data part, cut from a shared block: under Deno a typed
+ * array above 64 bytes costs an allocation of its own (about a microsecond),
+ * where a view costs little. A message keeps at most its block alive.
+ */
+function shortBytes(n: number): Uint8Array {
+  if (slabUsed + n > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
+
+/**
+ * The bytes of the data part: UTF-8, or for binary data one byte per
+ * character when every character is below U+0100.
+ */
 function dataBytes(rawData: string, binary: boolean): Uint8Array {
-  if (binary) {
-    let latin1 = true;
-    for (let i = 0; i < rawData.length; i++) {
-      if (rawData.charCodeAt(i) > 0xff) {
-        latin1 = false;
-        break;
-      }
-    }
-    if (latin1) {
-      const out = new Uint8Array(rawData.length);
-      for (let i = 0; i < rawData.length; i++) out[i] = rawData.charCodeAt(i);
-      return out;
-    }
+  const n = rawData.length;
+  if (n <= SHORT_TEXT) {
+    const out = shortBytes(n);
+    if (!binary) {
+      // ASCII text (JSON always is) fills exactly one byte per character.
+      const r = encoder.encodeInto(rawData, out);
+      if (r.read === n && r.written === n) return out;
+    } else if (latin1Into(rawData, out)) return out;
+  } else if (binary) {
+    const out = new Uint8Array(n);
+    if (latin1Into(rawData, out)) return out;
   }
   return encoder.encode(rawData);
+}
+
+/** Writes one byte per character; false when a character is above U+00FF. */
+function latin1Into(text: string, out: Uint8Array): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) return false;
+    out[i] = c;
+  }
+  return true;
 }
 
 interface Built {
@@ -98,7 +132,7 @@ function checkFieldOnce(value: unknown, field: string, action: string): asserts 
   goodFields.add(value);
 }
 
-function buildMessage(i: PosttrollMessageInit): Built {
+function buildMessage(i: PosttrollMessageInit, configuredVersion?: string): Built {
   const action = "Creating a message";
   if (typeof i !== "object" || i === null) throw new TypeError(`${action} failed: the init is not an object`);
   const type = i.type ?? "info";
@@ -115,12 +149,14 @@ function buildMessage(i: PosttrollMessageInit): Built {
   const json = !binary && typeof data === "object" && data !== null && !(data instanceof Uint8Array)
     ? pyDumpsFast(data)
     : undefined;
-  const version = i.version || i.messageVersion ||
+  const version = i.version || i.messageVersion || configuredVersion ||
     (isBinary || json !== undefined || !containsDatetime(data) ? "v1.01" : CURRENT_MESSAGE_VERSION);
   checkVersion(version, action);
   let mime: PosttrollMime | null = null;
   let text = "";
-  if (isTruthy(data)) {
+  // A list or object is true when not empty: its JSON tells without another walk.
+  const truthy = json !== undefined && (json[0] === "{" || json[0] === "[") ? json.length > 2 : isTruthy(data);
+  if (truthy) {
     if (json !== undefined) {
       mime = "application/json";
       text = json;
@@ -151,6 +187,20 @@ function buildMessage(i: PosttrollMessageInit): Built {
  */
 export function encodeMessage(init: PosttrollMessageInit): string {
   return buildMessage(init).frame;
+}
+
+/**
+ * {@linkcode encodeMessage} with the configured `message_version` used when
+ * the init sets no version (what a publisher sends).
+ *
+ * @param init The fields.
+ * @param configuredVersion The configured version, if any.
+ * @returns The frame's text.
+ * @throws {TypeError} When a field or the data is invalid.
+ * @throws {RangeError} When the version is above `v1.2`.
+ */
+export function encodeConfigured(init: PosttrollMessageInit, configuredVersion: string | undefined): string {
+  return buildMessage(init, configuredVersion).frame;
 }
 
 function topicOf(subject: string): string {
@@ -192,10 +242,13 @@ export class PosttrollMessage extends BasicMessage {
   readonly mime: PosttrollMime | null;
   /** Whether the data is binary (`binary/octet-stream`). */
   readonly binary: boolean;
-  /** The data as Python sees it: a string, or decoded JSON; `""` when there is none. */
-  readonly payload: PyValue;
   readonly #frame: string;
-  readonly #data: unknown;
+  /** What to encode (set for messages made here), or the payload (or how to make it) of a decoded one. */
+  #data: unknown;
+  /** A decoded JSON payload not made yet. */
+  #load: (() => PyValue) | undefined;
+  /** The payload of a message made here. */
+  #payload: PyValue | undefined;
   readonly #decoded: boolean;
 
   /**
@@ -212,7 +265,7 @@ export class PosttrollMessage extends BasicMessage {
     if (decoded !== undefined && decoded.frame === (init as unknown)) {
       const frame = decoded.text;
       const bytes = decoded.bytes;
-      const f = init as unknown as DecodedFrame;
+      const f = init as unknown as DeferredFrame;
       const headers: Record<string, string> = {
         "x-posttroll-type": f.type,
         "x-posttroll-sender": f.sender,
@@ -231,8 +284,8 @@ export class PosttrollMessage extends BasicMessage {
       this.version = f.version;
       this.mime = f.mime;
       this.binary = f.binary;
-      this.payload = f.payload;
-      this.#data = f.payload;
+      if (typeof f.payload === "function") this.#load = f.payload;
+      else this.#data = f.payload;
       this.#frame = frame;
       this.#decoded = true;
       return;
@@ -258,10 +311,28 @@ export class PosttrollMessage extends BasicMessage {
     this.version = b.version;
     this.mime = b.mime;
     this.binary = b.binary && b.mime !== null;
-    this.payload = data instanceof Uint8Array ? b.text : b.mime === "application/json" ? data as PyValue : b.text;
+    this.#payload = data instanceof Uint8Array ? b.text : b.mime === "application/json" ? data as PyValue : b.text;
     this.#data = data;
     this.#frame = b.frame;
     this.#decoded = false;
+  }
+
+  /**
+   * The data as Python sees it: a string, or decoded JSON (with integral
+   * floats, big integers and greedy datetimes as Python has them); `""` when
+   * there is none. A received message's JSON was checked when it arrived;
+   * its values are made on first use.
+   */
+  get payload(): PyValue {
+    if (this.#decoded) {
+      const load = this.#load;
+      if (load !== undefined) {
+        this.#data = load();
+        this.#load = undefined;
+      }
+      return this.#data as PyValue;
+    }
+    return this.#payload!;
   }
 
   /** The part of the sender before the first `@` (`""` without one). */
@@ -284,7 +355,7 @@ export class PosttrollMessage extends BasicMessage {
    */
   encode(): string {
     if (!this.#decoded) return this.#frame;
-    const data = this.#data;
+    const data = this.payload;
     return encodeFrame({
       subject: this.subject,
       type: this.type,
@@ -336,7 +407,7 @@ export class PosttrollMessage extends BasicMessage {
  * @throws {ProtocolError} When the frame is malformed.
  */
 export function decodeText(text: string, bytes: Uint8Array | undefined): PosttrollMessage {
-  const frame = decodeFrame(text);
+  const frame = decodeFrameDeferred(text);
   handing = { frame, text, bytes };
   return new PosttrollMessage(frame as unknown as PosttrollMessageInit);
 }

@@ -10,7 +10,7 @@ import { ClosedError, ConnectionError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import { AddressBroadcaster, announcement, getOwnIp } from "./broadcaster.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
-import { encodeMessage, PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
+import { encodeConfigured, PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
 import { SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
 
 /** Options of {@linkcode Publisher}. */
@@ -182,7 +182,7 @@ export class Publisher {
     if (typeof message !== "object" || message === null) {
       throw new TypeError(`Sending failed: ${String(message)} is not a message`);
     }
-    return encodeMessage({ messageVersion: this.config.messageVersion, ...message });
+    return encodeConfigured(message, this.config.messageVersion);
   }
 
   /**

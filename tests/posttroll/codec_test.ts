@@ -338,3 +338,26 @@ Deno.test("PosttrollMessage.decode() gives the data part's bytes as a plain Uint
   );
   assert.deepEqual(wide.data, new TextEncoder().encode("é"));
 });
+
+Deno.test("a message's data bytes are right for short and long, ASCII and wider, text and binary data", () => {
+  const enc = new TextEncoder();
+  const texts = ["x", "abc".repeat(100), "é€😀 mixed", "y".repeat(1024), "z".repeat(1025), "ü".repeat(2000)];
+  const made: PosttrollMessage[] = [];
+  for (const text of texts) {
+    const m = new PosttrollMessage({ subject: "/t", data: text, sender: "u@h" });
+    made.push(m);
+    assert.deepEqual(m.data, enc.encode(text), `text of ${text.length}`);
+    const j = new PosttrollMessage({ subject: "/t", data: { text }, sender: "u@h" });
+    const frame = j.encode();
+    assert.deepEqual(j.data, enc.encode(frame.slice(frame.indexOf("application/json ") + 17)));
+    const latin1 = text.split("").every((c) => c.charCodeAt(0) <= 0xff);
+    const b = new PosttrollMessage({ subject: "/t", data: text, binary: true, sender: "u@h" });
+    assert.deepEqual(
+      b.data,
+      latin1 ? new Uint8Array([...text].map((c) => c.charCodeAt(0))) : enc.encode(text),
+      `binary of ${text.length}`,
+    );
+  }
+  // Messages made one after another keep their own bytes.
+  for (let i = 0; i < texts.length; i++) assert.deepEqual(made[i]!.data, enc.encode(texts[i]!));
+});

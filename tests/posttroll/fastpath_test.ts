@@ -8,7 +8,7 @@ import { rng } from "../_seeded.ts";
 
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/core/errors.ts";
-import { encodeFrame, frameText, renderVersion } from "../../src/posttroll/codec.ts";
+import { decodeFrame, encodeFrame, frameText, pySplit, quickSplit, renderVersion } from "../../src/posttroll/codec.ts";
 import { parseIsoformat, parseIsoformatSlow, PyDateTime } from "../../src/posttroll/datetime.ts";
 import {
   floatRepr,
@@ -18,6 +18,7 @@ import {
   pyEntries,
   PyFloat,
   pyLoads,
+  pyLoadsDeferred,
   pyLoadsFast,
   pyLoadsSlow,
   type PyValue,
@@ -475,5 +476,139 @@ Deno.test("encodeMessage() writes what encodeFrame() writes for the same fields"
       const msg = PosttrollMessage.decode(got.slice(3));
       assert.equal(msg.encode(), PosttrollMessage.decode(msg.encode()).encode());
     }
+  }
+});
+
+const WS_CHARS = [
+  " ",
+  " ",
+  " ",
+  "  ",
+  "\t",
+  "\n",
+  "\v",
+  "\f",
+  "\r",
+  "\x1c",
+  "\x1f",
+  "\x85",
+  "\xa0",
+  "\u2003",
+  "\u3000",
+];
+const FIELD_CHARS = ["a", "/", "@", ".", "é", "\x7f", "\x00", "\u2028"];
+
+Deno.test("decodeFrame()'s quick field split agrees with Python's split wherever it answers", () => {
+  const r = rng(0x5b17);
+  let quick = 0;
+  for (let i = 0; i < 30_000; i++) {
+    const n = 4 + Math.floor(r() * 5);
+    let s = "pytroll:/" + (r() < 0.1 ? pick(r, WS_CHARS) : "");
+    for (let f = 0; f < n; f++) {
+      const len = r() < 0.97 ? 1 + Math.floor(r() * 4) : 0;
+      for (let c = 0; c < len; c++) s += r() < 0.97 ? "x" : pick(r, FIELD_CHARS);
+      if (f < n - 1) s += r() < 0.97 ? " " : pick(r, WS_CHARS);
+    }
+    if (r() < 0.2) s += pick(r, WS_CHARS);
+    const fast = quickSplit(s, 9);
+    if (fast === undefined) continue;
+    quick++;
+    assert.deepEqual(fast, pySplit(s, 9), JSON.stringify(s));
+  }
+  assert.ok(quick > 3_000, `quick split taken ${quick} times`);
+});
+
+Deno.test("pyLoadsDeferred() judges every text now as pyLoads() does, and gives the same values later", () => {
+  const r = rng(0xdefe);
+  let deferred = 0;
+  const texts: string[] = [];
+  for (let i = 0; i < 30_000; i++) {
+    let text = randomJson(r, 0);
+    if (r() < 0.05) text = ` ${text} `;
+    if (r() < 0.02) text = text.slice(0, Math.floor(r() * text.length));
+    texts.push(text);
+  }
+  // Around the length where deferring stops, and what JSON.parse accepts but Python does not.
+  texts.push(
+    "[" + "1, ".repeat(332) + "1]",
+    "[" + "1, ".repeat(333) + "1]",
+    "[".repeat(999) + "]".repeat(999),
+    "[".repeat(1001) + "]".repeat(1001),
+    "1" + "0".repeat(4400),
+    '{"a": NaN}',
+    '{"a": -Infinity, "t": "2024-05-06T07:08:09"}',
+    '{"b": 1.0, "1": 2, "__proto__": 3}',
+    "[12345678901234567890, -0, 1e400]",
+  );
+  for (const text of texts) {
+    for (const datetimes of [false, true]) {
+      const expected = outcome(() => pyLoads(text, { datetimes }), canon);
+      let load: (() => PyValue) | undefined;
+      const judged = outcome(() => (load = pyLoadsDeferred(text, { datetimes })), () => "");
+      if (load === undefined) {
+        assert.equal(judged, expected, JSON.stringify(text));
+        continue;
+      }
+      deferred++;
+      // Accepted now: the values come later, without an error, the same twice.
+      const v = load();
+      assert.equal(`ok ${canon(v)}`, expected, `${JSON.stringify(text)} datetimes=${datetimes}`);
+      assert.equal(load(), v);
+    }
+  }
+  assert.ok(deferred > 10_000, `accepted ${deferred} times`);
+});
+
+Deno.test("a received JSON payload is made on first use, equal to decodeFrame()'s, and re-encodes the same", () => {
+  const frames = [
+    'pytroll://a file u@h 2026-11-22T01:23:44.735050+00:00 v1.2 application/json {"t": "2024-05-06T07:08:09+00:00", "f": 1.0, "big": 12345678901234567890, "2": [NaN]}',
+    'pytroll://a file u@h 2026-11-22T01:23:44.735050 v1.01 application/json {"uri": "file:///x.nc", "n": [8, 1.5, null, true]}',
+    "pytroll://a file u@h 2026-11-22T01:23:44.735050 v1.01 application/json [1, 2]",
+  ];
+  for (const f of frames) {
+    const msg = PosttrollMessage.decode(new TextEncoder().encode(f));
+    assert.equal(canon(msg.payload), canon(decodeFrame(f).payload));
+    assert.equal(msg.payload, msg.payload, "the same value on every read");
+    assert.equal(msg.encode(), f);
+  }
+  // A malformed JSON part still fails at decode, not at first use.
+  assert.throws(
+    () => PosttrollMessage.decode('pytroll://a file u@h 2026-11-22T01:23:44 v1.01 application/json {"a": 1.}'),
+    ProtocolError,
+  );
+});
+
+Deno.test("PyDateTime.epochMicroseconds() agrees with Date's calendar over years 1 to 9999", () => {
+  const r = rng(0xca1e);
+  const cases: [number, number, number][] = [
+    [1, 1, 1],
+    [9999, 12, 31],
+    [1970, 1, 1],
+    [1969, 12, 31],
+    [2000, 2, 29],
+    [1900, 3, 1],
+    [99, 2, 28],
+    [100, 3, 1],
+  ];
+  for (let i = 0; i < 20_000; i++) {
+    const year = 1 + Math.floor(r() * 9999);
+    const month = 1 + Math.floor(r() * 12);
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+    cases.push([year, month, 1 + Math.floor(r() * days)]);
+  }
+  for (const [year, month, day] of cases) {
+    const hour = Math.floor(r() * 24);
+    const minute = Math.floor(r() * 60);
+    const second = Math.floor(r() * 60);
+    const microsecond = Math.floor(r() * 1_000_000);
+    const utcOffset = r() < 0.5 ? null : (Math.floor(r() * 47) - 23) * 3_600_000_000;
+    const t = new PyDateTime({ year, month, day, hour, minute, second, microsecond, utcOffset });
+    const d = new Date(0);
+    d.setUTCFullYear(year, month - 1, day);
+    d.setUTCHours(hour, minute, second, 0);
+    const expected = d.getTime() * 1000 + microsecond - (utcOffset ?? 0);
+    assert.equal(t.epochMicroseconds(), expected, t.isoformat());
+    assert.equal(t.toDate().getTime(), Math.floor(expected / 1000));
   }
 });

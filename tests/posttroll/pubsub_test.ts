@@ -281,3 +281,32 @@ Deno.test("subscribe() with maxMessageSize cuts off a publisher sending a bigger
   await sub.close();
   bad.close();
 });
+
+Deno.test("Publisher.send() of fields uses the configured messageVersion unless the fields set one", async () => {
+  const t = new Date("2024-01-02T03:04:05Z");
+  for (
+    const [messageVersion, version, expected] of [
+      [undefined, undefined, "v1.2"],
+      ["v1.01", undefined, "v1.01"],
+      ["v1.01", "v1.2", "v1.2"],
+    ] as const
+  ) {
+    await using pub = await new Publisher({ host: "127.0.0.1", config: { messageVersion } }).start();
+    const sub = subscribe({ addresses: [pub.url], nameserver: false, topics: "/v" });
+    await sub.ready;
+    const reader = sub.getReader();
+    const [m] = await collect(
+      () => pub.send({ subject: "/v", sender: "u@h", time: t, data: { t }, version }),
+      reader,
+      1,
+    );
+    assert.equal(m?.version, expected);
+    assert.equal(
+      m?.raw(),
+      expected === "v1.01"
+        ? 'pytroll://v info u@h 2024-01-02T03:04:05 v1.01 application/json {"t": "2024-01-02T03:04:05"}'
+        : 'pytroll://v info u@h 2024-01-02T03:04:05+00:00 v1.2 application/json {"t": "2024-01-02T03:04:05+00:00"}',
+    );
+    await reader.cancel();
+  }
+});
