@@ -65,9 +65,10 @@ let slab = new ArrayBuffer(0);
 let slabUsed = 0;
 
 /**
- * Bytes for a short data part, cut from a shared block: under Deno a typed
- * array above 64 bytes costs an allocation of its own (about a microsecond),
- * where a view costs little. A message keeps at most its block alive.
+ * Bytes for a short data part, cut from a shared block: in V8 (Deno and
+ * Node alike) a typed array above 64 bytes gets a buffer of its own outside
+ * the heap, 0.6 to 1.6 µs here against tens of ns for a view. A message keeps
+ * at most its 8 KiB block alive.
  */
 function shortBytes(n: number): Uint8Array {
   if (slabUsed + n > slab.byteLength) {
@@ -154,9 +155,7 @@ function buildMessage(i: PosttrollMessageInit, configuredVersion?: string): Buil
   checkVersion(version, action);
   let mime: PosttrollMime | null = null;
   let text = "";
-  // A list or object is true when not empty: its JSON tells without another walk.
-  const truthy = json !== undefined && (json[0] === "{" || json[0] === "[") ? json.length > 2 : isTruthy(data);
-  if (truthy) {
+  if (isTruthy(data)) {
     if (json !== undefined) {
       mime = "application/json";
       text = json;

@@ -155,8 +155,17 @@ const SPIN_MS = 2;
  * aborted first. Under Deno 2.9.6 a `receive()` left pending on an empty
  * socket is not always woken when a message arrives (and `receiveTimeout`
  * crashes the process), so this never leaves one pending: it checks
- * `socket.readable` yielding with `setImmediate` for 2 ms, then sleeping 1 to 4 ms between checks and calls `receive()`
- * only when a message is there, which then completes at once.
+ * `socket.readable` yielding with `setImmediate` for 2 ms, then sleeping 1
+ * to 4 ms between checks, and calls `receive()` only when a message is there,
+ * which then completes at once.
+ *
+ * The cause: Deno's `uv_poll_start` shim stops watching after its first
+ * callback (denoland/deno#36317), while zeromq.js starts the poll once per
+ * waiting operation and expects further callbacks after a spurious one (the
+ * ZeroMQ descriptor signals any event, not only an incoming message). A
+ * REQ waiting for its reply in the same process as the REP that answers
+ * hangs every time. Once Deno polls as libuv does, a pending `receive()`
+ * raced against the signal can replace this loop.
  *
  * @param socket The socket.
  * @param signal Aborts the wait.
