@@ -444,3 +444,22 @@ Deno.test("HttpPubSubClient refuses a broadcaster answer that is malformed or si
     await server.shutdown();
   }
 });
+
+Deno.test("FakeBroadcaster.close() answers 503 to a notify whose fan-out it cut short, never a confirmation", async () => {
+  const p = await pair("none", "none", { receiveTimeoutMs: 10_000 }, { retries: 1 });
+  try {
+    const sub = p.client.subscribeExact("held");
+    await sub.ready;
+    // Nobody reads: the broadcaster's delivery waits on our receiver until close() cuts it.
+    const notifying = p.client.notify({ topic: "held", data: "x" });
+    const deadline = Date.now() + 3000;
+    while (p.fake.stats.receives === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(p.fake.stats.receives, 1, "the fan-out started");
+    const closing = p.fake.close();
+    await assert.rejects(notifying, (e) => !(e instanceof ClosedError));
+    await closing;
+    await sub.cancel();
+  } finally {
+    await p.close();
+  }
+});

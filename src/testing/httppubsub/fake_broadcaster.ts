@@ -220,7 +220,11 @@ export class FakeBroadcaster {
     return Promise.resolve(`http://${hostname}:${this.#server.addr.port}`);
   }
 
-  /** Stops the server, pending missed notices and fan-outs. */
+  /**
+   * Stops the server, pending missed notices and fan-outs. From its first
+   * moment every request, and every notify whose fan-out it cut short, is
+   * answered 503, so no notify is confirmed that did not reach its subscribers.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -282,6 +286,11 @@ export class FakeBroadcaster {
   #routes(): void {
     const app = this.#app;
     app.use("/v1/*", async (c, next) => {
+      if (this.#closed) {
+        // Shutting down: nothing new is taken (a real server stops listening first).
+        await cancelQuietly(c.req.raw.body);
+        return this.#refuse(503);
+      }
       const status = this.#failures.shift();
       if (status !== undefined) {
         await cancelQuietly(c.req.raw.body);
@@ -485,6 +494,8 @@ export class FakeBroadcaster {
       if (!equalBytes(sha, p.sha512)) return this.#refuse(400);
       this.stats.notifies++;
       const subscribers = await this.#track(this.#fanOut(p.topic, data, sha));
+      // A fan-out cut short by close() confirms nothing: the notifier must not count it as delivered.
+      if (this.#closed) return this.#refuse(503);
       const authorization = await this.#sign({
         type: "confirm-notify",
         identifier: p.identifier,
