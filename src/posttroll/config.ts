@@ -1,12 +1,16 @@
 /**
- * PostTroll settings: the `POSTTROLL_*` environment variables of the
- * original (read as donfig does, values through a `literal_eval` subset),
- * overridden by options in code.
+ * PostTroll settings as the original reads them with donfig: YAML and JSON
+ * config files, then the `POSTTROLL_*` environment variables (values through
+ * a `literal_eval` subset), then options in code.
  *
  * @module
  */
 
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { extname, join } from "node:path";
 import process from "node:process";
+import { parseConfigText } from "./config_file.ts";
 
 /** The two backends. */
 export type PosttrollBackend = "unsecure_zmq" | "secure_zmq";
@@ -234,7 +238,7 @@ function check(key: keyof PosttrollConfig, value: unknown, source: string): unkn
  * `POSTTROLL_<KEY>` for each key (e.g. `POSTTROLL_BACKEND`,
  * `POSTTROLL_NAMESERVER_PORT`, `POSTTROLL_TCP_KEEPALIVE_IDLE`), plus the
  * legacy `NAMESERVER_PORT`, `PYTROLL_MC_GROUP` and `PYTROLL_MC_TTL`.
- * Config files (YAML) are not read.
+ * Config files are read by {@linkcode configFromFiles}.
  *
  * @example
  * ```ts
@@ -268,28 +272,161 @@ export function configFromEnv(env: Record<string, string | undefined> = readEnv(
 }
 
 /**
- * The settings in force: the defaults, then the environment, then `init`
- * (keys set to `undefined` in `init` are ignored).
+ * Where Python posttroll (donfig) looks for config files, in order (later
+ * ones win): `POSTTROLL_ROOT_CONFIG` or `/etc/posttroll`, `~/.config/posttroll`,
+ * and the path in `POSTTROLL_CONFIG` when set. (Python also looks under its
+ * installation prefixes, which have no counterpart here.)
+ *
+ * @example
+ * ```ts
+ * import { configPaths } from "@x/pubsub/posttroll";
+ *
+ * console.log(configPaths({ POSTTROLL_CONFIG: "/opt/chain/posttroll.yaml" }).at(-1)); // /opt/chain/posttroll.yaml
+ * ```
+ *
+ * @param env The environment; default this process's.
+ * @returns The paths (files or directories).
+ */
+export function configPaths(env: Record<string, string | undefined> = readEnv()): string[] {
+  const paths = [env.POSTTROLL_ROOT_CONFIG ?? "/etc/posttroll"];
+  const home = env.HOME ?? safeHomedir();
+  if (home !== undefined && home !== "") paths.push(join(home, ".config", "posttroll"));
+  if (env.POSTTROLL_CONFIG !== undefined) paths.push(env.POSTTROLL_CONFIG);
+  // As donfig: a path listed twice counts where it comes last.
+  return paths.filter((p, i) => paths.lastIndexOf(p) === i);
+}
+
+function safeHomedir(): string | undefined {
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether this process may read a path without asking: under Deno, only with
+ * read permission already granted (a config lookup must never prompt).
+ */
+function mayRead(path: string): boolean {
+  const deno = (globalThis as { Deno?: { permissions?: { querySync?(d: unknown): { state: string } } } }).Deno;
+  const query = deno?.permissions?.querySync;
+  if (query === undefined) return true;
+  try {
+    return query.call(deno!.permissions, { name: "read", path }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** The files a path stands for, as donfig lists them; unreadable paths give none. */
+function configFiles(path: string): string[] {
+  if (!mayRead(path)) return [];
+  try {
+    if (!statSync(path).isDirectory()) return [path];
+    return readdirSync(path)
+      .filter((name) => [".json", ".yaml", ".yml"].includes(extname(name).toLowerCase()))
+      .map((name) => join(path, name))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The settings in PostTroll's config files, as Python posttroll (donfig)
+ * reads them: every `.yaml`, `.yml` and `.json` file of each directory (in
+ * name order) or the file itself, each a YAML 1.1 mapping of setting names
+ * (`backend`, `nameserver_port`, `tcp_keepalive`, ...; `-` and `_` alike) to
+ * values (the YAML settings files use, see {@linkcode parseConfigText}, or
+ * JSON); later files win. Paths that do not exist or cannot be read are
+ * skipped (under Deno, paths without read permission too: it never prompts);
+ * other keys are ignored.
+ *
+ * @example
+ * ```ts
+ * import { configFromFiles } from "@x/pubsub/posttroll";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/posttroll.yaml`, "backend: secure_zmq\nnameserver_port: 15557\n");
+ * const cfg = configFromFiles([dir]);
+ * console.log(cfg.backend, cfg.nameserverPort); // secure_zmq 15557
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ *
+ * @param paths Files or directories; default {@linkcode configPaths}.
+ * @returns The settings found (only those set).
+ * @throws {TypeError} When a file is not YAML, not a mapping, or holds a
+ *   value of the wrong type (Python fails to import posttroll then).
+ */
+export function configFromFiles(paths: readonly string[] = configPaths()): PosttrollConfigInit {
+  const byName = new Map<string, keyof PosttrollConfig>();
+  for (const [key, name] of Object.entries(ENV_KEYS) as [keyof PosttrollConfig, string][]) {
+    if (key === "mcTtl") continue; // Python reads the TTL from PYTROLL_MC_TTL only.
+    byName.set(name, key);
+    byName.set(name.replaceAll("_", "-"), key);
+  }
+  const out: Record<string, unknown> = {};
+  for (const file of paths.flatMap(configFiles)) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue; // As donfig: a file that cannot be read is skipped.
+    }
+    let doc: unknown;
+    try {
+      doc = parseConfigText(text);
+    } catch (err) {
+      throw new TypeError(`Reading the PostTroll config file ${file} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (doc === null || doc === undefined) continue;
+    if (typeof doc !== "object" || Array.isArray(doc)) {
+      throw new TypeError(`Reading the PostTroll config file ${file} failed: the top level is not a mapping`);
+    }
+    for (const [name, value] of Object.entries(doc)) {
+      const key = byName.get(name.toLowerCase());
+      if (key === undefined || value === undefined) continue;
+      out[key] = value === null ? undefined : check(key, value, file);
+    }
+  }
+  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+  return out as PosttrollConfigInit;
+}
+
+/**
+ * The settings in force, in Python posttroll's order: the defaults, then the
+ * config files ({@linkcode configFromFiles}), then the environment, then
+ * `init` (keys set to `undefined` in `init` are ignored).
  *
  * @example
  * ```ts
  * import { resolveConfig } from "@x/pubsub/posttroll";
  *
- * const cfg = resolveConfig({ nameserverPort: 15557 }, {});
+ * const cfg = resolveConfig({ nameserverPort: 15557 }, {}, []);
  * console.log(cfg.nameserverPort, cfg.broadcastPort); // 15557 21200
  * ```
  *
  * @param init Settings given in code.
  * @param env The environment; default this process's.
+ * @param paths The config files and directories; default {@linkcode configPaths} of `env`.
  * @returns Every setting.
- * @throws {TypeError} When a setting has the wrong type.
+ * @throws {TypeError} When a setting has the wrong type or a config file is malformed.
  * @throws {RangeError} When a port is out of range.
  */
 export function resolveConfig(
   init: PosttrollConfigInit = {},
   env?: Record<string, string | undefined>,
+  paths?: readonly string[],
 ): PosttrollConfig {
-  const out: Record<string, unknown> = { ...DEFAULT_CONFIG, ...configFromEnv(env) };
+  const environment = env ?? readEnv();
+  const out: Record<string, unknown> = {
+    ...DEFAULT_CONFIG,
+    ...configFromFiles(paths ?? configPaths(environment)),
+    ...configFromEnv(environment),
+  };
   for (const [key, value] of Object.entries(init)) {
     if (!(key in ENV_KEYS)) throw new TypeError(`Resolving the PostTroll settings failed: unknown setting ${key}`);
     if (value !== undefined) out[key] = check(key as keyof PosttrollConfig, value, "the options");

@@ -59,6 +59,8 @@ export {
 } from "./codec.ts";
 export {
   configFromEnv,
+  configFromFiles,
+  configPaths,
   DEFAULT_CONFIG,
   literalEval,
   type LiteralValue,
@@ -67,6 +69,7 @@ export {
   type PosttrollConfigInit,
   resolveConfig,
 } from "./config.ts";
+export { type ConfigValue, parseConfigText } from "./config_file.ts";
 export { parseIsoformat, PyDateTime, type PyDateTimeFields } from "./datetime.ts";
 export {
   containsDatetime,

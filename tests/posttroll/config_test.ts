@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configFromEnv, literalEval, resolveConfig } from "../../src/posttroll/config.ts";
+import { configFromEnv, configFromFiles, configPaths, literalEval, resolveConfig } from "../../src/posttroll/config.ts";
 import { baseOptions } from "../../src/posttroll/sockets.ts";
 import { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { Publisher } from "../../src/posttroll/publisher.ts";
@@ -143,4 +143,98 @@ Deno.test("authorizedClientAddresses admits only the listed client addresses (ZA
   reader.releaseLock();
   await Promise.all([a.close(), b.close()]);
   await draining;
+});
+
+Deno.test("configFromFiles() reads YAML and JSON files as donfig does: name order, later files win, - and _ alike", () => {
+  const root = Deno.makeTempDirSync();
+  const dir = `${root}/etc`;
+  Deno.mkdirSync(dir);
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/10-base.yaml`,
+      "# site settings\nbackend: secure_zmq\nnameserver_port: 15557\ntcp-keepalive: 1\n" +
+        "authorized_client_addresses:\n  - 127.0.0.1\n  - 10.0.0.1\nunrelated:\n  a: 1\nmc_ttl: 3\n",
+    );
+    Deno.writeTextFileSync(`${dir}/20-more.json`, '{"nameserver_port": 25557, "message_version": "v1.01"}');
+    Deno.writeTextFileSync(`${dir}/ignored.txt`, "backend: nonsense");
+    Deno.writeTextFileSync(`${root}/main.yml`, "broadcast_port: 0x5334\nmessage_version: null\n");
+    const cfg = configFromFiles([dir, `${root}/missing`, `${root}/main.yml`]);
+    assert.deepEqual(cfg, {
+      backend: "secure_zmq",
+      nameserverPort: 25557,
+      tcpKeepalive: 1,
+      authorizedClientAddresses: ["127.0.0.1", "10.0.0.1"],
+      broadcastPort: 21300,
+    });
+    // Files below the environment, the environment below code.
+    const all = resolveConfig({ tcpKeepalive: 0 }, { POSTTROLL_NAMESERVER_PORT: "35557" }, [dir]);
+    assert.equal(all.backend, "secure_zmq");
+    assert.equal(all.nameserverPort, 35557);
+    assert.equal(all.tcpKeepalive, 0);
+    assert.equal(all.mcTtl, 31, "the TTL comes from PYTROLL_MC_TTL only");
+    // The default paths follow the environment, POSTTROLL_CONFIG last.
+    const env = { POSTTROLL_ROOT_CONFIG: dir, HOME: `${root}/home`, POSTTROLL_CONFIG: `${root}/main.yml` };
+    assert.deepEqual(configPaths(env), [dir, `${root}/home/.config/posttroll`, `${root}/main.yml`]);
+    assert.equal(resolveConfig({}, env).nameserverPort, 25557);
+    assert.equal(resolveConfig({}, env).broadcastPort, 21300);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("configFromFiles() refuses a malformed file, a list at the top, or a wrong type, naming the file", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (
+      const [text, pattern] of [
+        ["backend: [unclosed\n", /posttroll\.yaml failed/],
+        ["- a\n- b\n", /top level is not a mapping/],
+        ["nameserver_port: many\n", /nameserverPort .*posttroll\.yaml failed: "many" is not an integer/],
+        ["backend: plain_zmq\n", /is not unsecure_zmq or secure_zmq/],
+      ] as const
+    ) {
+      Deno.writeTextFileSync(`${dir}/posttroll.yaml`, text);
+      assert.throws(() => configFromFiles([dir]), (e) => e instanceof TypeError && pattern.test(e.message), text);
+    }
+    // An empty file sets nothing.
+    Deno.writeTextFileSync(`${dir}/posttroll.yaml`, "");
+    assert.deepEqual(configFromFiles([dir]), {});
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("configFromFiles() skips paths it may not read without asking", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/posttroll.yaml`, "nameserver_port: 15557\n");
+    const script = `${dir}/probe.ts`;
+    const config = new URL("../../src/posttroll/config.ts", import.meta.url).href;
+    Deno.writeTextFileSync(
+      script,
+      `import { configFromFiles } from ${JSON.stringify(config)};\n` +
+        `console.log(JSON.stringify(configFromFiles([${JSON.stringify(dir)}])));\n`,
+    );
+    const run = (...flags: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          "--config",
+          new URL("../../deno.json", import.meta.url).pathname,
+          ...flags,
+          script,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        stdin: "null",
+      }).output();
+    // No read permission: the file is skipped, and nothing prompts (stdin is closed, --no-prompt would fail loudly).
+    const denied = await run();
+    assert.equal(new TextDecoder().decode(denied.stdout).trim(), "{}", new TextDecoder().decode(denied.stderr));
+    const granted = await run(`--allow-read=${dir}`);
+    assert.equal(new TextDecoder().decode(granted.stdout).trim(), '{"nameserverPort":15557}');
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
