@@ -128,6 +128,11 @@ function inlineValue(text: string): ConfigValue {
         let j = body.indexOf(",", i);
         if (j < 0) j = body.length;
         const raw = body.slice(i, j).trim();
+        if (raw === "") {
+          // A trailing comma ends the list, as in PyYAML; an empty item between commas is an error there.
+          if (j === body.length && items.length > 0) break;
+          throw new Unsupported(`an empty item in a flow list: ${t}`);
+        }
         if (/[[\]{}]/.test(raw)) throw new Unsupported(`nested collections in a flow list: ${t}`);
         item = resolveScalar(raw);
         i = j;
@@ -141,6 +146,7 @@ function inlineValue(text: string): ConfigValue {
   }
   if (/^[{&*!|>%@`]/.test(t)) throw new Unsupported(`the construct ${JSON.stringify(t.slice(0, 20))}`);
   if (t.includes(": ") || t.endsWith(":")) throw new Unsupported(`a mapping in a value: ${t}`);
+  if (/^-(?: |$)/.test(t)) throw new Unsupported(`a list in a value: ${t}`);
   return resolveScalar(t);
 }
 

@@ -47,7 +47,7 @@ empty:
 authorized_client_addresses:
   - 127.0.0.1
   - '10.0.0.1'
-inline: [1, 'two, three', yes]
+inline: [1, 'two, three', yes,]
 flat_list:
 - a
 - b
@@ -88,6 +88,9 @@ Deno.test("parseConfigText() refuses what it does not read, saying what and wher
     ["a: 'open\n", /line 1: an unterminated quoted string/],
     ["just words\n", /line 1: a line that is not "name: value"/],
     ["a: [1, [2]]\n", /line 1: nested collections/],
+    ["a: [1,,2]\n", /line 1: an empty item/],
+    ["a: - y\n", /line 1: a list in a value/],
+    ["a:\n  - - y\n", /line 2: a list in a value/],
     ['a: "\\x41"\n', /line 1: the escape/],
   ];
   for (const [text, pattern] of cases) {
