@@ -54,6 +54,19 @@ export interface WebsocketPubSubClientOptions {
   timeoutMs?: number;
   /** The WebSocket class. Default `globalThis.WebSocket`. */
   WebSocket?: typeof WebSocket;
+  /**
+   * When an established socket is lost (not refused, not a protocol
+   * violation): connect again, with backoff from 100 ms to 5 s, for up to
+   * `reconnectTimeoutMs`, then subscribe again to every topic and glob and
+   * report each as missed (messages sent in the gap did not reach us).
+   * Subscriptions stay open meanwhile; notifies wait for the new socket, and
+   * those in flight when the socket went fail with `ConnectionError` (the
+   * broadcaster may or may not have taken them). Default true; false ends
+   * every subscription with `ConnectionError` at once.
+   */
+  reconnect?: boolean;
+  /** How long to keep trying to reconnect before ending the subscriptions, in ms. Default 60 000. */
+  reconnectTimeoutMs?: number;
 }
 
 interface Pending {
@@ -89,8 +102,10 @@ const EMPTY = new Uint8Array(0);
  * a duplicate), messages (RECEIVE_STREAM parts, each acknowledged, the final
  * confirmation sent once the readers took the message) and notifies (one
  * frame, or NOTIFY_STREAM parts each signed afresh). Both HMAC counters are
- * tracked. A lost socket ends every subscription with a `ConnectionError`;
- * there is no automatic reconnection.
+ * tracked. A lost socket is reconnected (to any of the broadcasters, with
+ * backoff, for up to `reconnectTimeoutMs`); every topic and glob is
+ * subscribed again and reported as missed; when reconnecting fails, or with
+ * `reconnect: false`, every subscription ends with a `ConnectionError`.
  *
  * @example
  * ```ts ignore
@@ -118,6 +133,14 @@ export class WebsocketPubSubClient {
   readonly #minimal: boolean;
   readonly #timeoutMs: number;
   readonly #WebSocket: typeof WebSocket;
+  readonly #reconnect: boolean;
+  readonly #reconnectTimeoutMs: number;
+  /** Aborts a reconnection's backoff wait when the client closes. */
+  readonly #stop = new AbortController();
+  /** The subscriptions made on the current socket (`exact:<hex>`, `glob:<glob>`). */
+  readonly #wired = new Set<string>();
+  /** Counts sockets: work queued for an earlier one is dropped. */
+  #generation = 0;
   readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
   readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
   readonly #subs = new Set<LocalSub>();
@@ -167,12 +190,14 @@ export class WebsocketPubSubClient {
     this.#maxFrame = options.maxFrameBytes ?? 3.5 * 1024 * 1024;
     this.#bufferLimit = options.bufferLimit ?? 1024 * 1024;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#reconnect = options.reconnect ?? true;
+    this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000;
     for (
       const [name, v, min] of [["maxFrameBytes", this.#maxFrame, 2048], ["bufferLimit", this.#bufferLimit, 0], [
         "timeoutMs",
         this.#timeoutMs,
         1,
-      ]] as const
+      ], ["reconnectTimeoutMs", this.#reconnectTimeoutMs, 0]] as const
     ) {
       if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
         throw new RangeError(`Creating a WebsocketPubSubClient failed: ${name} ${String(v)} is below ${min}`);
@@ -238,6 +263,8 @@ export class WebsocketPubSubClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // This attempt's wait for CONFIRM_CONFIGURE must not take the next attempt's.
+        this.#confirms.delete("confirm-configure");
         try {
           ws.close();
         } catch { /* already closed */ }
@@ -248,12 +275,11 @@ export class WebsocketPubSubClient {
       ws.onclose = () => {
         closedResolve();
         fail(new ConnectionError(`Connecting to ${url} failed: the socket closed`, { url }));
-        this.#lost(new ConnectionError(`The websocket to ${url} closed`, { url }));
+        if (this.#ws === ws) this.#lost(new ConnectionError(`The websocket to ${url} closed`, { url }));
       };
       ws.onerror = () => fail(new ConnectionError(`Connecting to ${url} failed`, { url }));
       ws.onopen = async () => {
         const subscriberNonce = crypto.getRandomValues(new Uint8Array(32));
-        this.#ws = ws;
         this.#expect("confirm-configure", undefined).then(async (m) => {
           if (m.type !== "confirm-configure") return;
           const ok = await this.#receiveAuth.verify(
@@ -262,9 +288,18 @@ export class WebsocketPubSubClient {
             m.tracing,
           );
           if (ok !== "ok") throw new AuthError(`Configuring ${url} failed: the confirmation has a ${ok} authorization`);
-          this.#nonce = await connectionNonce(subscriberNonce, m.broadcasterNonce);
+          const nonce = await connectionNonce(subscriberNonce, m.broadcasterNonce);
+          if (settled) return;
           settled = true;
+          this.#nonce = nonce;
           clearTimeout(timer);
+          // A new socket: its own HMAC counters, nothing subscribed on it yet.
+          this.#generation++;
+          this.#subCounter = -1;
+          this.#bcCounter = 1;
+          this.#wired.clear();
+          this.#receiving = undefined;
+          this.#ws = ws;
           resolve();
         }).catch((err) => fail(err as Error));
         try {
@@ -281,16 +316,26 @@ export class WebsocketPubSubClient {
           fail(err as Error);
         }
       };
-      ws.onmessage = (ev) => this.#onFrame(ev.data);
+      ws.onmessage = (ev) => {
+        // Frames of a socket that is not (or no longer) ours, other than its configuration, are dropped.
+        if (this.#ws === ws || !settled) this.#onFrame(ev.data);
+      };
     });
   }
 
-  /** The socket is gone: fail everything waiting, end every subscription. */
+  /**
+   * The socket is gone: fail everything waiting on it; then reconnect, or
+   * (closed, a violation, `reconnect: false`) end every subscription.
+   */
   #lost(err: Error): void {
     if (this.#failure !== undefined) return;
-    this.#failure = this.#closed ? new ClosedError("The client was closed", { cause: err }) : err;
+    const retry = this.#reconnect && !this.#closed && err instanceof ConnectionError;
+    const failure = this.#closed ? new ClosedError("The client was closed", { cause: err }) : err;
+    if (!retry) this.#failure = failure;
     this.#ws = undefined;
-    const failure = this.#failure;
+    this.#generation++;
+    const held = new Set(this.#wired);
+    this.#wired.clear();
     const sink = this.#receiving?.sink;
     if (sink !== undefined && !sink.cancelled) {
       try {
@@ -304,9 +349,79 @@ export class WebsocketPubSubClient {
     this.#notifies.clear();
     for (const p of this.#continues.values()) p.reject(failure);
     this.#continues.clear();
-    if (!this.#closed) {
-      this.status.emit("disconnected", {}, err);
-      for (const s of this.#subs) s.controller?.error(err);
+    if (this.#closed) return;
+    this.status.emit("disconnected", {}, err);
+    if (retry) this.#reconnectAfter(err, held);
+    else this.#endAll(err);
+  }
+
+  #endAll(err: Error): void {
+    for (const s of this.#subs) s.controller?.error(err);
+  }
+
+  /** Connects again with backoff, then subscribes again to everything, and reports what the lost socket held as missed. */
+  #reconnectAfter(cause: Error, held: ReadonlySet<string>): void {
+    const deadline = performance.now() + this.#reconnectTimeoutMs;
+    const attempt = async (): Promise<void> => {
+      let delay = 100;
+      for (;;) {
+        await waitFor(delay * (0.5 + Math.random() / 2), this.#stop.signal);
+        if (this.#closed) throw new ClosedError("Reconnecting failed: the client is closed");
+        try {
+          await this.#connect();
+          return;
+        } catch (err) {
+          if (this.#closed || err instanceof AuthError || err instanceof ProtocolError) throw err;
+          if (performance.now() + delay >= deadline) {
+            throw new ConnectionError(
+              `Reconnecting failed: no broadcaster answered within ${this.#reconnectTimeoutMs} ms`,
+              { cause: err },
+            );
+          }
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    };
+    const connecting = attempt();
+    this.#connecting = connecting;
+    connecting.then(() => this.#resubscribe(held), (err) => {
+      if (this.#closed) return;
+      const failure = err instanceof ConnectionError ? err : new ConnectionError("Reconnecting failed", { cause: err });
+      failure.cause ??= cause;
+      this.#failure = failure;
+      this.#endAll(failure);
+    });
+  }
+
+  /**
+   * After a reconnection: every topic and glob again (in the order of the
+   * operations queue), then a missed notice for each the lost socket held.
+   */
+  #resubscribe(held: ReadonlySet<string>): void {
+    const run = this.#opChain.catch(() => {}).then(async () => {
+      for (const [key, e] of [...this.#exact]) await this.#wire("exact", e.bytes, key, true);
+      for (const glob of [...this.#globs.keys()]) await this.#wire("glob", glob, glob, true);
+    });
+    this.#opChain = run.catch(() => {});
+    run.then(() => {
+      for (const [key, e] of this.#exact) {
+        if (held.has(`exact:${key}`)) this.#missedAfterGap(lossyUtf8.decode(e.bytes), (s) => s.exact.has(key));
+      }
+      for (const glob of this.#globs.keys()) {
+        if (held.has(`glob:${glob}`)) this.#missedAfterGap(glob, (s) => s.globs.has(glob));
+      }
+    }, () => {
+      // The new socket failed too: its loss starts another reconnection (or ends everything).
+    });
+  }
+
+  #missedAfterGap(topic: string, wanted: (s: LocalSub) => boolean): void {
+    this.status.emit("missed", { topic });
+    for (const s of this.#subs) {
+      if (s.onMissed === undefined || !wanted(s)) continue;
+      try {
+        s.onMissed(topic);
+      } catch { /* the user's callback */ }
     }
   }
 
@@ -399,9 +514,11 @@ export class WebsocketPubSubClient {
       case "missed": {
         // The broadcaster counter follows arrival order.
         const url = websocketUrl(this.#nonce, this.#bcCounter++);
-        this.#recvChain = this.#recvChain.then(() => this.#process(m, url)).catch((err) =>
-          this.#violation(err as Error)
-        );
+        const generation = this.#generation;
+        this.#recvChain = this.#recvChain.then(() =>
+          generation === this.#generation ? this.#process(m, url) : undefined
+        )
+          .catch((err) => generation === this.#generation && this.#violation(err as Error));
         return;
       }
     }
@@ -607,7 +724,7 @@ export class WebsocketPubSubClient {
     const run = this.#sendChain.then(async () => {
       const ws = this.#ws;
       if (ws === undefined || this.#failure !== undefined) {
-        throw this.#failure ?? new ClosedError("Sending failed: not connected");
+        throw this.#failure ?? new ConnectionError("Sending failed: the socket was lost");
       }
       const url = counted ? websocketUrl(this.#nonce, this.#subCounter--) : undefined;
       const authorization = doc === undefined ? undefined : await this.#sendAuth.authorize(doc(url), EMPTY);
@@ -670,6 +787,11 @@ export class WebsocketPubSubClient {
   /** Sends one (un)subscribe and waits for its verified confirmation. */
   async #wire(kind: "exact" | "glob", value: Uint8Array | string, key: string, on: boolean): Promise<void> {
     await this.connect();
+    // Once per socket: a reconnection subscribes to everything again, and the broadcaster closes on a duplicate.
+    const wired = `${kind}:${key}`;
+    if (this.#wired.has(wired) === on) return;
+    if (on) this.#wired.add(wired);
+    else this.#wired.delete(wired);
     const type = `${on ? "subscribe" : "unsubscribe"}-${kind}` as const;
     let confirmed!: Promise<B2SMessage>;
     const url = await this.#send(
@@ -880,6 +1002,7 @@ export class WebsocketPubSubClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stop.abort();
     await Promise.allSettled([...this.#streams].map((s) => s.close()));
     await this.#connecting?.catch(() => {});
     const ws = this.#ws;
@@ -895,6 +1018,20 @@ export class WebsocketPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** Resolves after `ms`, or at once when the signal is aborted. */
+function waitFor(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 async function materialize(data: NotifyData, length: number | undefined, action: string): Promise<Uint8Array> {

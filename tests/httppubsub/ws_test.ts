@@ -261,10 +261,10 @@ Deno.test("WebsocketPubSubClient fails with ProtocolError on a malformed frame a
   }
 });
 
-Deno.test("WebsocketPubSubClient ends its subscriptions with ConnectionError when the broadcaster goes away", async () => {
+Deno.test("WebsocketPubSubClient with reconnect: false ends its subscriptions with ConnectionError when the socket goes", async () => {
   const b = await bed("none");
   try {
-    const ws = b.ws();
+    const ws = b.ws({ reconnect: false });
     const sub = ws.subscribeExact("gone");
     await sub.ready;
     const events: string[] = [];
@@ -320,4 +320,82 @@ Deno.test("WebsocketPubSubClient streams a message over bufferLimit, acknowledgi
   } finally {
     await b.close();
   }
+});
+
+Deno.test("WebsocketPubSubClient reconnects a lost socket, subscribes again, reports the gap as missed, and keeps the stream", async () => {
+  const b = await bed("hmac");
+  try {
+    const ws = b.ws();
+    const missed: string[] = [];
+    const exact = ws.subscribeExact("kept", { onMissed: (t) => missed.push(t) });
+    const glob = ws.subscribeGlob("k*");
+    await Promise.all([exact.ready, glob.ready]);
+    const events: string[] = [];
+    for (const e of ["connected", "disconnected", "missed"]) {
+      ws.status.addEventListener(
+        e,
+        (ev) => events.push(`${e}${e === "missed" ? ` ${(ev as CustomEvent).detail.topic}` : ""}`),
+      );
+    }
+    const firstNonce = ws.nonce;
+    b.fake.websocketPeers[0]!.close(1001, "going away");
+    // Subscribed while the socket is down: sent once on the new socket, not again by the resubscription
+    // (the broadcaster closes a socket that subscribes twice).
+    await new Promise((r) => setTimeout(r, 10));
+    const late = ws.subscribeExact("late");
+    // Back on a new socket with both subscriptions: the broadcaster holds them again.
+    const deadline = Date.now() + 5000;
+    while (b.fake.websocketPeers.length === 0 || !events.includes("missed k*")) {
+      if (Date.now() > deadline) throw new Error(`not reconnected: ${events.join(", ")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await late.ready;
+    assert.notEqual(ws.nonce, firstNonce, "a new connection, with its own HMAC counters");
+    assert.deepEqual(events, ["disconnected", "connected", "missed kept", "missed k*"]);
+    assert.deepEqual(missed, ["kept"]);
+    // The same streams carry messages again, notified over HTTP and over the new socket (signed with fresh counters).
+    const { notified } = await b.http().notify({ topic: "kept", data: "after" });
+    assert.equal(notified, 1);
+    assert.equal((await next(exact)).text(), "after");
+    assert.equal((await next(glob)).text(), "after");
+    assert.equal((await ws.notify({ topic: "kx", data: "again" })).notified, 1);
+    assert.equal((await next(glob)).text(), "again");
+    assert.equal((await b.http().notify({ topic: "late", data: "late too" })).notified, 1);
+    assert.equal((await next(late)).text(), "late too");
+    assert.equal(b.fake.websocketPeers.length, 1, "still the one new socket");
+    await late.cancel();
+    await exact.cancel();
+    await glob.cancel();
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient gives up reconnecting after reconnectTimeoutMs and ends its subscriptions", async () => {
+  const b = await bed("none");
+  const ws = b.ws({ reconnectTimeoutMs: 300 });
+  try {
+    const sub = ws.subscribeExact("gone");
+    await sub.ready;
+    await b.fake.close();
+    const reason = await sub.closed;
+    assert.ok(reason instanceof ConnectionError, String(reason));
+    assert.match((reason as Error).message, /within 300 ms/);
+    await assert.rejects(() => ws.notify({ topic: "gone", data: "x" }), ConnectionError);
+  } finally {
+    await ws.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient.close() during a reconnection ends at once", async () => {
+  const b = await bed("none");
+  const ws = b.ws({ reconnectTimeoutMs: 60_000 });
+  const sub = ws.subscribeExact("x");
+  await sub.ready;
+  await b.fake.close();
+  await new Promise((r) => setTimeout(r, 150));
+  const t = performance.now();
+  await ws.close();
+  assert.ok(performance.now() - t < 1000, "close() does not wait out the backoff");
+  await sub.closed;
 });
