@@ -399,3 +399,25 @@ Deno.test("WebsocketPubSubClient.close() during a reconnection ends at once", as
   assert.ok(performance.now() - t < 1000, "close() does not wait out the backoff");
   await sub.closed;
 });
+
+Deno.test("WebsocketPubSubClient moves past a broadcaster that closes the socket during configuration", async () => {
+  const b = await bed("none");
+  const dropper = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => socket.close(1011, "not today");
+    return response;
+  });
+  try {
+    const ws = b.ws({
+      broadcasters: [{ host: `http://127.0.0.1:${dropper.addr.port}`, priority: 0 }, { host: b.url, priority: 1 }],
+    });
+    const sub = ws.subscribeExact("moved");
+    await sub.ready;
+    assert.equal((await ws.notify({ topic: "moved", data: "on" })).notified, 1);
+    assert.equal((await next(sub)).text(), "on");
+    await sub.cancel();
+  } finally {
+    await b.close();
+    await dropper.shutdown();
+  }
+});
