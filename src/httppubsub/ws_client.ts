@@ -386,8 +386,8 @@ export class WebsocketPubSubClient {
     this.#connecting = connecting;
     connecting.then(() => this.#resubscribe(held), (err) => {
       if (this.#closed) return;
-      const failure = err instanceof ConnectionError ? err : new ConnectionError("Reconnecting failed", { cause: err });
-      failure.cause ??= cause;
+      // Refused credentials or a protocol violation end the subscriptions as such; else a ConnectionError.
+      const failure = err instanceof Error ? err : new ConnectionError("Reconnecting failed", { cause: cause });
       this.#failure = failure;
       this.#endAll(failure);
     });
