@@ -39,6 +39,7 @@ import {
   type HttpPubSubSubscribeOptions,
   HttpPubSubSubscription,
   type LocalSub,
+  localSub,
   lossyUtf8,
   matches,
   MultiSubscription,
@@ -620,27 +621,6 @@ export class HttpPubSubClient {
     return sub;
   }
 
-  #local(options: HttpPubSubSubscribeOptions): LocalSub {
-    if (options.filter !== undefined && typeof options.filter !== "function") {
-      throw new TypeError("Subscribing failed: filter is not a function");
-    }
-    if (options.onMissed !== undefined && typeof options.onMissed !== "function") {
-      throw new TypeError("Subscribing failed: onMissed is not a function");
-    }
-    if (options.hold !== undefined && options.hold !== "taken" && options.hold !== "buffered") {
-      throw new TypeError(`Subscribing failed: hold ${JSON.stringify(options.hold)} is not taken or buffered`);
-    }
-    const block = options.overflow === undefined || options.overflow === "block";
-    return {
-      exact: new Set(),
-      globs: new Map(),
-      filter: options.filter,
-      onMissed: options.onMissed,
-      untilTaken: block && options.hold !== "buffered",
-      controller: undefined,
-    };
-  }
-
   /**
    * Subscribes to one or more exact topics.
    *
@@ -656,7 +636,7 @@ export class HttpPubSubClient {
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
     const topics = topicArgs(topic);
-    const local = this.#local(options);
+    const local = localSub(options);
     return this.#open(local, { exact: addExact(local, topics), glob: [] }, options, false);
   }
 
@@ -672,7 +652,7 @@ export class HttpPubSubClient {
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
     const globs = globArgs(glob);
-    const local = this.#local(options);
+    const local = localSub(options);
     return this.#open(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
   }
 
@@ -684,7 +664,7 @@ export class HttpPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
-    return this.#open(this.#local(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+    return this.#open(localSub(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
   }
 
   /** The topics and globs currently registered, with their reference counts. */

@@ -118,6 +118,35 @@ export function globArgs(glob: string | string[]): string[] {
 }
 
 /**
+ * Checks the subscribe options both clients share and makes the local
+ * subscription they are tracked by.
+ *
+ * @param options The subscribe options.
+ * @returns An empty local subscription.
+ * @throws {TypeError} When `filter` or `onMissed` is not a function, or `hold` is neither taken nor buffered.
+ */
+export function localSub(options: HttpPubSubSubscribeOptions): LocalSub {
+  if (options.filter !== undefined && typeof options.filter !== "function") {
+    throw new TypeError("Subscribing failed: filter is not a function");
+  }
+  if (options.onMissed !== undefined && typeof options.onMissed !== "function") {
+    throw new TypeError("Subscribing failed: onMissed is not a function");
+  }
+  if (options.hold !== undefined && options.hold !== "taken" && options.hold !== "buffered") {
+    throw new TypeError(`Subscribing failed: hold ${JSON.stringify(options.hold)} is not taken or buffered`);
+  }
+  const block = options.overflow === undefined || options.overflow === "block";
+  return {
+    exact: new Set(),
+    globs: new Map(),
+    filter: options.filter,
+    onMissed: options.onMissed,
+    untilTaken: block && options.hold !== "buffered",
+    controller: undefined,
+  };
+}
+
+/**
  * Adds exact topics to a local subscription.
  *
  * @param local The subscription.

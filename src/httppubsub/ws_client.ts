@@ -24,6 +24,7 @@ import {
   type HttpPubSubSubscribeOptions,
   HttpPubSubSubscription,
   type LocalSub,
+  localSub,
   lossyUtf8,
   matches,
   MultiSubscription,
@@ -850,18 +851,6 @@ export class WebsocketPubSubClient {
     return sub;
   }
 
-  #local(options: HttpPubSubSubscribeOptions): LocalSub {
-    const block = options.overflow === undefined || options.overflow === "block";
-    return {
-      exact: new Set(),
-      globs: new Map(),
-      filter: options.filter,
-      onMissed: options.onMissed,
-      untilTaken: block && options.hold !== "buffered",
-      controller: undefined,
-    };
-  }
-
   /**
    * Subscribes to one or more exact topics.
    *
@@ -876,7 +865,7 @@ export class WebsocketPubSubClient {
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
     const topics = topicArgs(topic);
-    const local = this.#local(options);
+    const local = localSub(options);
     return this.#open2(local, { exact: addExact(local, topics), glob: [] }, options, false);
   }
 
@@ -891,7 +880,7 @@ export class WebsocketPubSubClient {
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
     const globs = globArgs(glob);
-    const local = this.#local(options);
+    const local = localSub(options);
     return this.#open2(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
   }
 
@@ -903,7 +892,7 @@ export class WebsocketPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
-    return this.#open2(this.#local(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+    return this.#open2(localSub(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
   }
 
   // -------------------------------------------------------------------------

@@ -421,3 +421,14 @@ Deno.test("WebsocketPubSubClient moves past a broadcaster that closes the socket
     await dropper.shutdown();
   }
 });
+
+Deno.test("WebsocketPubSubClient checks the subscribe options as the HTTP client does", async () => {
+  const b = await bed("none");
+  try {
+    const ws = b.ws();
+    const bad = [{ filter: 1 }, { onMissed: "x" }, { hold: "later" }] as unknown as object[];
+    for (const options of bad) assert.throws(() => ws.subscribeExact("t", options), TypeError, JSON.stringify(options));
+  } finally {
+    await b.close();
+  }
+});
