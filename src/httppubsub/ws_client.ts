@@ -14,7 +14,7 @@ import { type AuthConfig, noneAuth } from "./auth.ts";
 import type { BroadcasterConfig, NotifyData, NotifyOptions, NotifyResult } from "./client.ts";
 import { type AuthDocument, hex, toBytes } from "./codec.ts";
 import { compileGlob } from "./glob.ts";
-import { equalBytes } from "./io.ts";
+import { equalBytes, sleep } from "./io.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import {
   addExact,
@@ -366,7 +366,8 @@ export class WebsocketPubSubClient {
     const attempt = async (): Promise<void> => {
       let delay = 100;
       for (;;) {
-        await waitFor(delay * (0.5 + Math.random() / 2), this.#stop.signal);
+        // A close() ends the wait at once (the check below then stops).
+        await sleep(delay * (0.5 + Math.random() / 2), this.#stop.signal).catch(() => {});
         if (this.#closed) throw new ClosedError("Reconnecting failed: the client is closed");
         try {
           await this.#connect();
@@ -1007,20 +1008,6 @@ export class WebsocketPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** Resolves after `ms`, or at once when the signal is aborted. */
-function waitFor(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 async function materialize(data: NotifyData, length: number | undefined, action: string): Promise<Uint8Array> {
