@@ -333,6 +333,17 @@ function configFiles(path: string): string[] {
   }
 }
 
+/** The setting of each name a config file may use (`-` and `_` alike). */
+const FILE_KEYS: ReadonlyMap<string, keyof PosttrollConfig> = new Map(
+  (Object.entries(ENV_KEYS) as [keyof PosttrollConfig, string][])
+    // Python reads the TTL from PYTROLL_MC_TTL only.
+    .filter(([key]) => key !== "mcTtl")
+    .flatMap(([key, name]) => [[name, key], [name.replaceAll("_", "-"), key]] as const),
+);
+
+/** Settings `resolveConfig` made: passed on (to a nameserver query, say), they are used as they are. */
+const resolved = new WeakSet<object>();
+
 /**
  * The settings in PostTroll's config files, as Python posttroll (donfig)
  * reads them: every `.yaml`, `.yml` and `.json` file of each directory (in
@@ -360,12 +371,6 @@ function configFiles(path: string): string[] {
  *   value of the wrong type (Python fails to import posttroll then).
  */
 export function configFromFiles(paths: readonly string[] = configPaths()): PosttrollConfigInit {
-  const byName = new Map<string, keyof PosttrollConfig>();
-  for (const [key, name] of Object.entries(ENV_KEYS) as [keyof PosttrollConfig, string][]) {
-    if (key === "mcTtl") continue; // Python reads the TTL from PYTROLL_MC_TTL only.
-    byName.set(name, key);
-    byName.set(name.replaceAll("_", "-"), key);
-  }
   const out: Record<string, unknown> = {};
   for (const file of paths.flatMap(configFiles)) {
     let text: string;
@@ -387,7 +392,7 @@ export function configFromFiles(paths: readonly string[] = configPaths()): Postt
       throw new TypeError(`Reading the PostTroll config file ${file} failed: the top level is not a mapping`);
     }
     for (const [name, value] of Object.entries(doc)) {
-      const key = byName.get(name.toLowerCase());
+      const key = FILE_KEYS.get(name.toLowerCase());
       if (key === undefined || value === undefined) continue;
       out[key] = value === null ? undefined : check(key, value, file);
     }
@@ -399,7 +404,8 @@ export function configFromFiles(paths: readonly string[] = configPaths()): Postt
 /**
  * The settings in force, in Python posttroll's order: the defaults, then the
  * config files ({@linkcode configFromFiles}), then the environment, then
- * `init` (keys set to `undefined` in `init` are ignored).
+ * `init` (keys set to `undefined` in `init` are ignored). Settings this
+ * function returned are given back as they are (without `env` or `paths`).
  *
  * @example
  * ```ts
@@ -421,6 +427,8 @@ export function resolveConfig(
   env?: Record<string, string | undefined>,
   paths?: readonly string[],
 ): PosttrollConfig {
+  // Settings already resolved are not resolved again (no second reading of files and environment).
+  if (env === undefined && paths === undefined && resolved.has(init)) return init as PosttrollConfig;
   const environment = env ?? readEnv();
   const out: Record<string, unknown> = {
     ...DEFAULT_CONFIG,
@@ -431,5 +439,6 @@ export function resolveConfig(
     if (!(key in ENV_KEYS)) throw new TypeError(`Resolving the PostTroll settings failed: unknown setting ${key}`);
     if (value !== undefined) out[key] = check(key as keyof PosttrollConfig, value, "the options");
   }
+  resolved.add(out);
   return out as unknown as PosttrollConfig;
 }

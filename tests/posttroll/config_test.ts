@@ -238,3 +238,13 @@ Deno.test("configFromFiles() skips paths it may not read without asking", async 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("resolveConfig() gives settings it made back as they are, without reading files and environment again", () => {
+  const cfg = resolveConfig({ nameserverPort: 15557 }, {}, []);
+  assert.equal(resolveConfig(cfg), cfg);
+  // Given an environment or paths, it resolves afresh.
+  const again = resolveConfig(cfg, { POSTTROLL_MESSAGE_VERSION: "v1.01" }, []);
+  assert.notEqual(again, cfg);
+  assert.equal(again.messageVersion, "v1.01");
+  assert.equal(again.nameserverPort, 15557);
+});
