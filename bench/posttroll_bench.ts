@@ -9,35 +9,18 @@
  */
 
 import * as zmq from "zeromq";
-import { setImmediate } from "node:timers";
 import { encodeMessage, PosttrollMessage } from "../src/posttroll/message.ts";
 import { Publisher } from "../src/posttroll/publisher.ts";
 import { subscribe } from "../src/posttroll/subscriber.ts";
+import { DATA, FIELDS, nativeFrame, parseNative, rawReceive } from "./posttroll/shared.ts";
 
 const BATCH = 2000;
-const DATA = {
-  uri: "file:///data/satellite/noaa20/viirs/SVM05_npp_d20240506_t0708091.h5",
-  uid: "SVM05_npp_d20240506_t0708091.h5",
-  platform_name: "NOAA-20",
-  sensor: "viirs",
-  orbit_number: 12345,
-  start_time: "2024-05-06T07:08:09",
-};
-const SAMPLE = new PosttrollMessage({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+const SAMPLE = new PosttrollMessage(FIELDS);
 const FRAME = SAMPLE.encode();
 const DATA_BYTES = new TextEncoder().encode(FRAME.slice(FRAME.indexOf("application/json ") + 17)).length;
 console.log(`frame ${new TextEncoder().encode(FRAME).length} bytes, JSON data ${DATA_BYTES} bytes`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Raw zeromq: receive, waiting as our client does (a pending `receive()` is not reliably woken
- * under Deno 2.9.6): check `readable`, yield with `setImmediate`.
- */
-async function rawReceive(sub: zmq.Subscriber): Promise<Buffer[]> {
-  while (!sub.readable) await new Promise((r) => setImmediate(r));
-  return await sub.receive();
-}
 
 // Raw sockets.
 const rawPub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
@@ -87,15 +70,11 @@ Deno.bench({
   async fn() {
     const receiving = (async () => {
       for (let i = 0; i < BATCH; i++) {
-        const [frame] = await rawReceive(rawSub);
-        const text = textDecoder.decode(frame);
-        JSON.parse(text.slice(text.indexOf("{")));
+        parseNative(textDecoder, (await rawReceive(rawSub))[0]!);
       }
     })();
     for (let i = 0; i < BATCH; i++) {
-      await rawPub.send(
-        `pytroll://bench file bench@host ${new Date().toISOString()} v1.01 application/json ${JSON.stringify(DATA)}`,
-      );
+      await rawPub.send(nativeFrame());
     }
     await receiving;
   },
@@ -109,7 +88,7 @@ Deno.bench({
       for (let i = 0; i < BATCH; i++) (await reader.read()).value!.payload;
     })();
     for (let i = 0; i < BATCH; i++) {
-      await pub.send({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+      await pub.send(FIELDS);
     }
     await receiving;
   },
@@ -123,7 +102,7 @@ Deno.bench({
       for (let i = 0; i < BATCH; i++) await reader.read();
     })();
     for (let i = 0; i < BATCH; i++) {
-      await pub.send({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+      await pub.send(FIELDS);
     }
     await receiving;
   },
@@ -155,7 +134,7 @@ Deno.bench({
   name: "posttroll one message there (encode + decode, payload read)",
   group: "latency",
   async fn() {
-    await pub.send({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+    await pub.send(FIELDS);
     (await reader.read()).value!.payload;
   },
 });
@@ -164,7 +143,7 @@ Deno.bench({
   name: "encodeMessage (200-byte JSON, what Publisher.send() does with fields)",
   group: "codec",
   fn() {
-    encodeMessage({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" });
+    encodeMessage(FIELDS);
   },
 });
 
@@ -172,7 +151,7 @@ Deno.bench({
   name: "new PosttrollMessage(...).encode() (200-byte JSON, what the adapter's publish() does)",
   group: "codec",
   fn() {
-    new PosttrollMessage({ subject: "/bench", type: "file", data: DATA, sender: "bench@host" }).encode();
+    new PosttrollMessage(FIELDS).encode();
   },
 });
 

@@ -8,22 +8,13 @@
 //   ours-lazy  the same without reading the payload (the JSON is still parsed and checked on arrival).
 // Prints the median per-message time of each and its rate relative to raw and to native.
 import * as zmq from "zeromq";
-import { setImmediate } from "node:timers";
 import { encodeMessage } from "../../src/posttroll/message.ts";
 import { Publisher } from "../../src/posttroll/publisher.ts";
 import { subscribe } from "../../src/posttroll/subscriber.ts";
+import { FIELDS, nativeFrame, parseNative, rawReceive } from "./shared.ts";
 
 const rounds = Number(Deno.args[0] ?? 15);
 const N = Number(Deno.args[1] ?? 4000);
-const DATA = {
-  uri: "file:///data/satellite/noaa20/viirs/SVM05_npp_d20240506_t0708091.h5",
-  uid: "SVM05_npp_d20240506_t0708091.h5",
-  platform_name: "NOAA-20",
-  sensor: "viirs",
-  orbit_number: 12345,
-  start_time: "2024-05-06T07:08:09",
-};
-const FIELDS = { subject: "/bench", type: "file", data: DATA, sender: "bench@host" };
 const FRAME = encodeMessage(FIELDS);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,11 +23,6 @@ await rawPub.bind("tcp://127.0.0.1:*");
 const rawSub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
 rawSub.connect(rawPub.lastEndpoint!);
 rawSub.subscribe("pytroll://bench");
-/** Waits as our subscriber does (a pending `receive()` is not reliably woken under Deno 2.9.6). */
-async function rawReceive(): Promise<Buffer[]> {
-  while (!rawSub.readable) await new Promise((r) => setImmediate(r));
-  return await rawSub.receive();
-}
 
 const pub = await new Publisher({ host: "127.0.0.1", name: "bench", config: {} }).start();
 const sub = subscribe({ addresses: [pub.url], nameserver: false, topics: "/bench", highWaterMark: 256 });
@@ -61,7 +47,7 @@ const decoder = new TextDecoder();
 const ways: Record<string, () => Promise<void>> = {
   async raw() {
     const receiving = (async () => {
-      for (let i = 0; i < N; i++) await rawReceive();
+      for (let i = 0; i < N; i++) await rawReceive(rawSub);
     })();
     for (let i = 0; i < N; i++) await rawPub.send(FRAME);
     await receiving;
@@ -69,14 +55,11 @@ const ways: Record<string, () => Promise<void>> = {
   async native() {
     const receiving = (async () => {
       for (let i = 0; i < N; i++) {
-        const text = decoder.decode((await rawReceive())[0]);
-        JSON.parse(text.slice(text.indexOf("{")));
+        parseNative(decoder, (await rawReceive(rawSub))[0]!);
       }
     })();
     for (let i = 0; i < N; i++) {
-      await rawPub.send(
-        `pytroll://bench file bench@host ${new Date().toISOString()} v1.01 application/json ${JSON.stringify(DATA)}`,
-      );
+      await rawPub.send(nativeFrame());
     }
     await receiving;
   },

@@ -7,8 +7,8 @@
 // medians, with the subscriber process's CPU time per message (all its threads).
 import * as zmq from "zeromq";
 import process from "node:process";
-import { setImmediate } from "node:timers";
 import { subscribe } from "../../src/posttroll/subscriber.ts";
+import { parseNative, rawReceive } from "./shared.ts";
 const CHILD = new URL("./processes_child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 // Our publisher and subscriber queue 10 000 frames each: a burst of 10 000 is never dropped.
@@ -52,16 +52,7 @@ async function run(mode: string): Promise<number[]> {
     const s = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 200_000 });
     s.connect(url);
     s.subscribe("pytroll://bench");
-    const recv = async () => {
-      while (!s.readable) await new Promise((r) => setImmediate(r));
-      return await s.receive();
-    };
-    next = mode === "native"
-      ? async () => {
-        const t = td.decode((await recv())[0]);
-        JSON.parse(t.slice(t.indexOf("{")));
-      }
-      : recv;
+    next = mode === "native" ? async () => parseNative(td, (await rawReceive(s))[0]!) : () => rawReceive(s);
     cleanup = () => Promise.resolve(s.close());
     while (!s.readable) {
       await ask(1);

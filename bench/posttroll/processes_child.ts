@@ -4,15 +4,7 @@
 import * as zmq from "zeromq";
 import { Publisher } from "../../src/posttroll/publisher.ts";
 import { encodeMessage } from "../../src/posttroll/message.ts";
-const DATA = {
-  uri: "file:///data/satellite/noaa20/viirs/SVM05_npp_d20240506_t0708091.h5",
-  uid: "SVM05_npp_d20240506_t0708091.h5",
-  platform_name: "NOAA-20",
-  sensor: "viirs",
-  orbit_number: 12345,
-  start_time: "2024-05-06T07:08:09",
-};
-const FIELDS = { subject: "/bench", type: "file", data: DATA, sender: "bench@host" };
+import { FIELDS, nativeFrame } from "./shared.ts";
 const FRAME = encodeMessage(FIELDS);
 const mode = Deno.args[0]!;
 let send: () => Promise<void>;
@@ -25,12 +17,7 @@ if (mode === "ours") {
   const pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 200_000 });
   await pub.bind("tcp://127.0.0.1:*");
   url = pub.lastEndpoint!;
-  send = mode === "native"
-    ? () =>
-      pub.send(
-        `pytroll://bench file bench@host ${new Date().toISOString()} v1.01 application/json ${JSON.stringify(DATA)}`,
-      )
-    : () => pub.send(FRAME);
+  send = mode === "native" ? () => pub.send(nativeFrame()) : () => pub.send(FRAME);
 }
 console.log(url);
 const dec = new TextDecoder();
