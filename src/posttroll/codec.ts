@@ -175,18 +175,7 @@ export function quickSplit(s: string, from: number): string[] | undefined {
  */
 export function decodeFrame(frame: Uint8Array | string): DecodedFrame {
   const f = decodeFrameDeferred(typeof frame === "string" ? frame : frameText(frame));
-  const payload = f.payload;
-  return {
-    subject: f.subject,
-    type: f.type,
-    sender: f.sender,
-    time: f.time,
-    version: f.version,
-    mime: f.mime,
-    payload: typeof payload === "function" ? payload() : payload,
-    binary: f.binary,
-    rawData: f.rawData,
-  };
+  return { ...f, payload: typeof f.payload === "function" ? f.payload() : f.payload };
 }
 
 /**

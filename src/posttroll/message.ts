@@ -8,7 +8,6 @@
 import { BasicMessage } from "../core/message.ts";
 import { formatIso, PyDateTime } from "./datetime.ts";
 import {
-  bytesToLatin1,
   checkField,
   checkVersion,
   CURRENT_MESSAGE_VERSION,
@@ -242,12 +241,10 @@ export class PosttrollMessage extends BasicMessage {
   /** Whether the data is binary (`binary/octet-stream`). */
   readonly binary: boolean;
   readonly #frame: string;
-  /** What to encode (set for messages made here), or the payload (or how to make it) of a decoded one. */
-  #data: unknown;
-  /** A decoded JSON payload not made yet. */
-  #load: (() => PyValue) | undefined;
-  /** The payload of a message made here. */
+  /** The payload, once made. */
   #payload: PyValue | undefined;
+  /** How to make a received JSON payload, until it is made. */
+  #load: (() => PyValue) | undefined;
   readonly #decoded: boolean;
 
   /**
@@ -284,7 +281,7 @@ export class PosttrollMessage extends BasicMessage {
       this.mime = f.mime;
       this.binary = f.binary;
       if (typeof f.payload === "function") this.#load = f.payload;
-      else this.#data = f.payload;
+      else this.#payload = f.payload;
       this.#frame = frame;
       this.#decoded = true;
       return;
@@ -311,7 +308,6 @@ export class PosttrollMessage extends BasicMessage {
     this.mime = b.mime;
     this.binary = b.binary && b.mime !== null;
     this.#payload = data instanceof Uint8Array ? b.text : b.mime === "application/json" ? data as PyValue : b.text;
-    this.#data = data;
     this.#frame = b.frame;
     this.#decoded = false;
   }
@@ -323,13 +319,10 @@ export class PosttrollMessage extends BasicMessage {
    * its values are made on first use.
    */
   get payload(): PyValue {
-    if (this.#decoded) {
-      const load = this.#load;
-      if (load !== undefined) {
-        this.#data = load();
-        this.#load = undefined;
-      }
-      return this.#data as PyValue;
+    const load = this.#load;
+    if (load !== undefined) {
+      this.#payload = load();
+      this.#load = undefined;
     }
     return this.#payload!;
   }
@@ -362,7 +355,7 @@ export class PosttrollMessage extends BasicMessage {
       time: this.pyTime,
       // A decoded empty version is rendered again, as Python does.
       version: renderVersion(this.version, undefined, data, this.binary),
-      data: data instanceof Uint8Array ? bytesToLatin1(data) : data,
+      data,
       binary: this.binary,
     });
   }
