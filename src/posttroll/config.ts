@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { extname, join } from "node:path";
 import process from "node:process";
+import { grantedWithoutPrompt } from "../core/permissions.ts";
 import { parseConfigText } from "./config_file.ts";
 
 /** The two backends. */
@@ -304,24 +305,10 @@ function safeHomedir(): string | undefined {
   }
 }
 
-/**
- * Whether this process may read a path without asking: under Deno, only with
- * read permission already granted (a config lookup must never prompt).
- */
-function mayRead(path: string): boolean {
-  const deno = (globalThis as { Deno?: { permissions?: { querySync?(d: unknown): { state: string } } } }).Deno;
-  const query = deno?.permissions?.querySync;
-  if (query === undefined) return true;
-  try {
-    return query.call(deno!.permissions, { name: "read", path }).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
 /** The files a path stands for, as donfig lists them; unreadable paths give none. */
 function configFiles(path: string): string[] {
-  if (!mayRead(path)) return [];
+  // A config lookup must never prompt: paths not already readable are skipped.
+  if (!grantedWithoutPrompt({ name: "read", path })) return [];
   try {
     if (!statSync(path).isDirectory()) return [path];
     return readdirSync(path)
