@@ -161,6 +161,8 @@ export class FakeBroadcaster {
   readonly #partBytes: number;
   #server: { shutdown(): Promise<void>; addr: { port: number } } | undefined;
   #closed = false;
+  /** Told of each frame a websocket subscriber sent (binary frames as bytes), e.g. for logs. */
+  onFrame: ((peer: FakeWebsocketPeer, frame: Uint8Array | string) => void) | undefined;
 
   /**
    * Creates the fake.
@@ -373,7 +375,13 @@ export class FakeBroadcaster {
         fanOut: (topic, data, sha) => this.#track(this.#fanOut(topic, data, sha)),
         gone: (peer) => this.#peers.delete(peer),
       };
-      this.#peers.add(new FakeWebsocketPeer(socket, host));
+      const peer = new FakeWebsocketPeer(socket, host);
+      this.#peers.add(peer);
+      socket.addEventListener("message", (ev) => {
+        try {
+          this.onFrame?.(peer, ev.data instanceof ArrayBuffer ? new Uint8Array(ev.data) : String(ev.data));
+        } catch { /* a listener's failure is not the fake's */ }
+      });
       return response;
     });
 

@@ -31,6 +31,8 @@ export interface MintRequest {
 export interface FakeMasOptions {
   /** The test PKI: server certificate, and the CA that client certificates must chain to. */
   pki: TestPki;
+  /** The port on 127.0.0.1; default 0 (a free one). */
+  port?: number | undefined;
   /** The config's `nats_websocket_url`. */
   natsWebsocketUrl: string;
   /** The config's `nats_url`, if any. */
@@ -141,6 +143,8 @@ export class FakeMas {
   natsWebsocketUrl: string;
   /** NATS user JWTs issued, in order. */
   readonly issuedUserJwts: string[] = [];
+  /** Told of each request once answered (the record `calls` keeps), e.g. for logs. */
+  onCall: ((call: FakeMasCall) => void) | undefined;
   readonly #options: FakeMasOptions;
   readonly #server: https.Server;
   readonly #secret: Uint8Array;
@@ -163,9 +167,9 @@ export class FakeMas {
   }
 
   /**
-   * Starts the server on a free loopback port.
+   * Starts the server on 127.0.0.1, on a free port unless `port` is given.
    *
-   * @param options PKI, NATS URLs, the user-JWT signer, datasets, lifetimes.
+   * @param options PKI, port, NATS URLs, the user-JWT signer, datasets, lifetimes.
    * @returns The running fake.
    */
   static async start(options: FakeMasOptions): Promise<FakeMas> {
@@ -182,7 +186,7 @@ export class FakeMas {
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
+      server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
     });
     const port = (server.address() as { port: number }).port;
     box.fake = new FakeMas(options, server, port, secret);
@@ -262,14 +266,18 @@ export class FakeMas {
     } else {
       response = new Response("not found", { status: 404 });
     }
-    this.calls.push({
+    const call: FakeMasCall = {
       role,
       path,
       authorization: request.headers.get("authorization") ?? undefined,
       accept: request.headers.get("accept") ?? undefined,
       cn: peer.cn,
       status: response.status,
-    });
+    };
+    this.calls.push(call);
+    try {
+      this.onCall?.(call);
+    } catch { /* a listener's failure is not the fake's */ }
     return response;
   }
 

@@ -44,8 +44,47 @@ export interface FakeFeedConfig {
   subscribers?: readonly string[] | undefined;
 }
 
+/**
+ * What {@linkcode FakeMessageBusOptions.observer} is told, in the order the
+ * fake sees it (for logs): a login, a failed login, each message a client
+ * sent (decoded, before the fake acts on it; do not change it), a disconnect.
+ */
+export type FakeMessageBusEvent =
+  | { readonly type: "login"; readonly client: FakeClientInfo }
+  | { readonly type: "login-failed" }
+  | { readonly type: "message"; readonly client: FakeClientInfo; readonly message: BusMessage }
+  | { readonly type: "disconnect"; readonly client: FakeClientInfo };
+
+/** One live subscription, as {@linkcode FakeMessageBus.subscriptions} lists it. */
+export interface FakeMessageBusSubscription {
+  /** The subscribing client's id. */
+  readonly clientId: string;
+  /** Its user. */
+  readonly user: string;
+  /** The feed. */
+  readonly feed: string;
+  /** The topic. */
+  readonly topic: string;
+  /** How many adds the client sent, less its removes. */
+  readonly refCount: number;
+}
+
+/** Options of {@linkcode FakeMessageBus.publish}. */
+export interface FakePublishOptions {
+  /** The image flag in the bool dialect; default false (a delta). */
+  isImage?: boolean | undefined;
+  /** The content type in the contentType dialect; default `""`. */
+  contentType?: string | undefined;
+  /** The publishing user the recipients see; default `"admin"`. */
+  user?: string | undefined;
+  /** The publishing host the recipients see; default `"localhost"`. */
+  host?: string | undefined;
+}
+
 /** Options of {@linkcode FakeMessageBus.start}. */
 export interface FakeMessageBusOptions {
+  /** The address to listen on; default `127.0.0.1`. */
+  hostname?: string | undefined;
   /** The port; default 0 (a free one). */
   port?: number | undefined;
   /** Serve TLS on the port with this PEM certificate chain and key. */
@@ -74,6 +113,8 @@ export interface FakeMessageBusOptions {
    * connection whose message produced them (holding its sender). Default 1 MiB.
    */
   maxQueuedBytes?: number | undefined;
+  /** Told of every login, failed login, client message and disconnect (see {@linkcode FakeMessageBusEvent}). */
+  observer?: ((event: FakeMessageBusEvent) => void) | undefined;
 }
 
 /** A connected, authenticated client, as the fake sees it. */
@@ -114,6 +155,10 @@ class Interactor implements FakeClientInfo {
     this.conn = conn;
     this.user = user;
     this.host = host;
+  }
+
+  get info(): FakeClientInfo {
+    return { id: this.id, user: this.user, host: this.host };
   }
 
   send(bytes: Uint8Array): void {
@@ -215,8 +260,8 @@ function isSubset(need: ReadonlySet<number>, granted: ReadonlySet<number> | null
 export class FakeMessageBus {
   /** The port listened on. */
   readonly port: number;
-  /** Always `127.0.0.1`. */
-  readonly hostname = "127.0.0.1";
+  /** The address listened on (`127.0.0.1` unless `hostname` was given). */
+  readonly hostname: string;
   readonly #listener: Deno.Listener;
   readonly #options: FakeMessageBusOptions;
   readonly #field: ImageField;
@@ -238,6 +283,7 @@ export class FakeMessageBus {
     this.#field = options.imageField ?? "bool";
     this.#maxQueued = options.maxQueuedBytes ?? 1024 * 1024;
     this.port = (listener.addr as Deno.NetAddr).port;
+    this.hostname = (listener.addr as Deno.NetAddr).hostname;
     this.#accepting = this.#accept();
     const every = options.heartbeatIntervalMs ?? 0;
     if (every > 0) this.#heartbeat = setInterval(() => this.#sendHeartbeat(), every);
@@ -258,9 +304,10 @@ export class FakeMessageBus {
       );
     }
     const port = options.port ?? 0;
+    const hostname = options.hostname ?? "127.0.0.1";
     const listener = options.tls
-      ? Deno.listenTls({ hostname: "127.0.0.1", port, cert: options.tls.cert, key: options.tls.key })
-      : Deno.listen({ hostname: "127.0.0.1", port, transport: "tcp" });
+      ? Deno.listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
+      : Deno.listen({ hostname, port, transport: "tcp" });
     return Promise.resolve(new FakeMessageBus(listener, options));
   }
 
@@ -284,6 +331,73 @@ export class FakeMessageBus {
    */
   refCount(clientId: string, feed: string, topic: string): number {
     return this.#subs.get(feed)?.get(topic)?.get(clientId)?.refCount ?? 0;
+  }
+
+  /** The live subscriptions, in no particular order. */
+  get subscriptions(): FakeMessageBusSubscription[] {
+    const out: FakeMessageBusSubscription[] = [];
+    for (const [feed, topics] of this.#subs) {
+      for (const [topic, clients] of topics) {
+        for (const [clientId, s] of clients) {
+          const user = this.#clients.get(clientId)?.user ?? "";
+          out.push({ clientId, user, feed, topic, refCount: s.refCount });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Sends a data message (type 8) to every client subscribed to the feed and
+   * topic, as the server forwards a client's multicast: each recipient gets
+   * the packets its entitlements allow. No client is recorded as the
+   * topic's publisher (so no "stale" message follows).
+   *
+   * @example
+   * ```ts ignore
+   * const sent = server.publish("PRICES", "EURUSD", [{ entitlements: null, data: new TextEncoder().encode("1.08") }]);
+   * ```
+   *
+   * @param feed The feed.
+   * @param topic The topic.
+   * @param packets The packets, or `null` for none.
+   * @param options The image flag or content type, and the publisher the recipients see.
+   * @returns How many clients it was sent to.
+   */
+  publish(
+    feed: string,
+    topic: string,
+    packets: readonly DataPacket[] | null,
+    options: FakePublishOptions = {},
+  ): number {
+    const clients = this.#subs.get(feed)?.get(topic);
+    if (clients === undefined) return 0;
+    const image = this.#field === "bool"
+      ? { isImage: options.isImage ?? false, contentType: null }
+      : { isImage: null, contentType: options.contentType ?? "" };
+    const user = options.user ?? "admin";
+    const host = options.host ?? "localhost";
+    let sent = 0;
+    for (const [id, s] of clients) {
+      const c = this.#clients.get(id);
+      if (c === undefined) continue;
+      const m: BusMessage = { type: 8, user, host, feed, topic, ...image, packets: this.#filter(packets, s) };
+      c.send(encodeMessage(m, { imageField: this.#field }));
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Drops one client's connection abruptly (the others stay).
+   *
+   * @param clientId The client's id (see {@linkcode FakeMessageBus.clients}).
+   * @returns Whether such a client was connected.
+   */
+  disconnect(clientId: string): boolean {
+    const c = this.#clients.get(clientId);
+    c?.close();
+    return c !== undefined;
   }
 
   /**
@@ -379,6 +493,7 @@ export class FakeMessageBus {
     }
     if (user === undefined) {
       this.#authFailures++;
+      this.#observe({ type: "login-failed" });
       if (this.#options.onAuthFailure === "close") {
         conn.close();
         return;
@@ -389,11 +504,13 @@ export class FakeMessageBus {
     // 2. The interactor and its read loop.
     const me = new Interactor(conn, user, host);
     this.#clients.set(me.id, me);
+    this.#observe({ type: "login", client: me.info });
     const decoder = new MessageDecoder({ imageField: this.#field, maxLength: 16 * 1024 * 1024, maxCount: 65536 });
     try {
       decoder.feed(input.drain());
       for (;;) {
         for (let m = decoder.next(); m !== null; m = decoder.next()) {
+          this.#observe({ type: "message", client: me.info, message: m });
           const slow = this.#handle(me, m);
           for (const target of slow) await target.below(this.#maxQueued);
           if (me.closed) return;
@@ -445,6 +562,12 @@ export class FakeMessageBus {
       requiredClaims: ["exp"],
     });
     return typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined;
+  }
+
+  #observe(event: FakeMessageBusEvent): void {
+    try {
+      this.#options.observer?.(event);
+    } catch { /* an observer's failure is not the fake's */ }
   }
 
   // ------------------------------------------------------------ semantics
@@ -699,5 +822,6 @@ export class FakeMessageBus {
       }
     }
     me.close();
+    this.#observe({ type: "disconnect", client: me.info });
   }
 }

@@ -103,6 +103,18 @@ export interface FakeRequestRecord {
   status: number;
 }
 
+/** One WebSocket connection, as {@linkcode FakeStreamSea.connections} lists it. */
+export interface FakeConnectionInfo {
+  /** Its number (from 1, in the order they were opened). */
+  connection: number;
+  /** The authenticated client id, or `undefined` before authentication. */
+  clientId: string | undefined;
+  /** Its jail, or `undefined` before authentication. */
+  jailId: string | undefined;
+  /** How many live subscriptions it holds. */
+  subscriptions: number;
+}
+
 /** One WebSocket frame a client sent, for assertions. */
 export interface FakeFrameRecord {
   /** Which connection (from 1, in the order they were opened). */
@@ -215,6 +227,10 @@ export class FakeStreamSea {
   readonly requests: FakeRequestRecord[] = [];
   /** The WebSocket frames received, oldest first (the last 1000). */
   readonly frames: FakeFrameRecord[] = [];
+  /** Told of each HTTP request once answered (the record `requests` keeps), e.g. for logs. */
+  onRequest: ((request: FakeRequestRecord) => void) | undefined;
+  /** Told of each text frame a client sent, before the fake acts on it, e.g. for logs. */
+  onFrame: ((frame: FakeFrameRecord) => void) | undefined;
   readonly #accounts = new Map<string, Account>();
   readonly #jails = new Map<string, Map<string, SchemaDefinition>>();
   readonly #conns = new Set<Conn>();
@@ -312,6 +328,31 @@ export class FakeStreamSea {
           connection: c.n,
         });
       }
+    }
+    return out;
+  }
+
+  /** The open WebSocket connections: number, client, jail and subscription count of each. */
+  get connections(): FakeConnectionInfo[] {
+    return [...this.#conns].filter((c) => !c.closed).map((c) => ({
+      connection: c.n,
+      clientId: c.account?.clientId,
+      jailId: c.account?.jailId,
+      subscriptions: c.subs.length,
+    }));
+  }
+
+  /**
+   * Lists the stored schemas.
+   *
+   * @param jailId Only those of this jail; default every jail's.
+   * @returns The jail and schema of each.
+   */
+  schemas(jailId?: string): { jailId: string; schema: SchemaDefinition }[] {
+    const out: { jailId: string; schema: SchemaDefinition }[] = [];
+    for (const [jail, streams] of this.#jails) {
+      if (jailId !== undefined && jail !== jailId) continue;
+      for (const schema of streams.values()) out.push({ jailId: jail, schema });
     }
     return out;
   }
@@ -421,7 +462,14 @@ export class FakeStreamSea {
     record.status = res.status;
     this.requests.push(record);
     if (this.requests.length > 1000) this.requests.shift();
+    this.#tell(this.onRequest, record);
     return res;
+  }
+
+  #tell<T>(listener: ((value: T) => void) | undefined, value: T): void {
+    try {
+      listener?.(value);
+    } catch { /* a listener's failure is not the fake's */ }
   }
 
   #authenticateHttp(req: Request): Account {
@@ -639,8 +687,10 @@ export class FakeStreamSea {
     socket.onmessage = (ev) => {
       if (conn.closed) return;
       if (typeof ev.data === "string") {
-        this.frames.push({ connection: conn.n, text: ev.data });
+        const frame = { connection: conn.n, text: ev.data };
+        this.frames.push(frame);
         if (this.frames.length > 1000) this.frames.shift();
+        this.#tell(this.onFrame, frame);
       }
       void this.#onFrame(conn, ev.data).catch(() => this.#closeConn(conn, 1011, "internal error"));
     };
