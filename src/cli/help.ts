@@ -22,7 +22,7 @@ Credentials come from the URL or from each system's usual environment variables;
 `;
 
 /** The help texts, by command (`main` for `pubsub --help`). */
-export const HELP: Readonly<Record<"main" | "sub" | "pub" | "bridge" | "bench", string>> = {
+export const HELP: Readonly<Record<"main" | "sub" | "pub" | "bridge" | "bench" | "fake", string>> = {
   main: `pubsub: one command line for every system of @x/pubsub
 
 Usage: pubsub <command> [options]
@@ -32,6 +32,7 @@ Commands:
   pub URL TOPIC [DATA|-]     publish DATA, or standard input, to TOPIC
   bridge FROM TO TOPIC       forward the messages of TOPIC from one system into another
   bench URL                  measure publish/subscribe round trips: rate and latency percentiles
+  fake SYSTEM                run a fake server (streamsea, messagebus, httppubsub, mdb) for tests in any language
   help [COMMAND]             show this text, or a command's
 
 Run "pubsub <command> --help" for a command's options.
@@ -105,6 +106,14 @@ Example:
   pubsub bridge nats://127.0.0.1:4222 streamsea+ws://127.0.0.1:8080 orders --count 1000
 
 ${EXIT_CODES}`,
+
+  fake: `Usage: pubsub fake <system> [options]
+
+Runs the fake server of streamsea, messagebus, httppubsub or mdb as a standalone dev server: it
+prints one JSON line with its URLs and credentials, serves an admin endpoint on 127.0.0.1, and
+runs until Ctrl-C or SIGTERM (exit 0). "pubsub fake --help" and "pubsub fake <system> --help"
+tell more; docs/testing.md shows how to use it from a shell, Deno and pytest.
+`,
 
   bench: `Usage: pubsub bench URL [options]
 
