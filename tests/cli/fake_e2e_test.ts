@@ -64,13 +64,13 @@ Deno.test("pubsub fake messagebus: login, admin lists, publishes, kills and rest
     let reconnected = once(client.status, "reconnected");
     const killed = await admin(ready.admin, "/kill", {});
     assert.equal(killed.json.killed, 1);
-    await reconnected;
+    await within(reconnected, "the client reconnecting");
     await eventually(async () => (await admin(ready.admin, "/subscriptions")).json.length === 1 || undefined, "resub");
 
     // Restart: the same port, a fresh server; the client comes back again.
     reconnected = once(client.status, "reconnected");
     assert.deepEqual((await admin(ready.admin, "/restart", {})).json, { restarted: true, port });
-    await reconnected;
+    await within(reconnected, "the client reconnecting");
     await eventually(async () => (await admin(ready.admin, "/subscriptions")).json.length === 1 || undefined, "resub");
     await admin(ready.admin, "/publish", { feed: "PRICES", topic: "EURUSD", json: { bid: 1.08 } });
     assert.deepEqual((await within(reader.read(), "message 2")).value!.json(), { bid: 1.08 });
@@ -143,14 +143,14 @@ Deno.test("pubsub fake streamsea: two jails, schemas and streams listed, publish
     // Kill: the client reconnects; a publish through HTTP reaches it again.
     let back = reconnected();
     assert.deepEqual((await admin(ready.admin, "/kill", { code: 1012 })).json, { killed: 1 });
-    await back;
+    await within(back, "the client reconnecting");
     await abc.publish("boiler", { t: 3 });
     assert.deepEqual((await within(reader.read(), "message 4")).value!.payload, { t: 3 });
 
     // Restart on the same port: schemas are kept, the client reconnects.
     back = reconnected();
     assert.deepEqual((await admin(ready.admin, "/restart", {})).json, { restarted: true, port });
-    await back;
+    await within(back, "the client reconnecting");
     assert.equal((await admin(ready.admin, "/schemas")).json.length, 1);
     await abc.publish("boiler", { t: 4 });
     assert.deepEqual((await within(reader.read(), "message 5")).value!.payload, { t: 4 });
@@ -159,7 +159,7 @@ Deno.test("pubsub fake streamsea: two jails, schemas and streams listed, publish
     await admin(ready.admin, "/settings", { refuseAuth: true });
     const zed = new StreamSeaClient({ remoteHost: "127.0.0.1", remotePort: port, clientId: "zed", clientSecret: "x" });
     const refused = zed.subscribe("boiler", { reconnect: false });
-    await assert.rejects(refused.ready, AuthError);
+    await assert.rejects(within(refused.ready, "the refusal"), AuthError);
     await zed.close();
     assert.equal((await admin(ready.admin, "/settings", { refuseAuth: "yes" })).status, 400);
 
@@ -287,10 +287,25 @@ Deno.test({
   ignore: natsSkip !== undefined,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "fake-mdb-test-" });
-    const fake = new FakeProcess(["mdb", "--dataset", "weather", "--user", "bob", "--pki-dir", `${dir}/pki`, "--log"]);
+    const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const masPort = (free.addr as Deno.NetAddr).port;
+    free.close();
+    const fake = new FakeProcess([
+      "mdb",
+      "--port",
+      String(masPort),
+      "--dataset",
+      "weather",
+      "--user",
+      "bob",
+      "--pki-dir",
+      `${dir}/pki`,
+      "--log",
+    ]);
     try {
       const ready = await fake.ready();
       assert.equal(ready.fake, "mdb");
+      assert.equal(ready.mas, `https://127.0.0.1:${masPort}`);
       assert.equal(ready.cert, `${dir}/pki/cert.crt`);
       assert.deepEqual(Object.keys(ready.users as object).sort(), ["alice", "bob"]);
       const conn = await Connection.connect(String(ready.mas), {
