@@ -51,7 +51,7 @@ Deno.test("pubsub fake: help and usage errors", async () => {
   assert.equal(help.code, ExitCode.Ok);
   assert.match(help.stdout, /streamsea +stream-sea 4\.x/);
   assert.match((await cli(["help", "fake"], open)).stdout, /^Usage: pubsub fake <system>/);
-  assert.match((await cli(["--help"], open)).stdout, /\n  fake SYSTEM +run a fake server/);
+  assert.match((await cli(["--help"], open)).stdout, /\n {2}fake SYSTEM +run a fake server/);
   for (const system of ["messagebus", "streamsea", "httppubsub", "mdb"]) {
     const r = await cli(["fake", system, "--help"], open);
     assert.equal(r.code, ExitCode.Ok, system);
