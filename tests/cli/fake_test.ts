@@ -238,3 +238,77 @@ Deno.test("parseUsers and parseClients read the credential options", () => {
     { clientId: "x", clientSecret: "y", jailId: "some_jail" },
   ]);
 });
+
+Deno.test("pubsub fake: the ready line's url opens with open() (messagebus v4/contentType, streamsea, httppubsub token)", async () => {
+  const { open: openUrl } = await import("../../src/open.ts");
+  const cases: [string[], string, (ready: Record<string, unknown>) => Record<string, unknown>][] = [
+    [
+      ["messagebus", "--users", "alice:p@ss w", "--dialect", "v4", "--image-field", "contentType"],
+      "PRICES/EURUSD",
+      () => ({ feed: "PRICES", topic: "EURUSD", data: "1.08", contentType: "text/plain" }),
+    ],
+    [
+      ["streamsea", "--client", "abc:s3:cret@north"],
+      "boiler",
+      () => ({ stream: "boiler", payload: { t: 1 }, jail: "north" }),
+    ],
+    [["httppubsub", "--to-broadcaster", "token"], "orders/1", () => ({ topic: "orders/1", json: { t: 1 } })],
+  ];
+  for (const [args, topic, body] of cases) {
+    const fake = startInProcess([...args, "--quiet"]);
+    const ready = await fake.ready;
+    const ps = await openUrl(String(ready.url));
+    try {
+      const sub = ps.subscribe(topic);
+      await sub.ready;
+      const reader = sub.getReader();
+      const reading = reader.read();
+      const res = await fetch(`${ready.admin}/publish`, { method: "POST", body: JSON.stringify(body(ready)) });
+      assert.equal(res.status, 200, `${args[0]}: ${await res.text()}`);
+      const { value } = await reading;
+      assert.match(value!.text(), /1\.08|"t":1|\{"t":1\}/, args[0]);
+      reader.releaseLock();
+      await sub.close();
+    } finally {
+      await ps.close();
+      assert.equal(await fake.stop(), ExitCode.Ok);
+    }
+  }
+});
+
+Deno.test("pubsub fake messagebus --tls-cert --tls-key serves TLS with that certificate", async () => {
+  const { testPki } = await import("../messagebus/_helpers.ts");
+  const { MessageBusClient } = await import("../../src/messagebus/mod.ts");
+  const pki = await testPki();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/cert.pem`, pki.cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, pki.key);
+    const fake = startInProcess(["messagebus", "--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`]);
+    const ready = await fake.ready;
+    try {
+      assert.equal(ready.tls, true);
+      assert.equal(ready.url, `messagebus+tls://127.0.0.1:${ready.port}`);
+      const client = await MessageBusClient.create("127.0.0.1", ready.port as number, {
+        tls: { caCerts: [pki.ca] },
+        reconnect: false,
+      });
+      await client.start();
+      const sub = client.subscribe("F", "T", { sync: true });
+      await sub.ready;
+      const res = await fetch(`${ready.admin}/publish`, {
+        method: "POST",
+        body: JSON.stringify({ feed: "F", topic: "T", data: "over tls" }),
+      });
+      assert.deepEqual(await res.json(), { sent: 1 });
+      const reader = sub.getReader();
+      assert.equal((await reader.read()).value!.text(), "over tls");
+      reader.releaseLock();
+      await client.stop();
+    } finally {
+      assert.equal(await fake.stop(), ExitCode.Ok);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
