@@ -131,6 +131,8 @@ Deno.test("pubsub fake streamsea: two jails, schemas and streams listed, publish
     ]);
 
     // Publish from the fake's side, into the right jail only.
+    assert.equal((await admin(ready.admin, "/publish", { stream: "boiler", payload: [] })).status, 400);
+    assert.equal((await admin(ready.admin, "/publish", { stream: "boiler", payload: 7 })).status, 400);
     assert.deepEqual((await admin(ready.admin, "/publish", { stream: "boiler", payload: { t: 1 } })).json, {
       delivered: 0,
     });

@@ -221,12 +221,14 @@ export const streamsea: FakeSystem = {
       },
       actions: {
         publish: (body) => {
-          if (!Object.hasOwn(body.fields, "payload")) {
-            throw new AdminError('"payload" (a JSON object or array) is required');
+          const payload = body.fields.payload;
+          const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+          if (!(isObject(payload) || (Array.isArray(payload) && payload.length > 0 && payload.every(isObject)))) {
+            throw new AdminError('"payload" must be a JSON object, or a non-empty array of objects (a batch)');
           }
           const delivered = fake.publishLocal(
             body.string("stream"),
-            body.fields.payload,
+            payload,
             body.optionalString("jail") ?? "some_jail",
           );
           return Promise.resolve({ delivered });
