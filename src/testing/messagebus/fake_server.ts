@@ -7,6 +7,7 @@
 
 import { jwtVerify } from "jose";
 import { type ByteReader, ChunkedReader, NEED_MORE } from "../../core/bytes.ts";
+import { grantedWithoutPrompt } from "../../core/permissions.ts";
 import {
   type AuthDialect,
   type BusMessage,
@@ -17,6 +18,16 @@ import {
   parseConnectionString,
   readCredentialString,
 } from "../../messagebus/codec.ts";
+
+/** The server's machine name (what the real server gives a 127.0.0.1 peer), without ever prompting. */
+function machineHostName(): string {
+  if (!grantedWithoutPrompt({ name: "sys", kind: "hostname" })) return "localhost";
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
 
 /** How the fake checks credentials. */
 export type FakeAuthentication =
@@ -63,7 +74,12 @@ export interface FakeMessageBusOptions {
   onAuthFailure?: "stall" | "close" | undefined;
   /** Multicast `__admin__/heartbeat` this often (ms); 0 (default) is off. */
   heartbeatIntervalMs?: number | undefined;
-  /** The host name given to loopback peers. Default `"localhost"`. */
+  /**
+   * The host name given to loopback peers (every peer: the fake listens on
+   * 127.0.0.1). Default the machine's host name, as the real server gives a
+   * 127.0.0.1 peer (spec §6); `"localhost"` when the `sys` permission for
+   * `hostname` is not granted.
+   */
   hostName?: string | undefined;
   /** Server-wide `isAuthorizationRequired`. Default false. */
   isAuthorizationRequired?: boolean | undefined;
@@ -371,7 +387,7 @@ export class FakeMessageBus {
     };
     // 1. Credentials, as bare strings.
     let user: string | undefined;
-    const host = this.#options.hostName ?? "localhost";
+    const host = this.#options.hostName ?? machineHostName();
     try {
       user = await this.#authenticate(input, read);
     } catch {
