@@ -1,6 +1,7 @@
 // FakeBroadcaster against what lonelypss 0.0.11 (commit 5c5d4c7e, lonelypsp 0.0.46) answers on the wire.
 // Bodies are built by hand from the spec's layouts (§5, §6.1); answers are read by hand.
 import assert from "node:assert/strict";
+import { strongEtag } from "../../src/httppubsub/mod.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
 
 const enc = new TextEncoder();
@@ -193,6 +194,12 @@ Deno.test("FakeBroadcaster reads each request's fields in order and ignores byte
     );
     assert.equal((await post(base, "/v1/unsubscribe/glob", cat(lp16(url), lp16("tr/*"), lp16(""), TRAIL))).status, 200);
     assert.equal(fake.subscriptions(url).length, 0);
+    // set_subscriptions: lp16(tracing) lp16(url) u8(0) etag(64) u32(E) E×[lp16 topic, lp16 recovery] u32(G) ...
+    // (the etag from the codec, checked against the spec's vectors in vectors_test.ts)
+    const etag = await strongEtag(url, { exact: [{ key: enc.encode("tr/2"), recovery: "" }], glob: [] });
+    const set = cat(lp16(""), lp16(url), [0], etag, [0, 0, 0, 1], lp16("tr/2"), lp16(""), [0, 0, 0, 0], TRAIL);
+    assert.equal((await post(base, "/v1/set_subscriptions", set)).status, 200);
+    assert.deepEqual(fake.subscriptions(url).map((s) => s.key), ["tr/2"]);
     // A field cut short is still refused.
     assert.equal((await post(base, "/v1/subscribe/exact", cat(lp16(url), [0, 9, 0x61]))).status, 400);
     // A notify's message is its declared length: bytes beyond it are refused (lonelypss: 400 too).
