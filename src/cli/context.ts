@@ -6,6 +6,7 @@
 
 import { AuthError, ClosedError, ConnectionError, TimeoutError } from "../core/errors.ts";
 import type { PubSub } from "../core/pubsub.ts";
+import type { OpenOptions } from "../open/plan.ts";
 import { UsageError } from "./args.ts";
 
 /**
@@ -35,8 +36,8 @@ export const ExitCode = {
   Interrupted: 130,
 } as const;
 
-/** A connector: a URL in, a connected adapter out (the library's `open()`, or a test's). */
-export type Opener = (url: string) => Promise<PubSub>;
+/** A connector: a URL (and `open()`'s options) in, a connected adapter out (the library's `open()`, or a test's). */
+export type Opener = (url: string, options?: OpenOptions) => Promise<PubSub>;
 
 /**
  * What {@linkcode main} runs with. Every field has a default: the real

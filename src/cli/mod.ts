@@ -30,6 +30,7 @@
  */
 
 import type { PubSub } from "../core/pubsub.ts";
+import type { OpenOptions } from "../open/plan.ts";
 import type { CliIO } from "./context.ts";
 import { run } from "./main.ts";
 
@@ -50,9 +51,9 @@ export type {
 export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
 export type { OverflowPolicy, StreamOptions, Subscription } from "../core/subscription.ts";
 
-async function openUrl(url: string): Promise<PubSub> {
+async function openUrl(url: string, options?: OpenOptions): Promise<PubSub> {
   const { open } = await import("../open.ts");
-  return await open(url);
+  return await open(url, options);
 }
 
 /**
