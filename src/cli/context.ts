@@ -6,7 +6,6 @@
 
 import { AuthError, ClosedError, ConnectionError, TimeoutError } from "../core/errors.ts";
 import type { PubSub } from "../core/pubsub.ts";
-import type { OpenOptions } from "../open/plan.ts";
 import { UsageError } from "./args.ts";
 
 /**
@@ -36,8 +35,14 @@ export const ExitCode = {
   Interrupted: 130,
 } as const;
 
-/** A connector: a URL (and `open()`'s options) in, a connected adapter out (the library's `open()`, or a test's). */
-export type Opener = (url: string, options?: OpenOptions) => Promise<PubSub>;
+/** What an {@linkcode Opener} may be given besides the URL (a subset of `open()`'s options). */
+export interface OpenerOptions {
+  /** NATS: every server of the cluster, where the URL names one. */
+  nats?: { servers?: string[] } | undefined;
+}
+
+/** A connector: a URL in, a connected adapter out (the library's `open()`, or a test's). */
+export type Opener = (url: string, options?: OpenerOptions) => Promise<PubSub>;
 
 /**
  * What {@linkcode main} runs with. Every field has a default: the real

@@ -11,13 +11,12 @@ import { AuthError, ClosedError, ConnectionError, OverflowError, PubSubError, Ti
 import { isSettleable, type Message } from "../core/message.ts";
 import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
 import type { Subscription } from "../core/subscription.ts";
-import type { OpenOptions } from "../open/plan.ts";
+import type { Opener, OpenerOptions } from "../cli/context.ts";
 import type { EndpointConfig, RouteConfig, TargetConfig } from "./config.ts";
 import { endRouteSpan, type RouteSpan, startRouteSpan } from "./trace.ts";
 import { TransformError, type TransformFactory, type TransformOutput, TransformRunner } from "./transform.ts";
 
-/** Opens a URL (the library's `open()`, or a test's). */
-export type Opener = (url: string, options?: OpenOptions) => Promise<PubSub>;
+export type { Opener, OpenerOptions };
 
 /**
  * The counters of one route in one process. Source messages: `received =
@@ -47,7 +46,23 @@ export interface RouteStats {
   retries: number;
   /** Failed source messages a source without settlement could not take back: lost. */
   dropped: number;
+  /**
+   * Times the source subscription was replaced because it delivered nothing
+   * while the server held messages for the group (see {@linkcode STALL_CHECK_MS}).
+   */
+  resubscribed: number;
 }
+
+/**
+ * How often a JetStream route checks that its subscription still delivers:
+ * when nothing came and nothing is in flight for this long while the
+ * server's consumer holds undelivered messages, the subscription is replaced
+ * (same durable consumer, nothing is lost). It guards against a pull request
+ * whose answer never came back (nats-server drops the answer to a `no_wait`
+ * pull sent before the reply subject's interest reached the consumer leader
+ * over the cluster routes).
+ */
+export const STALL_CHECK_MS = 3_000;
 
 /** What a route reports besides its counters. */
 export interface RouteStatus {
@@ -144,16 +159,18 @@ class Link {
   up = true;
   readonly #off: () => void;
 
-  constructor(ps: PubSub) {
+  constructor(ps: PubSub, onChange: (up: boolean, event: string) => void) {
     this.ps = ps;
-    const up = () => this.up = true;
-    const down = () => this.up = false;
-    const on: [string, () => void][] = [
-      ["connected", up],
-      ["reconnected", up],
-      ["disconnected", down],
-      ["reconnecting", down],
-      ["closed", down],
+    const set = (up: boolean) => (e: Event) => {
+      if (this.up === up) return;
+      this.up = up;
+      onChange(up, e.type);
+    };
+    const on: [string, (e: Event) => void][] = [
+      ["connected", set(true)],
+      ["reconnected", set(true)],
+      ["disconnected", set(false)],
+      ["reconnecting", set(false)],
     ];
     for (const [type, fn] of on) ps.status.addEventListener(type, fn);
     this.#off = () => {
@@ -189,6 +206,7 @@ export class Route {
     redelivered: 0,
     retries: 0,
     dropped: 0,
+    resubscribed: 0,
   };
   readonly #deps: RouteDeps;
   /** Aborted when the drain begins: stop taking, stop reconnecting. */
@@ -206,6 +224,9 @@ export class Route {
   #sub: Subscription<Message> | undefined;
   #transform: TransformRunner | undefined;
   #running = false;
+  #stalled = false;
+  #checking = false;
+  #lastReceived = -1;
   #jetStreamName: string | undefined;
   #supervisor: Promise<void> | undefined;
   #started: { promise: Promise<void>; resolve: () => void };
@@ -273,7 +294,19 @@ export class Route {
         this.#running = true;
         this.#log("running");
         this.#started.resolve();
-        why = await this.#pump();
+        const watchdog = setInterval(() => void this.#checkStall(), STALL_CHECK_MS);
+        try {
+          while (true) {
+            why = await this.#pump();
+            if (!this.#stalled || this.#draining.signal.aborted) break;
+            this.#stalled = false;
+            this.stats.resubscribed++;
+            await this.#subscribe();
+            if (this.#draining.signal.aborted) await this.#sub?.close();
+          }
+        } finally {
+          clearInterval(watchdog);
+        }
       } catch (err) {
         why = err;
       }
@@ -289,17 +322,46 @@ export class Route {
     this.#started.resolve();
   }
 
-  async #openLink(ep: EndpointConfig): Promise<Link> {
-    const options: OpenOptions = ep.servers === undefined ? {} : { nats: { servers: [...ep.servers] } };
-    return new Link(await this.#deps.open(ep.url, options));
+  /** Replaces a subscription that delivers nothing while the server holds messages for the group. */
+  async #checkStall(): Promise<void> {
+    if (this.#checking || !this.#running || this.#draining.signal.aborted) return;
+    const received = this.stats.received;
+    if (received !== this.#lastReceived || this.#inFlight > 0) {
+      this.#lastReceived = received;
+      return;
+    }
+    this.#checking = true;
+    try {
+      const info = await this.sourceInfo();
+      if (info === undefined || info.pending === 0 || this.stats.received !== received || !this.#running) return;
+      this.#log(
+        `the source delivered nothing for ${STALL_CHECK_MS} ms while the server holds ${info.pending} ` +
+          `messages for the group: subscribing again`,
+      );
+      this.#stalled = true;
+      await this.#sub?.close();
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  async #openLink(ep: EndpointConfig, role: string): Promise<Link> {
+    const options: OpenerOptions = ep.servers === undefined ? {} : { nats: { servers: [...ep.servers] } };
+    return new Link(await this.#deps.open(ep.url, options), (up, event) => {
+      if (!this.#draining.signal.aborted) {
+        this.#log(`${role} ${up ? "connected again" : `lost its connection (${event})`}`);
+      }
+    });
   }
 
   async #connect(): Promise<void> {
     const c = this.config;
-    this.#source = await this.#openLink(c.from);
-    this.#target = await this.#openLink(c.to);
+    this.#source = await this.#openLink(c.from, "source");
+    this.#target = await this.#openLink(c.to, "target");
     if (c.deadLetter !== undefined) {
-      this.#deadLetter = c.deadLetter.url === c.to.url ? this.#target : await this.#openLink(c.deadLetter);
+      this.#deadLetter = c.deadLetter.url === c.to.url
+        ? this.#target
+        : await this.#openLink(c.deadLetter, "dead-letter target");
     }
     if (this.#deps.transform !== undefined) {
       this.#transform = new TransformRunner(this.#deps.transform, {
@@ -308,12 +370,17 @@ export class Route {
       });
       await this.#transform.start();
     }
+    await this.#subscribe();
+  }
+
+  async #subscribe(): Promise<void> {
+    const c = this.config;
     const options: SubscribeOptions & Record<string, unknown> = {
       highWaterMark: c.from.highWaterMark,
       ...c.from.consumer,
     };
-    if (this.#source.ps.capabilities.groups) options.group = c.from.group;
-    const sub = this.#source.ps.subscribe(c.from.topic, options);
+    if (this.#source!.ps.capabilities.groups) options.group = c.from.group;
+    const sub = this.#source!.ps.subscribe(c.from.topic, options);
     this.#sub = sub;
     await sub.ready;
   }

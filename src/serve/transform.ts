@@ -162,7 +162,11 @@ export class TransformRunner {
    *   something invalid.
    */
   async run(message: Message): Promise<TransformOutput[]> {
-    const live = await this.#ensure();
+    // What the stream enqueued since the last message (late, from a timer) is taken first: the read left
+    // pending must be a waiting one, or the stream (held by backpressure) would never transform this message.
+    const before = await this.#ensure();
+    const outputs = await this.#drain(before);
+    const live = await this.#ensure(); // a new one, if the stream ended meanwhile
     live.pending ??= live.reader.read();
     try {
       await live.writer.write(message);
@@ -170,6 +174,12 @@ export class TransformRunner {
       await this.#discard(live, err);
       throw new TransformError(`The transform failed: ${err instanceof Error ? err.message : err}`, { cause: err });
     }
+    outputs.push(...await this.#drain(live));
+    return outputs;
+  }
+
+  /** Takes every output the stream holds now, leaving one read pending on its empty queue. */
+  async #drain(live: Live): Promise<TransformOutput[]> {
     const outputs: TransformOutput[] = [];
     while (true) {
       live.pending ??= live.reader.read();
@@ -180,11 +190,11 @@ export class TransformRunner {
         await this.#discard(live, err);
         throw new TransformError(`The transform failed: ${err instanceof Error ? err.message : err}`, { cause: err });
       }
-      if (r === NOT_YET) break;
+      if (r === NOT_YET) return outputs;
       live.pending = undefined;
       if (r.done) {
         await this.#discard(live, undefined);
-        break;
+        return outputs;
       }
       try {
         outputs.push(checkOutput(r.value));
@@ -193,7 +203,6 @@ export class TransformRunner {
         throw err;
       }
     }
-    return outputs;
   }
 
   async #discard(live: Live, reason: unknown): Promise<void> {
