@@ -96,6 +96,8 @@ export interface RouteDeps {
   readonly log: (line: string) => void;
   /** The transform's factory, loaded by the service. */
   readonly transform?: TransformFactory | undefined;
+  /** How often a JetStream route checks that its subscription delivers; default {@linkcode STALL_CHECK_MS}. */
+  readonly stallCheckMs?: number | undefined;
 }
 
 const TRANSIENT = [ConnectionError, TimeoutError, ClosedError, AuthError, OverflowError];
@@ -209,6 +211,7 @@ export class Route {
     resubscribed: 0,
   };
   readonly #deps: RouteDeps;
+  readonly #stallCheckMs: number;
   /** Aborted when the drain begins: stop taking, stop reconnecting. */
   readonly #draining = new AbortController();
   /** Aborted at the drain deadline: give up on publishes and retries, nak. */
@@ -240,6 +243,7 @@ export class Route {
   constructor(config: RouteConfig, deps: RouteDeps) {
     this.config = config;
     this.#deps = deps;
+    this.#stallCheckMs = deps.stallCheckMs ?? STALL_CHECK_MS;
     let resolve!: () => void;
     this.#started = { promise: new Promise<void>((r) => resolve = r), resolve };
   }
@@ -294,7 +298,7 @@ export class Route {
         this.#running = true;
         this.#log("running");
         this.#started.resolve();
-        const watchdog = setInterval(() => void this.#checkStall(), STALL_CHECK_MS);
+        const watchdog = setInterval(() => void this.#checkStall(), this.#stallCheckMs);
         try {
           while (true) {
             why = await this.#pump();
@@ -335,7 +339,7 @@ export class Route {
       const info = await this.sourceInfo();
       if (info === undefined || info.pending === 0 || this.stats.received !== received || !this.#running) return;
       this.#log(
-        `the source delivered nothing for ${STALL_CHECK_MS} ms while the server holds ${info.pending} ` +
+        `the source delivered nothing for ${this.#stallCheckMs} ms while the server holds ${info.pending} ` +
           `messages for the group: subscribing again`,
       );
       this.#stalled = true;
@@ -383,6 +387,7 @@ export class Route {
     const sub = this.#source!.ps.subscribe(c.from.topic, options);
     this.#sub = sub;
     await sub.ready;
+    if (c.from.jetstream) await this.#consumerLed();
   }
 
   async #disconnect(): Promise<void> {
@@ -597,6 +602,13 @@ export class Route {
    * @returns The figures.
    */
   async sourceInfo(): Promise<SourceInfo | undefined> {
+    const info = await this.#consumerInfo();
+    return info === undefined
+      ? undefined
+      : { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+  }
+
+  async #consumerInfo(): Promise<ConsumerInfoLike | undefined> {
     const ps = this.#source?.ps as
       | (PubSub & { jetstreamManager?: () => Promise<JetStreamManagerLike> })
       | undefined;
@@ -605,10 +617,25 @@ export class Route {
       const jsm = await ps.jetstreamManager();
       this.#jetStreamName ??= (this.config.from.consumer.stream as string | undefined) ??
         await jsm.streams.find(this.config.from.topic);
-      const info = await jsm.consumers.info(this.#jetStreamName, this.config.from.group);
-      return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+      return await jsm.consumers.info(this.#jetStreamName, this.config.from.group);
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * Waits until the shared consumer answers and, in a cluster, has a leader:
+   * a replica that created it at the same time as another may otherwise
+   * send its first pull before any server serves the consumer, and that pull
+   * is never answered. Pulls start at the first read, so reading only after
+   * this avoids it. Gives up after 15 s (the stall check still guards).
+   */
+  async #consumerLed(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (!this.#draining.signal.aborted && Date.now() < deadline) {
+      const info = await this.#consumerInfo();
+      if (info !== undefined && (info.cluster === undefined || (info.cluster.leader ?? "") !== "")) return;
+      await sleep(50, this.#draining.signal);
     }
   }
 
@@ -646,12 +673,16 @@ export class Route {
   }
 }
 
+/** The part of nats.js's consumer info the route reads. */
+interface ConsumerInfoLike {
+  num_pending: number;
+  num_ack_pending: number;
+  num_redelivered: number;
+  cluster?: { leader?: string } | undefined;
+}
+
 /** The part of nats.js's JetStreamManager the route reads. */
 interface JetStreamManagerLike {
   streams: { find(subject: string): Promise<string> };
-  consumers: {
-    info(stream: string, consumer: string): Promise<
-      { num_pending: number; num_ack_pending: number; num_redelivered: number }
-    >;
-  };
+  consumers: { info(stream: string, consumer: string): Promise<ConsumerInfoLike> };
 }

@@ -22,6 +22,8 @@ export interface ServeOptions {
   listen?: { hostname: string; port: number } | false | undefined;
   /** Overrides the configuration's `drainTimeoutMs`. */
   drainTimeoutMs?: number | undefined;
+  /** How often a JetStream route checks that its subscription still delivers; default 3000 ms. */
+  stallCheckMs?: number | undefined;
 }
 
 /** A running service. */
@@ -144,7 +146,9 @@ export async function serve(config: ServeConfig, options: ServeOptions = {}): Pr
       throw new ConfigError(config.file, r.transform.line, 1, `routes: ${r.name}: ${(err as Error).message}`);
     }
   }
-  const routes = config.routes.map((c) => new Route(c, { open, log, transform: factories.get(c.name) }));
+  const routes = config.routes.map((c) =>
+    new Route(c, { open, log, transform: factories.get(c.name), stallCheckMs: options.stallCheckMs })
+  );
   for (const r of routes) {
     const c = r.config;
     const note = sharingNote(c.from, config.replicas);
@@ -183,6 +187,7 @@ export async function serve(config: ServeConfig, options: ServeOptions = {}): Pr
     drained ??= (async () => {
       draining = true;
       const t0 = performance.now();
+      const nakedBefore = routes.reduce((n, r) => n + r.stats.naked, 0);
       log(`draining (deadline ${drainTimeoutMs} ms)`);
       const deadline = new AbortController();
       const timer = setTimeout(() => deadline.abort(), drainTimeoutMs);
@@ -194,7 +199,12 @@ export async function serve(config: ServeConfig, options: ServeOptions = {}): Pr
       }
       const late = deadline.signal.aborted ? " (deadline passed: what was left was nak'd)" : "";
       const inFlight = routes.reduce((n, r) => n + r.status.inFlight, 0);
-      log(`drained in ${Math.round(performance.now() - t0)} ms${late}; ${inFlight} left in flight`);
+      const handedBack = routes.reduce((n, r) => n + r.stats.naked, 0) - nakedBefore;
+      log(
+        `drained in ${
+          Math.round(performance.now() - t0)
+        } ms${late}; ${handedBack} handed back (nak), ${inFlight} left in flight`,
+      );
     })();
     return drained;
   };

@@ -80,6 +80,10 @@ export class FakeSource implements PubSub<Message> {
   #seq = 0;
   readonly #settle: boolean;
   onSettle: (() => void) | undefined;
+  /** How many of the first subscriptions never deliver (as a pull whose answer was lost). */
+  stuck = 0;
+  /** What `jetstreamManager().consumers.info()` reports, when set (as for a JetStream source). */
+  consumerInfo: { num_pending: number; num_ack_pending: number; num_redelivered: number } | undefined;
 
   constructor(options: { settle?: boolean; headers?: boolean } = {}) {
     this.#settle = options.settle ?? true;
@@ -125,9 +129,11 @@ export class FakeSource implements PubSub<Message> {
 
   subscribe(_topic: string, options: SubscribeOptions = {}): Subscription<Message> {
     this.subscribed.push(options);
+    const stuck = this.subscribed.length <= this.stuck;
     return new Subscription<Message>({
       kind: "push",
       start: (controller) => {
+        if (stuck) return;
         this.#controller = controller;
         for (const m of this.#backlog.splice(0)) this.#deliver(m);
       },
@@ -135,6 +141,19 @@ export class FakeSource implements PubSub<Message> {
         this.#controller = undefined;
       },
     }, options);
+  }
+
+  /** The part of a JetStream manager the route asks for the consumer's state. */
+  jetstreamManager() {
+    return Promise.resolve({
+      streams: { find: () => Promise.resolve("SRC") },
+      consumers: {
+        info: () =>
+          this.consumerInfo === undefined
+            ? Promise.reject(new Error("no such consumer"))
+            : Promise.resolve({ ...this.consumerInfo, cluster: { leader: "n1" } }),
+      },
+    });
   }
 
   /** Fails the live subscription (as a lost connection would). */

@@ -65,7 +65,7 @@ Deno.test("pubsub serve runs until the signal, drains, and exits 0", async () =>
     assert.match(r.stderr, /^pubsub serve: listening on http:\/\/127\.0\.0\.1:\d+ \(\/healthz \/readyz \/metrics\)$/m);
     assert.match(r.stderr, /^pubsub serve: ready: 1 route running$/m);
     assert.match(r.stderr, /^pubsub serve: draining \(deadline 2000 ms\)$/m);
-    assert.match(r.stderr, /^pubsub serve: drained in \d+ ms; 0 left in flight$/m);
+    assert.match(r.stderr, /^pubsub serve: drained in \d+ ms; 0 handed back \(nak\), 0 left in flight$/m);
     assert.deepEqual(target.confirmed.map((p) => p.data), ["hello"]);
     source.dispose();
   });

@@ -301,7 +301,7 @@ Deno.test("serve() drain: naks what was fetched ahead at once, finishes what is 
   assert.deepEqual(source.acked().sort(), ["m0", "m1"]);
   assert.equal(target.closed, 1);
   assert.equal(service.routes()[0]!.status.inFlight, 0);
-  assert.ok(log.some((l) => /^drained in \d+ ms; 0 left in flight$/.test(l)), log.join("\n"));
+  assert.ok(log.some((l) => /^drained in \d+ ms; 6 handed back \(nak\), 0 left in flight$/.test(l)), log.join("\n"));
   source.dispose();
 });
 
@@ -335,6 +335,36 @@ Deno.test("serve() drain past its deadline gives up on what is in flight (nak) a
       // Left to the source's ack wait.
       assert.deepEqual(source.log, []);
     }
+    source.dispose();
+  }
+});
+
+Deno.test("serve() replaces a JetStream subscription that delivers nothing while the server holds messages", async () => {
+  const source = new FakeSource();
+  source.stuck = 1;
+  source.consumerInfo = { num_pending: 0, num_ack_pending: 0, num_redelivered: 0 };
+  const target = new FakeTarget();
+  const url = "nats://127.0.0.1:4222?jetstream";
+  const log: string[] = [];
+  const cfg = config({ from: { url, topic: "in.>" }, to: { url: "memory:" } });
+  const service = await serve(cfg, {
+    open: opener({ [url]: source, "memory:": target }),
+    log: (l) => log.push(l),
+    stallCheckMs: 20,
+  });
+  try {
+    await service.started;
+    // Idle and nothing waiting on the server: no reason to resubscribe.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(source.subscribed.length, 1);
+    source.emit("x");
+    source.consumerInfo = { num_pending: 1, num_ack_pending: 0, num_redelivered: 0 };
+    await until(() => source.acked().length === 1, 5000, "the message through a new subscription");
+    assert.equal(source.subscribed.length, 2);
+    assert.equal(stats(service).resubscribed, 1);
+    assert.ok(log.some((l) => /delivered nothing for 20 ms while the server holds 1 messages/.test(l)), log.join("\n"));
+  } finally {
+    await service.drain();
     source.dispose();
   }
 });
