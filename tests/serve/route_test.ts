@@ -211,27 +211,38 @@ Deno.test("serve() with a transform: split outputs all confirmed before the ack;
 
 Deno.test("serve() carries traceparent where the target takes headers, and none where it does not", async () => {
   const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-  for (const headers of [true, false]) {
-    const source = new FakeSource();
-    const target = new FakeTarget({ headers });
-    const { service } = await start(config(), { "memory:?settle": source, "memory:": target });
-    try {
-      source.emit("x", { traceparent: tp, tracestate: "a=1", "x-other": "y" });
-      source.emit("y");
-      await until(() => target.confirmed.length === 2);
-      const [x, y] = target.confirmed as [Published, Published];
-      if (headers) {
-        assert.equal(x.headers?.get("traceparent"), tp);
-        assert.equal(x.headers?.get("tracestate"), "a=1");
-        assert.equal(x.headers?.get("x-other"), "y");
-        assert.equal(y.headers, undefined);
-      } else {
-        assert.equal(x.headers, undefined);
+  const dir = await Deno.makeTempDir();
+  // A transform whose outputs carry no headers of their own: the route still adds the trace context.
+  await Deno.writeTextFile(
+    `${dir}/bare.ts`,
+    `export default () => new TransformStream({ transform(m, c) { c.enqueue({ data: m.data }); } });`,
+  );
+  try {
+    for (const [headers, transform] of [[true, false], [false, false], [true, true]] as [boolean, boolean][]) {
+      const source = new FakeSource();
+      const target = new FakeTarget({ headers });
+      const cfg = config(transform ? { transform: `file://${dir}/bare.ts` } : {});
+      const { service } = await start(cfg, { "memory:?settle": source, "memory:": target });
+      try {
+        source.emit("x", { traceparent: tp, tracestate: "a=1", "x-other": "y" });
+        source.emit("y");
+        await until(() => target.confirmed.length === 2);
+        const [x, y] = target.confirmed as [Published, Published];
+        if (headers) {
+          assert.equal(x.headers?.get("traceparent"), tp);
+          assert.equal(x.headers?.get("tracestate"), "a=1");
+          assert.equal(x.headers?.get("x-other"), transform ? null : "y");
+          assert.equal(y.headers, undefined);
+        } else {
+          assert.equal(x.headers, undefined);
+        }
+      } finally {
+        await service.drain();
+        source.dispose();
       }
-    } finally {
-      await service.drain();
-      source.dispose();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
