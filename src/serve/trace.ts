@@ -17,10 +17,14 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  type Tracer,
 } from "@opentelemetry/api";
 
 /** The tracer's name (the instrumentation scope of every span `serve` emits). */
 export const TRACER_NAME = "@x/pubsub/serve";
+
+// Made on first use (a proxy: it follows a provider registered later, as Deno's is at start).
+let tracer: Tracer | undefined;
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;
@@ -83,7 +87,8 @@ export interface RouteSpan {
 export function startRouteSpan(name: string, headers: Headers, attributes: Attributes): RouteSpan {
   const remote = parseTraceparent(headers.get("traceparent"));
   const parent = remote === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote);
-  const span = trace.getTracer(TRACER_NAME).startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+  tracer ??= trace.getTracer(TRACER_NAME);
+  const span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
   const sc = span.spanContext();
   return {
     span,

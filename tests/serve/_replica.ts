@@ -130,17 +130,24 @@ export async function stopAll(replicas: Replica[]): Promise<void> {
  * @param total How many messages the stream holds.
  */
 export async function countPayloads(ps: NatsPubSub, subject: string, total: number): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
-  if (total === 0) return seen;
-  const sub = ps.consume(subject, { deliver: "all", highWaterMark: 512 });
-  let n = 0;
-  for await (const msg of sub) {
-    const key = msg.text();
-    seen.set(key, (seen.get(key) ?? 0) + 1);
-    await msg.ack();
-    if (++n >= total) break;
+  // Retried: right after a node stopped, creating the reading consumer can time out once.
+  for (let attempt = 1;; attempt++) {
+    const seen = new Map<string, number>();
+    if (total === 0) return seen;
+    try {
+      const sub = ps.consume(subject, { deliver: "all", highWaterMark: 512 });
+      let n = 0;
+      for await (const msg of sub) {
+        const key = msg.text();
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        await msg.ack();
+        if (++n >= total) break;
+      }
+      return seen;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
   }
-  return seen;
 }
 
 /** Waits until `cond()` holds, checking every 50 ms (each check asks a server or a process); fails after `ms`. */
