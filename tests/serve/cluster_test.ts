@@ -47,6 +47,9 @@ Deno.test({
       );
       for (let i = 0; i < 3; i++) replicas.push(new Replica(`replica ${i}`, `${dir}/bridge.jsonc`));
       await Promise.all(replicas.map((r) => r.ready()));
+      // Every replica is pulling: the server holds a waiting pull request of each (a replica whose first pull went
+      // unanswered would never send another while nothing is pending).
+      await until(async () => (await jsm.consumers.info("SRC", "r")).num_waiting >= 3, 20_000, "3 waiting pulls");
       const stored = async () => {
         try {
           return (await jsm.streams.info("DST")).state.messages;
@@ -55,22 +58,30 @@ Deno.test({
         }
       };
       const tPublish = performance.now();
-      const w = ps.writable(undefined, { maxInFlight: 256 }).getWriter();
-      for (let i = 0; i < N; i++) await w.write(createMessage(`src.${i % 10}.x`, String(i)));
-      await w.close();
-
-      // The victim is killed at work (a replica whose first pull went unanswered starts once its watchdog noticed).
+      const publish = async (from: number, to: number) => {
+        const w = ps.writable(undefined, { maxInFlight: 256 }).getWriter();
+        for (let i = from; i < to; i++) await w.write(createMessage(`src.${i % 10}.x`, String(i)));
+        await w.close();
+      };
+      // The first half; the victim is killed while it works (holding messages), then the second half is published.
+      await publish(0, N / 2);
       const victim = replicas[1]!;
-      await until(async () => await victim.metric("received_total") >= 500, 120_000, "the victim at work");
+      await until(
+        async () => await victim.metric("received_total") >= 500 && await victim.metric("in_flight") > 0,
+        120_000,
+        "the victim at work",
+      );
       const victimReceived = await victim.metric("received_total");
       victim.kill("SIGKILL");
       await victim.exited();
-
-      await until(async () => await stored() >= N / 2, 120_000, "half through");
+      await publish(N / 2, N);
+      // The node leading the consumer stops while the second half is still being bridged.
       const consumerLeader = (await jsm.consumers.info("SRC", "r")).cluster?.leader;
       const stopped = cluster.nodes.findIndex((n) => n.name === consumerLeader);
       assert.ok(stopped >= 0, `the consumer's leader ${consumerLeader} is a node`);
+      const atStop = await stored();
       await cluster.stopNode(stopped);
+      assert.ok(atStop < N, `the node stopped mid-run (${atStop} of ${N} through)`);
 
       await until(
         async () => {
@@ -83,7 +94,12 @@ Deno.test({
         },
         120_000,
         "every message acked",
-      );
+      ).catch(async (err) => {
+        // What each side saw, for the CI log.
+        console.log(JSON.stringify(await jsm.consumers.info("SRC", "r").catch(String)), await stored());
+        for (const r of replicas) console.log(`--- ${r.name}\n${r.stderr}`, await r.metrics().catch(() => "exited"));
+        throw err;
+      });
       const tDone = performance.now();
 
       const seen = await countPayloads(ps, "dst.>", await stored());
@@ -94,7 +110,7 @@ Deno.test({
       const received = [await survivors[0]!.metric("received_total"), await survivors[1]!.metric("received_total")];
       console.log(
         `  ${N} messages in ${Math.round(tDone - tPublish)} ms, ${copies} duplicates; received: ` +
-          `${received[0]}, ${victimReceived} (killed), ${received[1]}; node ${consumerLeader} stopped; ` +
+          `${received[0]}, ${victimReceived} (killed), ${received[1]}; node ${consumerLeader} stopped at ${atStop}; ` +
           `test ${Math.round(performance.now() - t0)} ms`,
       );
       // Copies come from what a replica published but could not ack: the killed one's window, and acks lost with the
