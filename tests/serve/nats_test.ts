@@ -70,7 +70,11 @@ Deno.test({
       await Promise.all(replicas.map((r) => r.ready()));
       await env.publish(N);
       const victim = replicas[1]!;
-      await until(async () => await env.stored("DST") >= N / 3, 60_000, "a third through");
+      await until(
+        async () => await env.stored("DST") >= N / 4 && await victim.metric("in_flight") > 0,
+        60_000,
+        "a quarter through, the victim holding messages",
+      );
       victim.kill("SIGKILL");
       assert.equal((await victim.exited()).signal, "SIGKILL");
       const survivors = [replicas[0]!, replicas[2]!];
