@@ -14,6 +14,7 @@ const COMMANDS: Readonly<Record<string, (ctx: Context, args: readonly string[]) 
   pub,
   bridge,
   bench,
+  serve: async (ctx, args) => (await import("../serve/command.ts")).serveCommand(ctx, args),
 };
 
 function isTerminal(): boolean {
