@@ -21,7 +21,7 @@ import { checkPublishData, publishWritable } from "../core/sink.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type PushController, Subscription } from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
-import { JetStreamPullSource } from "./jetstream_source.ts";
+import { consumerSource } from "./consumer_source.ts";
 import type { JetStreamMessage } from "./message.ts";
 import { NatsMessage } from "./message.ts";
 import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
@@ -350,7 +350,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
       throw new RangeError(`${action} failed: pendingLimit ${options.pendingLimit} is not an integer of 0 or more`);
     }
     if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
-    const source = this.jetstream ? new JetStreamPullSource(this, topic, options) : this.#coreSource(topic, options);
+    const source = jetstream ? consumerSource(this, topic, options) : this.#coreSource(topic, options);
     const sub = new Subscription<NatsMessage>(source, options);
     this.#subs.add(sub);
     void sub.closed.then(() => this.#subs.delete(sub));

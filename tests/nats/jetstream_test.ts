@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { jetstream } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import type { StatusEvent } from "../../src/core/status.ts";
 import { ClosedError, isSettleable, ProtocolError, PubSubError, TimeoutError } from "../../mod.ts";
 import { JetStreamMessage, type NatsMessage, NatsPubSub as WsNatsPubSub } from "../../src/nats/mod.ts";
 import { NatsPubSub } from "../../src/nats/tcp.ts";
@@ -386,6 +389,103 @@ Deno.test({ name: "NatsPubSub.publish() throws TimeoutError when no PubAck comes
     await assert.rejects(pending, /stop/);
   } finally {
     silent.unsubscribe();
+    await ps.close();
+  }
+});
+
+for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+  Deno.test(
+    {
+      name: `NatsPubSub JetStream reader idle on a long poll loses nothing when the server restarts (${signal})`,
+      ignore,
+    },
+    async () => {
+      await using e = await env();
+      const ps = await NatsPubSub.connect({
+        servers: e.server.url,
+        jetstream: true,
+        reconnectTimeWaitMs: 50,
+        maxReconnectAttempts: -1,
+      });
+      const pulls = await sniffPulls(e.admin);
+      const statuses: StatusEvent[] = [];
+      ps.status.addEventListener("pull-status", (ev) => statuses.push(ev as StatusEvent));
+      try {
+        await publishN(ps, "s.idle", 3);
+        // A long poll far longer than the test: only the server's own answer (or the reconnect) can end it.
+        const sub = ps.subscribe("s.idle", { durable: "idle", deliver: "all", highWaterMark: 4, expiresMs: 60_000 });
+        const reader = sub.getReader();
+        for (const m of await readN(reader, 3)) await m.ack();
+        const before = pulls.batches.length;
+        const rest = readN(reader, 10);
+        rest.catch(() => {}); // awaited below
+        await until(() => pulls.batches.length > before, 5_000, "the long poll");
+        await e.server.restart({ signal });
+        await until(() => !e.admin.isClosed() && e.admin.info !== undefined, 10_000, "the admin reconnect");
+        for (let i = 3; i < 13; i++) {
+          await until(
+            async () => {
+              try {
+                await ps.publish("s.idle", `${i}`);
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            10_000,
+            `publishing ${i}`,
+          );
+        }
+        const got = await rest;
+        assert.deepEqual(got.map((m) => m.text()), Array.from({ length: 10 }, (_, i) => `${i + 3}`));
+        if (signal === "SIGTERM") {
+          // The graceful shutdown told the waiting pull "409 Server Shutdown": reported, then retried.
+          assert.ok(statuses.some((s) => s.detail.code === 409 && /shutdown/i.test(String(s.detail.description))));
+          assert.equal(statuses[0]?.detail.topic, "s.idle");
+        }
+        reader.releaseLock();
+        await sub.close();
+      } finally {
+        pulls.stop();
+        await ps.close();
+      }
+    },
+  );
+}
+
+Deno.test({ name: "NatsPubSub.consume() reads through JetStream in core mode too", ignore }, async () => {
+  await using e = await env();
+  const ps = await NatsPubSub.connect({ servers: e.server.url });
+  try {
+    assert.equal(ps.jetstream, false);
+    await jetstream(e.admin).publish("s.core", "stored");
+    const sub = ps.consume("s.core", { deliver: "all" });
+    // A core subscription would never see the stored message: bound the wait so that the test fails, not hangs.
+    const timer = setTimeout(() => void sub.close(), 5_000);
+    const [m] = await readN(sub.getReader(), 1).finally(() => clearTimeout(timer));
+    assert.equal(m?.text(), "stored");
+    assert.equal(m?.sequence, 1);
+    await m?.ack();
+    await sub.close();
+  } finally {
+    await ps.close();
+  }
+});
+
+Deno.test({ name: "NatsPubSub leaves out headers a web Headers cannot carry, keeping the rest", ignore }, async () => {
+  await using e = await env();
+  const ps = await WsNatsPubSub.connect({ servers: e.server.wsUrl!, jetstream: true });
+  try {
+    const h = natsHeaders();
+    h.append("x-euro", "5 €"); // above U+00FF: not a byte string
+    h.append("x-plain", "fine");
+    await jetstream(e.admin).publish("s.hdr", "x", { headers: h });
+    const sub = ps.subscribe("s.hdr", { deliver: "all" });
+    const [m] = await readN(sub.getReader(), 1);
+    assert.equal(m?.headers.get("x-plain"), "fine");
+    assert.equal(m?.headers.get("x-euro"), null);
+    await sub.close();
+  } finally {
     await ps.close();
   }
 });
