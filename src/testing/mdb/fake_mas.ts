@@ -145,6 +145,7 @@ export class FakeMas {
   readonly #server: https.Server;
   readonly #secret: Uint8Array;
   readonly #sockets = new Set<{ destroy(): void }>();
+  readonly #refusals = new Map<FakeMasCall["role"], { status: number; left: number }>();
 
   private constructor(options: FakeMasOptions, server: https.Server, port: number, secret: Uint8Array) {
     this.#options = options;
@@ -200,6 +201,25 @@ export class FakeMas {
     };
   }
 
+  /**
+   * Makes one role answer `status` to its next `times` requests, then serve
+   * normally again (a refusal that a retry gets past).
+   *
+   * @param role The role.
+   * @param status The status to answer.
+   * @param times How many requests.
+   */
+  refuseNext(role: "config" | "gateway" | "registry" | "mas", status: number, times = 1): void {
+    this.#refusals.set(role, { status, left: times });
+  }
+
+  #refused(role: FakeMasCall["role"]): Response | undefined {
+    const r = this.#refusals.get(role);
+    if (r === undefined) return undefined;
+    if (--r.left <= 0) this.#refusals.delete(role);
+    return new Response(`${role} refuses (refuseNext)`, { status: r.status });
+  }
+
   /** The calls of one role. */
   callsOf(role: FakeMasCall["role"]): FakeMasCall[] {
     return this.calls.filter((c) => c.role === role);
@@ -243,21 +263,24 @@ export class FakeMas {
     const path = u.pathname + u.search;
     let role: FakeMasCall["role"] = "unknown";
     let response: Response;
-    if (u.pathname === "/api/v1/config") {
-      role = "config";
+    if (u.pathname === "/api/v1/config") role = "config";
+    else if (u.pathname === "/getjwt") role = "gateway";
+    else if (u.pathname === "/api/v1/datasets") role = "registry";
+    else if (u.pathname.startsWith("/api/v1/user/jwt/")) role = "mas";
+    const refused = this.#refused(role);
+    if (refused !== undefined) {
+      response = refused;
+    } else if (role === "config") {
       response = this.failures.config !== undefined
         ? new Response("config unavailable", { status: this.failures.config })
         : new Response(this.configBody ?? JSON.stringify(this.config), {
           headers: { "content-type": "application/json" },
         });
-    } else if (u.pathname === "/getjwt") {
-      role = "gateway";
+    } else if (role === "gateway") {
       response = await this.#gateway(peer);
-    } else if (u.pathname === "/api/v1/datasets") {
-      role = "registry";
+    } else if (role === "registry") {
       response = await this.#registry(request, u);
-    } else if (u.pathname.startsWith("/api/v1/user/jwt/")) {
-      role = "mas";
+    } else if (role === "mas") {
       response = await this.#mas(request, decodeURIComponent(u.pathname.slice("/api/v1/user/jwt/".length)));
     } else {
       response = new Response("not found", { status: 404 });
