@@ -139,12 +139,15 @@ export class FakeMas {
   bearerUserJwts = true;
   /** The config's `nats_websocket_url`; change it to point clients elsewhere. */
   natsWebsocketUrl: string;
+  /** The config's `api_gateway_url`; default `<url>/getjwt`. Point it at {@linkcode FakeMas.listenGateway}'s URL. */
+  gatewayUrl: string | undefined;
   /** NATS user JWTs issued, in order. */
   readonly issuedUserJwts: string[] = [];
   readonly #options: FakeMasOptions;
   readonly #server: https.Server;
   readonly #secret: Uint8Array;
   readonly #sockets = new Set<{ destroy(): void }>();
+  readonly #extra: https.Server[] = [];
   readonly #refusals = new Map<FakeMasCall["role"], { status: number; left: number }>();
 
   private constructor(options: FakeMasOptions, server: https.Server, port: number, secret: Uint8Array) {
@@ -193,12 +196,47 @@ export class FakeMas {
   /** The config document this fake serves. */
   get config(): Record<string, string> {
     return {
-      api_gateway_url: `${this.url}/getjwt`,
+      api_gateway_url: this.gatewayUrl ?? `${this.url}/getjwt`,
       registry_url: this.url,
       mas_url: this.url,
       nats_websocket_url: this.natsWebsocketUrl,
       ...(this.#options.natsUrl === undefined ? {} : { nats_url: this.#options.natsUrl }),
     };
+  }
+
+  /**
+   * Starts a second loopback HTTPS listener answering as this fake does, whose
+   * TLS handshake refuses: `"client-cert"` requires a client certificate from
+   * the test CA at the handshake (a missing or foreign one gets a TLS alert,
+   * not a 403); `"untrusted-cert"` presents a server certificate from the other
+   * CA, which clients trusting the test CA must refuse. `stop()` closes it.
+   *
+   * @param refuse How the handshake refuses.
+   * @returns Its gateway URL, `https://127.0.0.1:<port>/getjwt` (set it as {@linkcode FakeMas.gatewayUrl}).
+   */
+  async listenGateway(refuse: "client-cert" | "untrusted-cert"): Promise<string> {
+    const pki = this.#options.pki;
+    const tls = refuse === "client-cert"
+      ? { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true }
+      : {
+        key: pki.otherServerKey,
+        cert: pki.otherServerCert,
+        ca: pki.caCert,
+        requestCert: true,
+        rejectUnauthorized: false,
+      };
+    const server = https.createServer(tls, (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res));
+    server.on("connection", (socket: { destroy(): void; on(e: string, f: () => void): void }) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+    server.on("tlsClientError", () => {}); // the refusal itself
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    this.#extra.push(server);
+    return `https://127.0.0.1:${(server.address() as { port: number }).port}/getjwt`;
   }
 
   /**
@@ -380,7 +418,9 @@ export class FakeMas {
    * @returns When it is closed.
    */
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = Promise.all(
+      [this.#server, ...this.#extra.splice(0)].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
     await closed;
