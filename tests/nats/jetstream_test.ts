@@ -489,3 +489,58 @@ Deno.test({ name: "NatsPubSub leaves out headers a web Headers cannot carry, kee
     await ps.close();
   }
 });
+
+Deno.test(
+  {
+    name: "NatsPubSub JetStream retries a pull ended by a non-terminal status and ends only on a terminal one",
+    ignore,
+  },
+  async () => {
+    await using e = await env();
+    // Records each pull request's reply subject, to answer it with a status as the server would.
+    const replies: string[] = [];
+    const sniffer = e.admin.subscribe("$JS.API.CONSUMER.MSG.NEXT.S.>", {
+      callback: (_err, m) => void replies.push(m.reply!),
+    });
+    await e.admin.flush();
+    const ps = await NatsPubSub.connect({ servers: e.server.url, jetstream: true });
+    const statuses: StatusEvent[] = [];
+    ps.status.addEventListener("pull-status", (ev) => statuses.push(ev as StatusEvent));
+    /** Answers the newest pull request not answered yet; returns its reply subject. */
+    const answered = new Set<string>();
+    const answer = async (code: number, description: string) => {
+      await until(() => replies.length > 0 && !answered.has(replies.at(-1)!), 5_000, "a new pull request");
+      const target = replies.at(-1)!;
+      answered.add(target);
+      e.admin.publish(target, new Uint8Array(0), { headers: natsHeaders(code, description) });
+      await e.admin.flush();
+      return target;
+    };
+    try {
+      const sub = ps.subscribe("s.status", { durable: "status", expiresMs: 60_000 });
+      const reader = sub.getReader();
+      const first = reader.read();
+      first.catch(() => {});
+      // Let the stream's first no_wait request end (404) so that the long poll is the newest request.
+      await until(() => replies.length >= 2, 5_000, "the long poll");
+      for (const description of ["Leadership Change", "Exceeded MaxWaiting"]) {
+        const target = await answer(409, description);
+        await until(() => statuses.some((s) => s.detail.description === description), 5_000, description);
+        await until(() => replies.at(-1) !== target, 5_000, `the pull after "${description}"`); // retried
+      }
+      assert.deepEqual(statuses.map((s) => [s.detail.code, s.detail.topic]), [[409, "s.status"], [409, "s.status"]]);
+      assert.ok((statuses[1]!.detail.retryInMs as number) > (statuses[0]!.detail.retryInMs as number), "backoff");
+      // Still reading.
+      await ps.publish("s.status", "still here");
+      assert.equal((await first).value?.text(), "still here");
+      // A status that no retry can get past ends the subscription.
+      const last = reader.read();
+      await answer(409, "Consumer is push based");
+      await assert.rejects(last, PubSubError);
+      assert.ok((await sub.closed) instanceof PubSubError);
+    } finally {
+      sniffer.unsubscribe();
+      await ps.close();
+    }
+  },
+);
