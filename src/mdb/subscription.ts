@@ -346,9 +346,12 @@ class DatasetSource implements PullSource<MdbMessage> {
  * speedracer's `seek` and `wait`. Made by {@linkcode Connection.subscribe}.
  *
  * It pulls only while the reader reads: one `MSG.NEXT` request of `batch`
- * messages at a time (the first of a cycle with `no_wait`, as nats-py), so a
- * slow reader holds at most one batch. With `ack: "auto"` each batch is acked
- * before its first message is handed out.
+ * messages at a time (the first of a cycle with `no_wait`, as nats-py), the
+ * next only once the reader has taken the last, so a slow reader holds at
+ * most one batch (`highWaterMark` is the batch). With `ack: "auto"` each
+ * message is acked as it arrives, before it is handed out. It reads through
+ * the JetStream pull source of `./nats`: a server restart, graceful or not,
+ * ends no subscription (`status` reports it); a deleted consumer does.
  *
  * @example
  * ```ts ignore
