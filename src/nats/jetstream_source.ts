@@ -96,9 +96,10 @@ export interface JetStreamPullInit<M> {
   message(msg: Msg, info: AckInfo): M;
   /**
    * Acks every message with this payload as it arrives, before it is handed
-   * out (speedracer's "ack before yield"); a redelivery of a message already
-   * handed out (its ack lost in a reconnect) is then acked and skipped.
-   * Without it the reader settles.
+   * out (speedracer's "ack before yield"); a redelivery of a stream sequence
+   * already handed out (its ack lost in a reconnect, or a restarted server
+   * that kept an older consumer state and delivers it again as new) is then
+   * acked and skipped. Without it the reader settles.
    */
   readonly autoAck?: Uint8Array | undefined;
 }
@@ -257,9 +258,9 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     this.#retries = 0;
     if (this.#init.autoAck !== undefined) {
       void this.#init.owner.sendAck(m.reply!, this.#init.autoAck).catch(() => {});
-      if (info.deliveryCount > 1 && this.#seen.has(info.streamSequence)) {
+      if (this.#seen.has(info.streamSequence)) {
         this.#poke();
-        return; // handed out already; its ack was lost
+        return; // handed out already: its ack was lost, or the server restarted from an older consumer state
       }
       this.#remember(info.streamSequence);
     }

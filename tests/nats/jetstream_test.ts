@@ -417,7 +417,18 @@ for (const signal of ["SIGTERM", "SIGKILL"] as const) {
         const reader = sub.getReader();
         for (const m of await readN(reader, 3)) await m.ack();
         const before = pulls.batches.length;
-        const rest = readN(reader, 10);
+        // At least once: every new message arrives; 0..2 may come again (nats-server 2.9.10 can restart from a
+        // consumer state older than the acks it had), nothing else.
+        const rest = (async () => {
+          const texts: string[] = [];
+          while (!Array.from({ length: 10 }, (_, i) => `${i + 3}`).every((t) => texts.includes(t))) {
+            const [m] = await readN(reader, 1);
+            texts.push(m!.text());
+            await m!.ack();
+            if (texts.length > 30) break;
+          }
+          return texts;
+        })();
         rest.catch(() => {}); // awaited below
         await until(() => pulls.batches.length > before, 5_000, "the long poll");
         await e.server.restart({ signal });
@@ -437,7 +448,9 @@ for (const signal of ["SIGTERM", "SIGKILL"] as const) {
           );
         }
         const got = await rest;
-        assert.deepEqual(got.map((m) => m.text()), Array.from({ length: 10 }, (_, i) => `${i + 3}`));
+        const fresh = got.filter((t) => Number(t) >= 3);
+        assert.deepEqual(fresh, Array.from({ length: 10 }, (_, i) => `${i + 3}`), got.join(","));
+        assert.ok(got.every((t) => Number(t) >= 0 && Number(t) < 13), got.join(","));
         if (signal === "SIGTERM") {
           // The graceful shutdown told the waiting pull "409 Server Shutdown": reported, then retried.
           assert.ok(statuses.some((s) => s.detail.code === 409 && /shutdown/i.test(String(s.detail.description))));
