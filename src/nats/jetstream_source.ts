@@ -169,12 +169,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     this.#init = init;
   }
 
-  /** The consumer, once started. */
-  get target(): ConsumerTarget | undefined {
-    return this.#target;
-  }
-
-  /** Messages received and not yet handed to the subscription. */
+  /** Messages received and not yet handed to the subscription (held beyond the subscription's own buffer). */
   get held(): number {
     return this.#queue.length;
   }
