@@ -557,7 +557,9 @@ bedTest(
       const read = assert.rejects(() => reader.read(), ClosedError);
       await until(() => sniff.messages.length === 1, "the long poll");
       await (await jetstreamManager(admin)).consumers.delete("EVENTS_ds", await durableName("alice"));
-      await read;
+      // Bounded: a subscription that ignored the deletion would wait on forever.
+      const timer = setTimeout(() => void sub.close(new Error("still open 10 s after the deletion")), 10_000);
+      await read.finally(() => clearTimeout(timer));
       assert.ok((await sub.closed) instanceof ClosedError);
       reader.releaseLock();
     } finally {
