@@ -216,11 +216,14 @@ Deno.test('MessageBusClient under "block" stops reading the socket, holding the 
   }
   assert.ok(written < total, `all ${total} publishes went through a stalled reader`);
   assert.ok(stream.buffered <= 4, `${stream.buffered} buffered`);
-  let got = 0;
-  for await (const m of stream) {
-    assert.equal(m.data[0], got & 0xff);
-    if (++got === total) break;
+  // Every read has a deadline: a message stranded anywhere fails the test instead of hanging it (it once stayed in
+  // FakeMessageBus's write queue, see tests/messagebus/outbox_test.ts).
+  const messages = stream.getReader();
+  for (let got = 0; got < total; got++) {
+    const { value } = await within(messages.read(), 10_000, `message ${got} of ${total} arriving`);
+    assert.equal(value?.data[0], got & 0xff);
   }
+  await messages.cancel();
   await publishing;
   assert.equal(stream.dropped, 0);
   await Promise.all([reader.stop(), publisher.stop()]);
