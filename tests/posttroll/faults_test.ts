@@ -192,3 +192,54 @@ Deno.test("subscribe() as a CURVE client holding the wrong server key reports an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("A publisher restart: the subscriber reports the outage, and the new publisher counts what went to no one", async () => {
+  const first = await new Publisher({ host: "127.0.0.1" }).start();
+  const port = first.port;
+  const uri = first.url;
+  const sub = subscribe({ addresses: [uri], nameserver: false });
+  const status = record(sub);
+  const got: PosttrollMessage[] = [];
+  const reading = drain(sub, got);
+  await joined(first, got);
+  await first.send({ subject: "/x", data: "before" });
+  await first.close();
+  await status.next((e) => e.type === "disconnected" && e.detail.uri === uri, "the subscriber seeing the publisher go");
+  // The new publisher on the same port sends at once, before the subscriber is back: PUB/SUB loses those, and the
+  // publisher counts each frame that no subscription matched.
+  await using second = await new Publisher({ host: "127.0.0.1", port }).start();
+  const subscribed = new Promise<StatusEvent>((resolve) =>
+    second.status.addEventListener("subscribed", (e) => resolve(e as StatusEvent), { once: true })
+  );
+  let joinedAt: StatusEvent | undefined;
+  void subscribed.then((e) => joinedAt = e);
+  const unheard: string[] = [];
+  const heard: string[] = [];
+  for (let i = 0; heard.length < 20 && i < 2000; i++) {
+    const before = second.unheard;
+    await second.send({ subject: "/x", data: `${i}` });
+    (second.unheard > before ? unheard : heard).push(`${i}`);
+    await sleep(5);
+  }
+  assert.ok(joinedAt !== undefined, "the subscriber's subscription reached the new publisher");
+  assert.ok(unheard.length > 0, "frames were sent before the subscriber came back");
+  assert.equal(second.unheard, unheard.length);
+  assert.equal(joinedAt.detail.unheard, unheard.length, "the subscribed event carries the count of the join");
+  await second.send({ subject: "/x", data: "last" });
+  await within(
+    (async () => {
+      while (!texts(got, "/x").includes("last")) await sleep(5);
+    })(),
+    5000,
+    "the last message",
+  );
+  // What the subscriber got is exactly what the publisher did not count as unheard (the frame sent as the
+  // subscription arrived may go either way).
+  const arrived = texts(got, "/x");
+  assert.deepEqual(arrived.filter((t) => !unheard.includes(t)), ["before", ...heard, "last"]);
+  assert.ok(arrived.filter((t) => unheard.includes(t)).every((t) => t === unheard.at(-1)), String(arrived));
+  const back = await status.next((e) => e.type === "reconnected" && e.detail.uri === uri, "the reconnection");
+  assert.ok((back.detail.downMs as number) >= 0);
+  await sub.close();
+  await reading;
+});
