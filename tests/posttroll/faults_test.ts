@@ -69,6 +69,19 @@ async function joined(pub: Publisher, got: PosttrollMessage[], since = got.lengt
   }
 }
 
+/** A publisher on a port just released: libzmq closes a socket's listener in its I/O thread, a moment after close(). */
+async function bindAgain(port: number): Promise<Publisher> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await new Publisher({ host: "127.0.0.1", port }).start();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(20);
+    }
+  }
+}
+
 const texts = (got: PosttrollMessage[], subject: string) =>
   got.filter((m) => m.subject === subject).map((m) => m.text());
 
@@ -207,7 +220,7 @@ Deno.test("A publisher restart: the subscriber reports the outage, and the new p
   await status.next((e) => e.type === "disconnected" && e.detail.uri === uri, "the subscriber seeing the publisher go");
   // The new publisher on the same port sends at once, before the subscriber is back: PUB/SUB loses those, and the
   // publisher counts each frame that no subscription matched.
-  await using second = await new Publisher({ host: "127.0.0.1", port }).start();
+  await using second = await bindAgain(port);
   const subscribed = new Promise<StatusEvent>((resolve) =>
     second.status.addEventListener("subscribed", (e) => resolve(e as StatusEvent), { once: true })
   );
