@@ -294,6 +294,8 @@ export class MessageBusClient {
   #pingSeq = 0;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #dispatching = false;
+  /** Why the writer gave up on the current connection, when it found it dead first. */
+  #writeFailure: Error | undefined;
 
   private constructor(host: string, port: number, conn: Deno.Conn, options: MessageBusClientOptions) {
     this.host = host;
@@ -589,19 +591,58 @@ export class MessageBusClient {
           at += p.bytes.length;
         }
       }
+      let written = 0;
       try {
-        await writeAll(conn, bytes);
+        while (written < bytes.length) written += await conn.write(bytes.subarray(written));
       } catch (cause) {
-        const err = new ConnectionError(`Writing to ${this.#url} failed: ${(cause as Error)?.message ?? cause}`, {
-          url: this.#url,
-          cause,
-        });
-        // Partly written: never resent (no duplicates), the callers learn it failed.
-        for (const p of batch) p.kind === "state" ? p.resolve() : p.reject(err);
+        this.#writeFailed(conn, batch, written, cause);
         return;
       }
       for (const p of batch) p.resolve();
     }
+  }
+
+  /**
+   * A write to `conn` failed after `written` bytes of the batch. A message the
+   * connection took whole may or may not have been read by the server (the
+   * protocol has no acknowledgement): its caller gets a ConnectionError, and
+   * it is not resent, so it is never delivered twice. A message of which
+   * none or only part went out never reached the server whole: data is put
+   * back at the head of the queue and written after the reconnection, in
+   * order. Subscription requests are restored from the table on
+   * reconnection; pings fail.
+   */
+  #writeFailed(conn: Deno.Conn, batch: Pending[], written: number, cause: unknown): void {
+    const why = (cause as Error)?.message ?? String(cause);
+    const unknown = new ConnectionError(
+      `Writing to ${this.#url} failed: ${why}; the message had been handed to the connection, and whether the ` +
+        `server read it cannot be known`,
+      { url: this.#url, cause },
+    );
+    const lost = new ConnectionError(`Writing to ${this.#url} failed: ${why}`, { url: this.#url, cause });
+    const keep: Pending[] = [];
+    let at = 0;
+    for (const p of batch) {
+      const whole = at + p.bytes.length <= written;
+      at += p.bytes.length;
+      if (p.kind === "state") p.resolve();
+      else if (p.kind === "ping") p.reject(lost);
+      else if (whole) p.reject(unknown);
+      else keep.push(p);
+    }
+    if (this.#ended || this.#stopping) {
+      for (const p of keep) p.reject(new ClosedError(`Writing to ${this.#url} failed: the client is closed`));
+      return;
+    }
+    for (const p of keep) this.#queuedBytes += p.bytes.length;
+    this.#queue.unshift(...keep);
+    if (this.#conn !== conn) return;
+    // Nothing more goes to this connection; closing it ends the read loop, which reconnects.
+    this.#ready = false;
+    this.#writeFailure ??= lost;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
   }
 
   // ------------------------------------------------------------ reading
@@ -609,7 +650,9 @@ export class MessageBusClient {
   async #run(first: Deno.Conn): Promise<void> {
     let conn: Deno.Conn | undefined = first;
     while (conn !== undefined) {
-      const reason = await this.#read(conn);
+      const readFailure = await this.#read(conn);
+      const reason = this.#writeFailure ?? readFailure;
+      this.#writeFailure = undefined;
       if (this.#stopping || this.#ended) return;
       this.#ready = false;
       this.#reconnecting = true;
@@ -903,10 +946,14 @@ export class MessageBusClient {
    * @param topic The topic.
    * @param isImage Whether this is a full image (bool dialect), or the content type (contentType dialect).
    * @param packets The packets, or `null`.
-   * @returns A promise that resolves once written (there is no acknowledgement).
+   * @returns A promise that resolves once written (there is no acknowledgement). While the
+   *   connection is down the publish waits in the queue and resolves once written after the
+   *   reconnection.
    * @throws {TypeError} On an invalid argument.
    * @throws {ClosedError} When the client is closed.
-   * @throws {ConnectionError} When the connection failed while writing it.
+   * @throws {ConnectionError} When the connection failed after taking it (whether the server read it
+   *   is unknown), when more than `maxQueuedBytes` wait for the connection, or when the client gave up
+   *   reconnecting.
    */
   publish(
     feed: string,

@@ -18,6 +18,7 @@ import {
   parseConnectionString,
   readCredentialString,
 } from "../../messagebus/codec.ts";
+import { Outbox } from "./outbox.ts";
 
 /** The server's machine name (what the real server gives a 127.0.0.1 peer), without ever prompting. */
 function machineHostName(): string {
@@ -120,68 +121,37 @@ class Interactor implements FakeClientInfo {
   readonly conn: Deno.Conn;
   readonly authCache = new Map<string, AuthInfo>();
   readonly publishing = new Set<string>();
-  #queue: Uint8Array[] = [];
-  queued = 0;
-  #writing: Promise<void> | undefined;
-  #waiters: (() => void)[] = [];
-  closed = false;
+  readonly outbox: Outbox;
 
   constructor(conn: Deno.Conn, user: string, host: string) {
     this.conn = conn;
     this.user = user;
     this.host = host;
+    this.outbox = new Outbox(conn, () => this.close());
+  }
+
+  get closed(): boolean {
+    return this.outbox.closed;
+  }
+
+  get queued(): number {
+    return this.outbox.queued;
   }
 
   send(bytes: Uint8Array): void {
-    if (this.closed) return;
-    this.#queue.push(bytes);
-    this.queued += bytes.length;
-    this.#writing ??= this.#drain().finally(() => this.#writing = undefined);
+    this.outbox.send(bytes);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0 && !this.closed) {
-      const parts = this.#queue;
-      this.#queue = [];
-      let size = 0;
-      for (const p of parts) size += p.length;
-      const bytes = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        bytes.set(p, at);
-        at += p.length;
-      }
-      try {
-        let off = 0;
-        while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
-      } catch {
-        this.close();
-        return;
-      } finally {
-        this.queued -= size;
-        this.#wake();
-      }
-    }
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Resolves once fewer than `limit` bytes are queued (or the connection is gone). */
-  async below(limit: number): Promise<void> {
-    while (!this.closed && this.queued >= limit) await new Promise<void>((r) => this.#waiters.push(r));
+  below(limit: number): Promise<void> {
+    return this.outbox.below(limit);
   }
 
   get writing(): Promise<void> | undefined {
-    return this.#writing;
+    return this.outbox.writing;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.#queue = [];
-    this.#wake();
+    this.outbox.close();
     try {
       this.conn.close();
     } catch { /* already closed */ }
