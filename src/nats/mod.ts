@@ -52,6 +52,7 @@ export {
   type NatsSubscribeOptions,
 } from "./client.ts";
 export { type AckSender, JetStreamMessage, NatsMessage, type NatsMessageInit } from "./message.ts";
+export type { AckCodec } from "./codec.ts";
 
 /**
  * NATS over WebSocket as a `PubSub` (see {@linkcode BaseNatsPubSub} for the

@@ -30,6 +30,7 @@ export {
   type NatsSubscribeOptions,
 } from "./client.ts";
 export { type AckSender, JetStreamMessage, NatsMessage, type NatsMessageInit } from "./message.ts";
+export type { AckCodec } from "./codec.ts";
 
 /**
  * NATS over TCP as a `PubSub` (see {@linkcode BaseNatsPubSub} for the two

@@ -86,7 +86,7 @@ Deno.test("FakeMessageBus.publish() reaches every subscriber, each one's packets
     const [[ma], [mb]] = await Promise.all([take(a, 1), take(b, 1)]);
     assert.deepEqual(ma!.packets?.map((p) => new TextDecoder().decode(p.data!)), ["for 1"]);
     assert.deepEqual(mb!.packets?.map((p) => new TextDecoder().decode(p.data!)), ["for 2"]);
-    assert.deepEqual([ma!.user, ma!.host, ma!.isImage], ["feeder", "localhost", true]);
+    assert.deepEqual([ma!.user, ma!.host, ma!.isImage], ["feeder", server.clients[0]!.host, true]);
 
     // Without authorization every packet goes; the default publisher is "admin"; nobody subscribed: 0.
     assert.equal(server.publish("OPEN", "T", packets), 1);

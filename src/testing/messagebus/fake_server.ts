@@ -7,6 +7,7 @@
 
 import { jwtVerify } from "jose";
 import { type ByteReader, ChunkedReader, NEED_MORE } from "../../core/bytes.ts";
+import { grantedWithoutPrompt } from "../../core/permissions.ts";
 import {
   type AuthDialect,
   type BusMessage,
@@ -17,6 +18,17 @@ import {
   parseConnectionString,
   readCredentialString,
 } from "../../messagebus/codec.ts";
+import { Outbox } from "./outbox.ts";
+
+/** The server's machine name (what the real server gives a 127.0.0.1 peer), without ever prompting. */
+function machineHostName(): string {
+  if (!grantedWithoutPrompt({ name: "sys", kind: "hostname" })) return "localhost";
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
 
 /** How the fake checks credentials. */
 export type FakeAuthentication =
@@ -77,7 +89,7 @@ export interface FakePublishOptions {
   contentType?: string | undefined;
   /** The publishing user the recipients see; default `"admin"`. */
   user?: string | undefined;
-  /** The publishing host the recipients see; default `"localhost"`. */
+  /** The publishing host the recipients see; default the host the fake gives its own clients. */
   host?: string | undefined;
 }
 
@@ -102,7 +114,12 @@ export interface FakeMessageBusOptions {
   onAuthFailure?: "stall" | "close" | undefined;
   /** Multicast `__admin__/heartbeat` this often (ms); 0 (default) is off. */
   heartbeatIntervalMs?: number | undefined;
-  /** The host name given to loopback peers. Default `"localhost"`. */
+  /**
+   * The host name given to loopback peers (every peer: the fake listens on
+   * 127.0.0.1). Default the machine's host name, as the real server gives a
+   * 127.0.0.1 peer (spec §6); `"localhost"` when the `sys` permission for
+   * `hostname` is not granted.
+   */
   hostName?: string | undefined;
   /** Server-wide `isAuthorizationRequired`. Default false. */
   isAuthorizationRequired?: boolean | undefined;
@@ -145,16 +162,21 @@ class Interactor implements FakeClientInfo {
   readonly conn: Deno.Conn;
   readonly authCache = new Map<string, AuthInfo>();
   readonly publishing = new Set<string>();
-  #queue: Uint8Array[] = [];
-  queued = 0;
-  #writing: Promise<void> | undefined;
-  #waiters: (() => void)[] = [];
-  closed = false;
+  readonly outbox: Outbox;
 
   constructor(conn: Deno.Conn, user: string, host: string) {
     this.conn = conn;
     this.user = user;
     this.host = host;
+    this.outbox = new Outbox(conn, () => this.close());
+  }
+
+  get closed(): boolean {
+    return this.outbox.closed;
+  }
+
+  get queued(): number {
+    return this.outbox.queued;
   }
 
   get info(): FakeClientInfo {
@@ -162,55 +184,19 @@ class Interactor implements FakeClientInfo {
   }
 
   send(bytes: Uint8Array): void {
-    if (this.closed) return;
-    this.#queue.push(bytes);
-    this.queued += bytes.length;
-    this.#writing ??= this.#drain().finally(() => this.#writing = undefined);
+    this.outbox.send(bytes);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0 && !this.closed) {
-      const parts = this.#queue;
-      this.#queue = [];
-      let size = 0;
-      for (const p of parts) size += p.length;
-      const bytes = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        bytes.set(p, at);
-        at += p.length;
-      }
-      try {
-        let off = 0;
-        while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
-      } catch {
-        this.close();
-        return;
-      } finally {
-        this.queued -= size;
-        this.#wake();
-      }
-    }
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Resolves once fewer than `limit` bytes are queued (or the connection is gone). */
-  async below(limit: number): Promise<void> {
-    while (!this.closed && this.queued >= limit) await new Promise<void>((r) => this.#waiters.push(r));
+  below(limit: number): Promise<void> {
+    return this.outbox.below(limit);
   }
 
   get writing(): Promise<void> | undefined {
-    return this.#writing;
+    return this.outbox.writing;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.#queue = [];
-    this.#wake();
+    this.outbox.close();
     try {
       this.conn.close();
     } catch { /* already closed */ }
@@ -376,7 +362,7 @@ export class FakeMessageBus {
       ? { isImage: options.isImage ?? false, contentType: null }
       : { isImage: null, contentType: options.contentType ?? "" };
     const user = options.user ?? "admin";
-    const host = options.host ?? "localhost";
+    const host = options.host ?? this.#options.hostName ?? machineHostName();
     let sent = 0;
     for (const [id, s] of clients) {
       const c = this.#clients.get(id);
@@ -485,7 +471,7 @@ export class FakeMessageBus {
     };
     // 1. Credentials, as bare strings.
     let user: string | undefined;
-    const host = this.#options.hostName ?? "localhost";
+    const host = this.#options.hostName ?? machineHostName();
     try {
       user = await this.#authenticate(input, read);
     } catch {

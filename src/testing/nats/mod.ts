@@ -32,3 +32,4 @@ export {
   natsServerSkipReason,
 } from "./server.ts";
 export { ignoreLateSocketResets, type LateResetGuard } from "./reset_guard.ts";
+export { NatsCluster, type NatsClusterNode, type NatsClusterOptions } from "./cluster.ts";

@@ -343,14 +343,14 @@ export class NatsServer {
     }
   }
 
-  async #kill(): Promise<void> {
+  async #kill(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
     const child = this.#child;
     const exited = this.#exited;
     this.#child = undefined;
     this.#exited = undefined;
     if (child === undefined || exited === undefined) return;
     try {
-      child.kill("SIGTERM");
+      child.kill(signal);
     } catch { /* already gone */ }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const killed = new Promise<void>((resolve) => {
@@ -413,12 +413,18 @@ export class NatsServer {
    * Stops the process and starts it again on the same ports with the same
    * store; waits until it accepts connections.
    *
+   * @param options `signal`: how the process is stopped: `"SIGTERM"` (default, a graceful shutdown: the server
+   *   tells waiting pull requests "409 Server Shutdown") or `"SIGKILL"` (nothing is sent); `whileDown`: awaited
+   *   between the stop and the start, to keep the server down until something happened.
    * @returns When the server is ready again.
    * @throws {Error} When the server was stopped, or does not come back.
    */
-  async restart(): Promise<void> {
+  async restart(
+    options: { signal?: "SIGTERM" | "SIGKILL"; whileDown?: () => Promise<void> } = {},
+  ): Promise<void> {
     if (this.#stopped) throw new Error("Restarting nats-server failed: it was stopped");
-    await this.#kill();
+    await this.#kill(options.signal);
+    await options.whileDown?.();
     let lastError: unknown;
     for (let attempt = 0; attempt < 20; attempt++) {
       try {

@@ -18,6 +18,7 @@ import {
   type ValidateOptions,
 } from "../../streamsea/schema.ts";
 import { toSpkiPem } from "./keys.ts";
+import { sameFields } from "./same_fields.ts";
 
 /** A client account of the fake server. */
 export interface FakeClient {
@@ -83,8 +84,9 @@ export interface FakeStreamSeaOptions extends Partial<FakeStreamSeaSettings> {
   /** Client accounts. Default one: `abc` / `def123` in jail `some_jail`. */
   clients?: FakeClient[] | undefined;
   /**
-   * Seconds between server pings; a socket that does not answer in time is
-   * closed (Deno's `idleTimeout`). Default 30, as the spec requires.
+   * Seconds between server pings: a ping goes out after this long without a
+   * frame from the client, and a socket that sends nothing back (no pong)
+   * within as long again is closed. Default 30, as the spec requires.
    */
   pingIntervalSeconds?: number | undefined;
 }
@@ -168,6 +170,18 @@ function sendOn(conn: Conn, text: string): void {
   } catch { /* the peer is closing the connection */ }
 }
 
+/** Whether a PEM (SPKI or PKCS#1) holds an RSA public key WebCrypto can verify RS512 with. */
+async function isRsaPublicKey(pem: string): Promise<boolean> {
+  const spki = toSpkiPem(pem);
+  if (spki === undefined) return false;
+  try {
+    await importSPKI(spki, "RS512");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 class HttpFailure extends Error {
   constructor(readonly status: number, message: string, readonly errors?: string[]) {
     super(message);
@@ -237,7 +251,6 @@ export class FakeStreamSea {
   readonly #rr = new Map<string, number>();
   readonly #ping: number;
   #closing = false;
-  readonly #pendingDeliveries = new Set<ReturnType<typeof setTimeout>>();
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connections = 0;
   #uniq = 0;
@@ -556,7 +569,7 @@ export class FakeStreamSea {
       }
       const body = await this.#body(req, record);
       const key = isRecord(body) ? body.jwtPublicKey : undefined;
-      if (key !== null && (typeof key !== "string" || toSpkiPem(key) === undefined)) {
+      if (key !== null && (typeof key !== "string" || !(await isRsaPublicKey(key)))) {
         throw new HttpFailure(400, "jwtPublicKey must be an RSA public key PEM or null");
       }
       account.jwtPublicKey = key;
@@ -578,13 +591,10 @@ export class FakeStreamSea {
         throw new HttpFailure(400, `The payload does not match the schema of ${stream}`, formatViolations(violations));
       }
     }
-    // Fan out after the reply is written (the real ordering is unknown; this
-    // way a publisher sees its confirmation before subscribers see the message).
-    const t = setTimeout(() => {
-      this.#pendingDeliveries.delete(t);
-      this.#deliver(account.jailId, stream, payload);
-    }, 0);
-    this.#pendingDeliveries.add(t);
+    // Fan out now, to the subscriptions confirmed so far, before the publisher
+    // hears 200: a subscription made after that never gets this message
+    // (spec §8, §15.1: only messages published after a subscription reach it).
+    this.#deliver(account.jailId, stream, payload);
     return json({});
   }
 
@@ -608,7 +618,8 @@ export class FakeStreamSea {
         );
       }
       if (def.version === current.version) {
-        if (JSON.stringify(current.fields) !== JSON.stringify(def.fields)) {
+        // `fields` is an unordered set (§6.1): the same fields in another order are the same schema.
+        if (!sameFields(current.fields, def.fields)) {
           throw new HttpFailure(
             400,
             `The schema [${stream}] version [${def.version}] is already defined with other fields`,
@@ -670,7 +681,9 @@ export class FakeStreamSea {
   }
 
   #upgrade(req: Request): Response {
-    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: this.#ping });
+    // Deno pings after idleTimeout / 2 seconds without a frame from the client, and closes the
+    // socket when nothing comes back within another idleTimeout / 2.
+    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 2 * this.#ping });
     const conn: Conn = {
       n: ++this.#connections,
       socket,
@@ -877,8 +890,6 @@ export class FakeStreamSea {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    for (const t of this.#pendingDeliveries) clearTimeout(t);
-    this.#pendingDeliveries.clear();
     await Promise.all([...this.#conns].map((c) => this.#closeConn(c, 1001, "server shutting down")));
     const server = this.#server;
     this.#server = undefined;
