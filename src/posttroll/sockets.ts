@@ -230,7 +230,7 @@ export async function receive(socket: zmq.Readable & zmq.Socket, signal: AbortSi
  * within milliseconds (every socket has linger 0); the bound only matters
  * if Deno misses the observer's wake-up (denoland/deno#36317).
  */
-export const CLOSE_WAIT_MS = 2000;
+const CLOSE_WAIT_MS = 2000;
 
 /**
  * Reads a socket's events (libzmq's monitor, zeromq's `Observer`) until the
@@ -273,7 +273,7 @@ export async function followEvents(events: zmq.Observer, onEvent: (event: zmq.Ev
  * @param ms The longest wait.
  * @returns Whether it settled in time.
  */
-export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
   try {
