@@ -67,8 +67,23 @@ export function toBytes(value: TopicInput): Uint8Array {
   return typeof value === "string" ? utf8.encode(value) : value;
 }
 
-function field(w: ByteWriter, value: TopicInput, width: 1 | 2, what: string): void {
-  const bytes = toBytes(value);
+/** UTF-8 of the short strings that repeat in every signed document and request (urls, topics). */
+const encodedStrings = new Map<string, Uint8Array>();
+
+function cachedUtf8(value: string): Uint8Array {
+  let bytes = encodedStrings.get(value);
+  if (bytes === undefined) {
+    bytes = utf8.encode(value);
+    if (value.length <= 512) {
+      if (encodedStrings.size >= 1024) encodedStrings.clear();
+      encodedStrings.set(value, bytes);
+    }
+  }
+  return bytes;
+}
+
+function field(w: ByteWriter, value: TopicInput, width: 1 | 2, what: string, cache = true): void {
+  const bytes = typeof value !== "string" ? value : cache ? cachedUtf8(value) : utf8.encode(value);
   const max = width === 1 ? 0xff : 0xffff;
   if (bytes.length > max) {
     throw new RangeError(`Encoding ${what} failed: its ${bytes.length} bytes are more than ${max}`);
@@ -169,6 +184,9 @@ export const AUTH_DOCUMENT_NUMBERS: Readonly<Record<AuthDocument["type"], number
   "continue-notify": 21,
 };
 
+/** The writer {@linkcode encodeAuthDocument} reuses (every request and answer signs or checks one). */
+let spareAuthWriter: ByteWriter | undefined;
+
 /**
  * Builds the bytes HMAC-SHA512 signs for a document:
  * `u8 type | u64 ts | lp8(nonce) | lp16(tracing) | fields`.
@@ -197,10 +215,13 @@ export function encodeAuthDocument(
   tracing: Uint8Array,
   doc: AuthDocument,
 ): Uint8Array<ArrayBuffer> {
-  const w = new ByteWriter(256);
+  // Taken, not shared (a failed encoding leaves it to the garbage collector).
+  const w = spareAuthWriter?.reset() ?? new ByteWriter(256);
+  spareAuthWriter = undefined;
   w.u8(AUTH_DOCUMENT_NUMBERS[doc.type]);
   w.u64(BigInt(Math.floor(timestamp)));
-  field(w, nonce, 1, "the nonce");
+  // Nonces are new every time: not worth remembering.
+  field(w, nonce, 1, "the nonce", false);
   field(w, tracing, 2, "the tracing");
   switch (doc.type) {
     case "subscribe-exact":
@@ -276,7 +297,9 @@ export function encodeAuthDocument(
       w.u32(doc.partId);
       break;
   }
-  return w.finish() as Uint8Array<ArrayBuffer>;
+  const out = w.finish() as Uint8Array<ArrayBuffer>;
+  if (w.length <= 4096) spareAuthWriter = w;
+  return out;
 }
 
 // ---------------------------------------------------------------------------
