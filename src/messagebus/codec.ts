@@ -371,7 +371,7 @@ export function encodeMessage(message: BusMessage, dialect: Dialect = {}): Uint8
  * after it (never written over). For the client's write queue: a fresh
  * buffer per message costs more than encoding it, and consecutive messages
  * lie next to each other, so a batch of them is written without a copy.
- * Not for bytes kept long: each view keeps its whole 64 KiB buffer alive.
+ * Not for bytes kept long: each view keeps its whole 128 KiB buffer alive. Messages of 16 KiB and more get their own array.
  *
  * @param message The message.
  * @param dialect The image field's layout.
@@ -386,8 +386,8 @@ export function encodePacked(message: BusMessage, dialect: Dialect = {}): Uint8A
 /** Where {@linkcode encodePacked} puts small messages: never written over, replaced when full. */
 let slab = new Uint8Array(0);
 let slabAt = 0;
-const SLAB_BYTES = 64 * 1024;
-const PACK_BELOW = 8 * 1024;
+const SLAB_BYTES = 128 * 1024;
+const PACK_BELOW = 16 * 1024;
 
 /** `n` bytes to write a message into: a new array, or the next free part of the slab. */
 function target(n: number, packed: boolean): Uint8Array {
