@@ -122,15 +122,22 @@ console.log(
   `${rounds} rounds of ${N} messages, ${SIZE} B payload (frames: publish ${PUBLISH.length} B, ` +
     `forwarded ${FORWARDED.length} B); medians:`,
 );
+const summary: string[] = [];
 for (const [name, xs] of Object.entries(times)) {
   const raw = times[name.startsWith("publish") ? "publish raw" : "receive raw"]!;
   const ratio = median(xs.map((x, i) => raw[i]! / x));
+  if (!name.endsWith("raw")) {
+    summary.push(
+      `${name}: ${ratio.toFixed(2)}× the raw socket (target: at least 0.8×) ${ratio >= 0.8 ? "met" : "missed"}`,
+    );
+  }
   console.log(
     `  ${name.padEnd(23)} ${median(xs).toFixed(2).padStart(6)} µs/msg ${
       Math.round(1e6 / median(xs)).toString().padStart(7)
     } msg/s  ${ratio.toFixed(2)}× raw's rate`,
   );
 }
+console.log(summary.join("\n"));
 reader.releaseLock();
 await publisher.stop();
 await subscriber.stop();
