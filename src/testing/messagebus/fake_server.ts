@@ -107,6 +107,7 @@ class Interactor implements FakeClientInfo {
   #queue: Uint8Array[] = [];
   queued = 0;
   #writing: Promise<void> | undefined;
+  #draining = false;
   #waiters: (() => void)[] = [];
   closed = false;
 
@@ -120,31 +121,43 @@ class Interactor implements FakeClientInfo {
     if (this.closed) return;
     this.#queue.push(bytes);
     this.queued += bytes.length;
-    this.#writing ??= this.#drain().finally(() => this.#writing = undefined);
+    if (this.#draining) return;
+    // A flag cleared in the same step as the drain's loop ends: a `.finally()` clearing `#writing` a step later left
+    // a message sent in between queued with no drain to write it.
+    this.#draining = true;
+    const run = this.#drain();
+    this.#writing = run;
+    void run.finally(() => {
+      if (this.#writing === run) this.#writing = undefined;
+    });
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0 && !this.closed) {
-      const parts = this.#queue;
-      this.#queue = [];
-      let size = 0;
-      for (const p of parts) size += p.length;
-      const bytes = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        bytes.set(p, at);
-        at += p.length;
+    try {
+      while (this.#queue.length > 0 && !this.closed) {
+        const parts = this.#queue;
+        this.#queue = [];
+        let size = 0;
+        for (const p of parts) size += p.length;
+        const bytes = new Uint8Array(size);
+        let at = 0;
+        for (const p of parts) {
+          bytes.set(p, at);
+          at += p.length;
+        }
+        try {
+          let off = 0;
+          while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
+        } catch {
+          this.close();
+          return;
+        } finally {
+          this.queued -= size;
+          this.#wake();
+        }
       }
-      try {
-        let off = 0;
-        while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
-      } catch {
-        this.close();
-        return;
-      } finally {
-        this.queued -= size;
-        this.#wake();
-      }
+    } finally {
+      this.#draining = false;
     }
   }
 
