@@ -203,6 +203,8 @@ export class Route {
   readonly #tasks = new Set<Promise<void>>();
   readonly #windowWaiters: (() => void)[] = [];
   #inFlight = 0;
+  /** Of those in flight, how many wait only for the source to confirm their settlement. */
+  #confirming = 0;
   #lastErrorTime: number | undefined;
   #lastError: string | undefined;
   #source: Link | undefined;
@@ -346,7 +348,9 @@ export class Route {
 
   /** Waits for room in the window, unless the drain began (then the reader only naks). */
   #room(): Promise<void> | undefined {
-    if (this.#inFlight < this.config.maxInFlight || this.#draining.signal.aborted) return undefined;
+    // Messages whose settlement only waits for the source's confirmation take no room, up to maxInFlight of them.
+    const max = this.config.maxInFlight;
+    if (this.#inFlight - Math.min(this.#confirming, max) < max || this.#draining.signal.aborted) return undefined;
     return new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
   }
 
@@ -361,8 +365,7 @@ export class Route {
     const reader = sub.getReader();
     try {
       while (true) {
-        const wait = this.#room();
-        if (wait !== undefined) await wait;
+        for (let wait = this.#room(); wait !== undefined; wait = this.#room()) await wait;
         const r = await reader.read();
         if (r.done) return await sub.closed;
         const msg = r.value;
@@ -475,22 +478,31 @@ export class Route {
   /**
    * Sends a settlement, again while the source does not confirm it (a JetStream source with `confirmAcks`: the
    * node it went through stopped, or the consumer is between leaders) and the drain's deadline has not passed: an
-   * ack that reaches the server before the ack wait spares a duplicate.
+   * ack that reaches the server before the ack wait spares a duplicate. Meanwhile the message leaves its room in the
+   * window to the next one (at most `maxInFlight` messages wait so).
    */
   async #confirmed(settle: () => Promise<void>): Promise<void> {
     const { attempts, delayMs, maxDelayMs } = this.config.retry;
     const signal = this.#hardStop.signal;
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await settle();
-      } catch (err) {
-        if (!(err instanceof TimeoutError || err instanceof ConnectionError) || attempt >= attempts || signal.aborted) {
-          throw err;
+    this.#confirming++;
+    this.#windowWaiters.shift()?.(); // its room goes to the next message meanwhile
+    try {
+      for (let attempt = 1;; attempt++) {
+        try {
+          return await settle();
+        } catch (err) {
+          if (
+            !(err instanceof TimeoutError || err instanceof ConnectionError) || attempt >= attempts || signal.aborted
+          ) {
+            throw err;
+          }
+          this.stats.settleRetries++;
+          await sleep(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+          if (signal.aborted) throw err;
         }
-        this.stats.settleRetries++;
-        await sleep(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
-        if (signal.aborted) throw err;
       }
+    } finally {
+      this.#confirming--;
     }
   }
 

@@ -57,6 +57,14 @@ export class FakeMessage extends BasicMessage {
 
   #settle(how: "ack" | "nak", delayMs: number): Promise<void> {
     if (this.settled !== undefined) throw new Error(`message ${this.text()} settled twice`);
+    const gate = this.#source.confirmGate;
+    if (gate !== undefined) {
+      // As a confirmed settlement: it resolves when the source says so.
+      return gate.then(() => {
+        this.#source.confirmGate = undefined;
+        return this.#settle(how, delayMs);
+      });
+    }
     if (this.#source.unconfirmed > 0) {
       // As a JetStream settlement with confirmAcks that no server confirmed: rejected, the message still unsettled.
       this.#source.unconfirmed--;
@@ -89,6 +97,8 @@ export class FakeSource implements PubSub<Message> {
   unconfirmed = 0;
   /** How many settlements were rejected that way. */
   unconfirmedSeen = 0;
+  /** While set, settlements wait for it (as confirmations that take their time), then go through. */
+  confirmGate: Promise<void> | undefined;
   /** What `consumerInfo()` reports (as `./nats` does for a JetStream consumer); it rejects while unset. */
   state: { pending: number; ackPending: number; redelivered: number } | undefined;
   /** The arguments of each `consumerInfo()` call. */

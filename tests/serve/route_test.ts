@@ -375,6 +375,30 @@ Deno.test("serve() sends an ack again when the source did not confirm it, and ac
   }
 });
 
+Deno.test("serve() lets the next message through while an ack waits for its confirmation, maxInFlight of them", async () => {
+  const source = new FakeSource();
+  const target = new FakeTarget();
+  const { service } = await start(config({ maxInFlight: 1 }), { "memory:?settle": source, "memory:": target });
+  try {
+    const confirm = deferred();
+    source.confirmGate = confirm.promise;
+    for (let i = 0; i < 4; i++) source.emit(`m${i}`);
+    // m0 forwarded, its ack waiting; m1 forwarded meanwhile, its ack waiting too; nothing more (1 + 1 at most).
+    await until(() => target.confirmed.length >= 2, 5000, "two forwarded");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(target.confirmed.length, 2, "a third message went out while two acks waited");
+    assert.equal(service.routes()[0]!.status.inFlight, 2);
+    assert.deepEqual(source.log, []);
+    confirm.resolve();
+    await until(() => source.log.length === 4, 5000, "every ack");
+    assert.deepEqual(source.acked().sort(), ["m0", "m1", "m2", "m3"]);
+    assert.equal(stats(service).acked, 4);
+  } finally {
+    await service.drain();
+    source.dispose();
+  }
+});
+
 Deno.test("serve() reads a JetStream source's consumer state through consumerInfo() for /metrics", async () => {
   const source = new FakeSource();
   const target = new FakeTarget();
