@@ -21,12 +21,14 @@ import { checkPublishData, publishWritable } from "../core/sink.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type PushController, Subscription } from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
+import { type ConsumerState, consumerState } from "./consumer_info.ts";
 import { consumerSource } from "./consumer_source.ts";
 import type { JetStreamMessage } from "./message.ts";
 import { NatsMessage } from "./message.ts";
 import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
 import { checkPositive, fromNatsHeaders, mapNatsError, sleep, toNatsHeaders } from "./util.ts";
 
+export type { ConsumerState } from "./consumer_info.ts";
 export type {
   JetStreamModeOptions,
   NatsAuthenticator,
@@ -244,6 +246,83 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     }
   }
 
+  /**
+   * @internal Sends an ack payload as a request and resolves on the server's
+   * (empty) reply: the server has taken the settlement.
+   */
+  async confirmAck(reply: string, payload: Uint8Array): Promise<void> {
+    const timeoutMs = this.apiTimeoutMs;
+    if (this.#nc.isClosed()) throw new ClosedError("Settling a message failed: the connection is closed");
+    try {
+      await this.#nc.request(reply, payload, { timeout: timeoutMs });
+    } catch (err) {
+      const mapped = mapNatsError(err, "Settling a message");
+      if (mapped instanceof TimeoutError) {
+        throw new TimeoutError(`Settling a message failed: the server did not confirm it within ${timeoutMs} ms`, {
+          cause: err,
+          timeoutMs,
+        });
+      }
+      throw mapped;
+    }
+  }
+
+  /** @internal How long JetStream API requests (and `no_wait` pulls, confirmed settlements) may take. */
+  get apiTimeoutMs(): number {
+    return this.#jsOptions.timeoutMs ?? 5_000;
+  }
+
+  /**
+   * The server's view of a JetStream consumer: how many messages it has not
+   * delivered yet (`pending`), delivered and not acknowledged (`ackPending`;
+   * every reader of a shared consumer together), the pull requests it holds
+   * (`waiting`), and in a cluster the server that leads it (`leader`). Works
+   * in either mode.
+   *
+   * @example
+   * ```ts ignore
+   * import { NatsPubSub } from "@x/pubsub/nats/tcp";
+   *
+   * const ps = await NatsPubSub.connect({ servers: "nats://127.0.0.1:4222", jetstream: true });
+   * const info = await ps.consumerInfo("billing", { topic: "orders.>" }); // or { stream: "ORDERS" }
+   * console.log(info.pending, info.ackPending, info.waiting, info.leader);
+   * await ps.close();
+   * ```
+   *
+   * @param consumer The consumer's name (a subscription's `durable` or `group`).
+   * @param where The stream, or a subject of it (the stream is found as `subscribe()` finds it).
+   * @returns The consumer's state.
+   * @throws {TypeError} On an invalid name or subject.
+   * @throws {PubSubError} When no stream takes the subject, or the stream has no such consumer.
+   * @throws {TimeoutError} When no answer comes within `timeoutMs` (in a cluster: no server leads the consumer).
+   * @throws {ClosedError} When the connection is closed.
+   */
+  async consumerInfo(consumer: string, where: { stream: string } | { topic: string }): Promise<ConsumerState> {
+    const action = `Reading the info of consumer ${String(consumer)}`;
+    checkName(consumer, "consumer", action);
+    if (typeof where !== "object" || where === null) {
+      throw new TypeError(`${action} failed: the second argument must be { stream } or { topic }`);
+    }
+    let stream: string;
+    if ("stream" in where) {
+      checkName(where.stream, "stream", action);
+      stream = where.stream;
+    } else {
+      checkSubject(where.topic, action, true);
+      stream = "";
+    }
+    if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
+    if (stream === "") {
+      const topic = (where as { topic: string }).topic;
+      try {
+        stream = await (await this.jetstreamManager()).streams.find(topic);
+      } catch (err) {
+        throw mapNatsError(err, `${action} (finding the stream of ${topic})`);
+      }
+    }
+    return await consumerState(this.#nc, this.apiPrefix, stream, consumer, this.apiTimeoutMs);
+  }
+
   async #watch(): Promise<void> {
     try {
       for await (const s of this.#nc.status()) {
@@ -348,6 +427,9 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     checkDeliver(options.deliver, action);
     checkPositive(options.ackWaitMs, "ackWaitMs", action);
     checkPositive(options.expiresMs, "expiresMs", action);
+    if (options.confirmAcks !== undefined && typeof options.confirmAcks !== "boolean") {
+      throw new TypeError(`${action} failed: confirmAcks ${String(options.confirmAcks)} is not a boolean`);
+    }
     if (
       options.pendingLimit !== undefined && (!Number.isInteger(options.pendingLimit) || options.pendingLimit < 0)
     ) {

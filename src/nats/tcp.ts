@@ -21,6 +21,7 @@ import { BaseNatsPubSub, connectOptions, type NatsPubSubOptions, openConnection 
 
 export {
   BaseNatsPubSub,
+  type ConsumerState,
   type JetStreamModeOptions,
   mapNatsError,
   type NatsAuthenticator,
