@@ -145,6 +145,7 @@ export type { ConnectionError, PubSubError } from "../core/errors.ts";
 export type { Message } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

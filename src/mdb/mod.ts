@@ -40,6 +40,7 @@ export type { PubSubError } from "../core/errors.ts";
 export type { BasicMessage, Message, Settleable } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { detachBytes } from "../core/bytes.ts";
 import {
   AuthorizationError,
   createInbox,
@@ -199,6 +200,11 @@ class Engine implements PullSource<MdbMessage> {
 
   get handed(): number {
     return this.#handed;
+  }
+
+  /** Messages pulled and not yet handed out, at most one batch (counted in the subscription's `buffered`). */
+  get held(): number {
+    return this.#arrived.length + this.#ready.length;
   }
 
   get signal(): AbortSignal | undefined {
@@ -491,7 +497,7 @@ class Engine implements PullSource<MdbMessage> {
       const init = {
         dataset: this.dataset,
         subject: msg.subject,
-        data: msg.data,
+        data: detachBytes(msg.data),
         headers: convertHeaders(msg),
         reply: msg.reply!,
         info,

@@ -8,7 +8,7 @@
 import type { ConnectionOptions, NatsConnection, Subscription as NatsSubscription } from "@nats-io/nats-core";
 import type { Authenticator } from "@nats-io/nats-core";
 import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { ClosedError, OverflowError, TimeoutError } from "../core/errors.ts";
+import { ClosedError, TimeoutError } from "../core/errors.ts";
 import type {
   Capabilities,
   PublishChunk,
@@ -17,9 +17,16 @@ import type {
   PubSub,
   WritableOptions,
 } from "../core/pubsub.ts";
+import { detachBytes } from "../core/bytes.ts";
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import { StatusChannel } from "../core/status.ts";
-import { type PushController, Subscription } from "../core/subscription.ts";
+import {
+  checkOverflow,
+  type OverflowPolicy,
+  type PushController,
+  Subscription,
+  UNPAUSABLE_HIGH_WATER_MARK,
+} from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
 import { JetStreamPullSource } from "./jetstream_source.ts";
 import type { JetStreamMessage } from "./message.ts";
@@ -36,6 +43,16 @@ export type {
   NatsSubscribeOptions,
 } from "./options.ts";
 export { mapNatsError } from "./util.ts";
+
+/**
+ * The overflow policies of core NATS subscriptions, the default first: the
+ * server cannot be paused without stalling every subscription of the
+ * connection, so `"block"` is not offered; as nats.go's pending limits, the
+ * default drops the newest.
+ */
+const CORE_OVERFLOW: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "error"];
+/** JetStream subscriptions pull only what the reader asks for: nothing overflows, the stream holds the rest. */
+const PULL_OVERFLOW: readonly OverflowPolicy[] = ["block"];
 
 /** @internal The transport's connect function. */
 export type ConnectFunction = (options: ConnectionOptions) => Promise<NatsConnection>;
@@ -62,9 +79,10 @@ function checkDeliver(deliver: unknown, action: string): void {
  *
  * Two modes, chosen at connect time:
  * - core NATS (default): `subscribe()` is a NATS subscription (wildcards
- *   `*`/`>`, `group` = queue group) fed to a bounded buffer; `publish()`
- *   resolves once the message is handed to the connection (`confirmed:
- *   false`).
+ *   `*`/`>`, `group` = queue group) fed to a bounded buffer with a drop or
+ *   error policy (`"drop-newest"` by default; `"block"` is not offered: the
+ *   server cannot be paused for one subscription); `publish()` resolves once
+ *   the message is handed to the connection (`confirmed: false`).
  * - JetStream (`jetstream: true`): `subscribe()` reads through a pull
  *   consumer (ephemeral, or durable with `durable`/`group`) and pulls only as
  *   the reader reads; messages have `ack()/nak()/term()`; `publish()`
@@ -131,6 +149,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
       replay: this.jetstream,
       groups: true,
       headers: true,
+      overflow: this.jetstream ? PULL_OVERFLOW : CORE_OVERFLOW,
+      delivery: this.jetstream ? "at-least-once" : "at-most-once",
     };
     this.status.emit("connected", { server: nc.getServer() });
     this.#statusLoop = this.#watch();
@@ -344,38 +364,24 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     checkDeliver(options.deliver, action);
     checkPositive(options.ackWaitMs, "ackWaitMs", action);
     checkPositive(options.expiresMs, "expiresMs", action);
-    if (
-      options.pendingLimit !== undefined && (!Number.isInteger(options.pendingLimit) || options.pendingLimit < 0)
-    ) {
-      throw new RangeError(`${action} failed: pendingLimit ${options.pendingLimit} is not an integer of 0 or more`);
-    }
+    const overflow = checkOverflow(options.overflow, action, jetstream ? PULL_OVERFLOW : CORE_OVERFLOW);
     if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
     const source = this.jetstream ? new JetStreamPullSource(this, topic, options) : this.#coreSource(topic, options);
-    const sub = new Subscription<NatsMessage>(source, options);
+    const highWaterMark = options.highWaterMark ?? (jetstream ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
+    const sub = new Subscription<NatsMessage>(source, { ...options, overflow, highWaterMark });
     this.#subs.add(sub);
     void sub.closed.then(() => this.#subs.delete(sub));
     return sub;
   }
 
+  /**
+   * A core subscription: nats.js calls back with each message as it reads
+   * the socket, and the message goes straight to the buffer, whose drop or
+   * error policy decides (no queue of its own: `"block"` is not offered).
+   */
   #coreSource(topic: string, options: NatsSubscribeOptions) {
     const nc = this.#nc;
-    const limit = options.pendingLimit ?? 65_536;
-    const queue: NatsMessage[] = [];
-    let draining = false;
     let sub: NatsSubscription | undefined;
-    const drain = async (controller: PushController<NatsMessage>) => {
-      draining = true;
-      try {
-        while (queue.length > 0) {
-          await controller.push(queue[0]!);
-          queue.shift();
-        }
-      } catch {
-        /* the subscription ended */
-      } finally {
-        draining = false;
-      }
-    };
     return {
       kind: "push" as const,
       start: async (controller: PushController<NatsMessage>) => {
@@ -388,24 +394,11 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
             }
             const msg = new NatsMessage({
               topic: m.subject,
-              data: m.data,
+              data: detachBytes(m.data),
               headers: fromNatsHeaders(m.headers),
               reply: m.reply,
             });
-            if (queue.length === 0 && controller.offer(msg)) return;
-            if (controller.signal.aborted) return;
-            if (queue.length >= limit) {
-              queue.length = 0;
-              controller.error(
-                new OverflowError(
-                  `Buffering a message of ${topic} failed: the reader fell behind by more than ${limit} messages`,
-                  { highWaterMark: limit },
-                ),
-              );
-              return;
-            }
-            queue.push(msg);
-            if (!draining) void drain(controller);
+            controller.offer(msg);
           },
         });
         try {
@@ -415,7 +408,6 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
         }
       },
       cancel: () => {
-        queue.length = 0;
         try {
           sub?.unsubscribe();
         } catch { /* connection gone */ }

@@ -6,6 +6,7 @@
 
 import { createInbox, type Msg, type NatsConnection, type Subscription as NatsSubscription } from "@nats-io/nats-core";
 import { AckPolicy, type ConsumerConfig, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { detachBytes } from "../core/bytes.ts";
 import { ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
 import type { PullSource, SourceContext } from "../core/subscription.ts";
 import {
@@ -77,6 +78,11 @@ export class JetStreamPullSource implements PullSource<NatsMessage> {
   #fixedSubject: string | undefined;
   readonly #send: (reply: string, payload: Uint8Array) => Promise<void>;
   #codec = { ack: ACK, nak: nakPayload, term: (_reason?: string) => termPayload() };
+
+  /** Messages fetched and not yet handed to the subscription (counted in its `buffered`). */
+  get held(): number {
+    return this.#queue.length;
+  }
 
   constructor(owner: PullOwner, topic: string, options: NatsSubscribeOptions) {
     this.#owner = owner;
@@ -182,7 +188,7 @@ export class JetStreamPullSource implements PullSource<NatsMessage> {
       {
         // A consumer filtered on a plain subject delivers only that subject: skip decoding it.
         topic: this.#fixedSubject ?? m.subject,
-        data: m.data,
+        data: detachBytes(m.data),
         headers: fromNatsHeaders(m.headers),
         reply: m.reply,
         id: String(info.streamSequence),

@@ -96,12 +96,6 @@ export interface NatsSubscribeOptions extends SubscribeOptions {
   maxDeliver?: number | undefined;
   /** JetStream: how long a pull waits for a message when none is available, in milliseconds. Default 5000. */
   expiresMs?: number | undefined;
-  /**
-   * Core NATS under overflow `"block"`: how many messages may wait in the
-   * client while the reader is behind (NATS cannot pause a server). Over it,
-   * the subscription fails with `OverflowError`. Default 65536.
-   */
-  pendingLimit?: number | undefined;
 }
 
 /** Options of `publish()`. */

@@ -8,7 +8,15 @@
 
 import * as zmq from "zeromq";
 import { ConnectionError, ProtocolError } from "../core/errors.ts";
-import { type PushController, type PushSource, type StreamOptions, Subscription } from "../core/subscription.ts";
+import {
+  checkOverflow,
+  type OverflowPolicy,
+  type PushController,
+  type PushSource,
+  type StreamOptions,
+  Subscription,
+  UNPAUSABLE_HIGH_WATER_MARK,
+} from "../core/subscription.ts";
 import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { decodeText, PosttrollMessage } from "./message.ts";
@@ -328,8 +336,19 @@ export function createSubscription(
   options: PosttrollSubscribeOptions,
   hooks: SubscriberHooks,
 ): PosttrollSubscription {
-  return new PosttrollSubscription(new SubscriberSource(options, hooks), options);
+  const overflow = checkOverflow(options.overflow, "Subscribing", POSTTROLL_OVERFLOW);
+  const highWaterMark = options.highWaterMark ?? UNPAUSABLE_HIGH_WATER_MARK;
+  return new PosttrollSubscription(new SubscriberSource(options, hooks), { ...options, overflow, highWaterMark });
 }
+
+/**
+ * The overflow policies of a PostTroll subscription, the default first.
+ * ZeroMQ SUB has no flow control: a receive loop that stopped would only
+ * move the queue into ZeroMQ (up to its receive high-water mark), so
+ * `"block"` is not offered; as ZeroMQ itself does at its high-water mark,
+ * the default drops the newest.
+ */
+export const POSTTROLL_OVERFLOW: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "error"];
 
 /**
  * A PostTroll subscription: a `Subscription` of {@linkcode PosttrollMessage}s

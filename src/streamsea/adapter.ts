@@ -18,6 +18,7 @@ import type {
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import type { StatusChannel } from "../core/status.ts";
 import type { Subscription } from "../core/subscription.ts";
+import { STREAMSEA_OVERFLOW } from "./subscription.ts";
 import { StreamSeaClient, type StreamSeaClientOptions } from "./client.ts";
 import { checkStream } from "./http.ts";
 import { StreamSeaMessage } from "./message.ts";
@@ -157,6 +158,8 @@ export class StreamSeaPubSub implements PubSub<StreamSeaMessage> {
       replay: false,
       groups: true,
       headers: format === "envelope",
+      overflow: STREAMSEA_OVERFLOW,
+      delivery: "at-most-once",
     };
   }
 

@@ -91,6 +91,7 @@ export type { PubSubError } from "../core/errors.ts";
 export type { Message } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { AuthError, ConnectionError, OverflowError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import type { StatusChannel } from "../core/status.ts";
-import type { PushController, PushSource, StreamOptions } from "../core/subscription.ts";
+import type { OverflowPolicy, PushController, PushSource, StreamOptions } from "../core/subscription.ts";
 import { reconnectDelay, type ReconnectOptions, type ResolvedReconnectOptions } from "./backoff.ts";
 import { StreamSeaError } from "./errors.ts";
 import { StreamSeaMessage } from "./message.ts";
@@ -59,12 +59,6 @@ export interface StreamSeaSubscribeOptions extends StreamOptions {
   credentials?: CredentialOptions | undefined;
   /** Reconnection after the socket drops, or `false` to end the stream with a `ConnectionError` instead. */
   reconnect?: ReconnectOptions | false | undefined;
-  /**
-   * A WebSocket cannot be paused, so under the `"block"` overflow policy
-   * messages that find the buffer full wait in a backlog of at most this
-   * many; one more fails the subscription with `OverflowError`. Default 4096.
-   */
-  maxBacklog?: number | undefined;
   /** Time allowed for each reply of the handshake, in milliseconds. Default 10 000. */
   replyTimeoutMs?: number | undefined;
   /** The largest frame accepted from the server, in UTF-16 code units. Default 64 Mi. */
@@ -81,13 +75,21 @@ export interface SourceSettings {
   readonly fanout: boolean;
   readonly debatch: boolean;
   readonly reconnect: ResolvedReconnectOptions | false;
-  readonly maxBacklog: number;
   readonly replyTimeoutMs: number;
   readonly maxFrameLength: number;
   readonly status: StatusChannel;
   readonly toMessage: (stream: string, payload: unknown, groupId: string | undefined) => StreamSeaMessage;
   readonly onEnd: () => void;
 }
+
+/**
+ * The overflow policies of a stream-sea subscription, the default first. The
+ * platform's WebSocket cannot stop reading its socket, so `"block"` (which
+ * would have to queue what keeps arriving) is not offered; the default
+ * fails the subscription, as the original clients do when their queue
+ * overflows.
+ */
+export const STREAMSEA_OVERFLOW: readonly OverflowPolicy[] = ["error", "drop-oldest", "drop-newest"];
 
 /** The default way to turn a delivered payload into a message. */
 export function plainMessage(stream: string, payload: unknown, groupId: string | undefined): StreamSeaMessage {
@@ -131,7 +133,6 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
   #ctl!: PushController<StreamSeaMessage>;
   #ws: WebSocket | undefined;
   #groupId: string | undefined;
-  #waiting = 0;
   #sleep: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #connects = 0;
   readonly #closing = new Set<Promise<void>>();
@@ -167,21 +168,9 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
     this.#s.onEnd();
   }
 
+  /** Hands a message to the buffer, whose drop or error policy decides when it is full. */
   #emit(message: StreamSeaMessage): void {
-    const c = this.#ctl;
-    if (this.#waiting === 0 && c.offer(message)) return;
-    if (c.signal.aborted) return;
-    if (this.#waiting >= this.#s.maxBacklog) {
-      c.error(
-        new OverflowError(
-          `Receiving from stream ${this.#s.stream} failed: the reader fell behind by more than ${this.#s.maxBacklog} messages beyond the buffer`,
-          { highWaterMark: this.#s.maxBacklog },
-        ),
-      );
-      return;
-    }
-    this.#waiting++;
-    c.push(message).then(() => this.#waiting--, () => this.#waiting--);
+    this.#ctl.offer(message);
   }
 
   #fail(err: unknown): void {
@@ -413,7 +402,6 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
 /** Re-exported default so the client need not know the setting's shape. */
 export const DEFAULT_SUBSCRIBE = {
   debatch: true,
-  maxBacklog: 4096,
   replyTimeoutMs: 10_000,
   maxFrameLength: DEFAULT_MAX_FRAME,
 } as const;

@@ -215,7 +215,8 @@ Deno.test('MessageBusClient under "block" stops reading the socket, holding the 
     last = written;
   }
   assert.ok(written < total, `all ${total} publishes went through a stalled reader`);
-  assert.ok(stream.buffered <= 4, `${stream.buffered} buffered`);
+  // The buffer, and the one message the stopped read loop holds for it.
+  assert.ok(stream.buffered <= 5, `${stream.buffered} buffered`);
   let got = 0;
   for await (const m of stream) {
     assert.equal(m.data[0], got & 0xff);

@@ -287,6 +287,24 @@ export class FakeMessageBus {
   }
 
   /**
+   * Every subscription held now, with its reference count (a client that
+   * subscribed twice to one topic holds one subscription counted twice).
+   *
+   * @returns The subscriptions.
+   */
+  get subscriptions(): { clientId: string; feed: string; topic: string; refCount: number }[] {
+    const out = [];
+    for (const [feed, topics] of this.#subs) {
+      for (const [topic, clients] of topics) {
+        for (const [clientId, s] of clients) {
+          if (s.refCount > 0) out.push({ clientId, feed, topic, refCount: s.refCount });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * Writes raw bytes to every authenticated client (for tests of malformed input).
    *
    * @param bytes The bytes.

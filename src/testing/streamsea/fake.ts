@@ -87,6 +87,8 @@ export interface FakeStreamSeaOptions extends Partial<FakeStreamSeaSettings> {
    * closed (Deno's `idleTimeout`). Default 30, as the spec requires.
    */
   pingIntervalSeconds?: number | undefined;
+  /** How many requests and frames `requests` and `frames` keep (the last ones). Default 1000. */
+  records?: number | undefined;
 }
 
 /** One HTTP request the fake received, for assertions. */
@@ -211,15 +213,16 @@ async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Pro
 export class FakeStreamSea {
   /** The behaviour switches; change them at any time. */
   readonly settings: FakeStreamSeaSettings;
-  /** The HTTP requests received, oldest first (the last 1000). */
+  /** The HTTP requests received, oldest first (the last 1000, or `records`). */
   readonly requests: FakeRequestRecord[] = [];
-  /** The WebSocket frames received, oldest first (the last 1000). */
+  /** The WebSocket frames received, oldest first (the last 1000, or `records`). */
   readonly frames: FakeFrameRecord[] = [];
   readonly #accounts = new Map<string, Account>();
   readonly #jails = new Map<string, Map<string, SchemaDefinition>>();
   readonly #conns = new Set<Conn>();
   readonly #rr = new Map<string, number>();
   readonly #ping: number;
+  readonly #records: number;
   #closing = false;
   readonly #pendingDeliveries = new Set<ReturnType<typeof setTimeout>>();
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -234,7 +237,8 @@ export class FakeStreamSea {
    * @throws {RangeError} When the ping interval is not a positive integer.
    */
   constructor(options: FakeStreamSeaOptions = {}) {
-    const { clients, pingIntervalSeconds, ...rest } = options;
+    const { clients, pingIntervalSeconds, records, ...rest } = options;
+    this.#records = records ?? 1000;
     this.settings = {
       replyAction: "subscription",
       defaultGroup: "per-client",
@@ -420,7 +424,7 @@ export class FakeStreamSea {
     }
     record.status = res.status;
     this.requests.push(record);
-    if (this.requests.length > 1000) this.requests.shift();
+    if (this.requests.length > this.#records) this.requests.shift();
     return res;
   }
 
@@ -640,7 +644,7 @@ export class FakeStreamSea {
       if (conn.closed) return;
       if (typeof ev.data === "string") {
         this.frames.push({ connection: conn.n, text: ev.data });
-        if (this.frames.length > 1000) this.frames.shift();
+        if (this.frames.length > this.#records) this.frames.shift();
       }
       void this.#onFrame(conn, ev.data).catch(() => this.#closeConn(conn, 1011, "internal error"));
     };
