@@ -171,7 +171,8 @@ interface Outgoing {
  * ```ts ignore
  * import { NoDelayWebSocket } from "@x/pubsub";
  *
- * const ws = new NoDelayWebSocket("wss://broker.example/ws", { caCerts: [await Deno.readTextFile("ca.pem")] });
+ * const caPem = "-----BEGIN CERTIFICATE-----\n..."; // your private CA
+ * const ws = new NoDelayWebSocket("wss://broker.example/ws", { caCerts: [caPem] });
  * ws.binaryType = "arraybuffer";
  * ws.onmessage = (ev) => console.log(ev.data);
  * ws.onopen = () => ws.send("hello");
