@@ -81,6 +81,9 @@ export {
   type PrefixWidth,
   TruncatedInputError,
 } from "./src/core/bytes.ts";
+export { hasRawSockets, NoDelayWebSocket, type NoDelayWebSocketOptions } from "./src/core/no_delay_web_socket.ts";
+export { isPausable, type PausableWebSocket, type WebSocketConstructor } from "./src/core/open_web_socket.ts";
+export { WebSocketProtocolError } from "./src/core/websocket_codec.ts";
 export {
   type Bridge,
   bridge,

@@ -37,6 +37,7 @@ export {
 } from "./subscription.ts";
 export { type ClientCert, type PemSource, type TlsOptions } from "./tls.ts";
 export type { PubSubError } from "../core/errors.ts";
+export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 export type { BasicMessage, Message, Settleable } from "../core/message.ts";
 export type {
   Capabilities,

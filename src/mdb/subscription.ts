@@ -19,9 +19,11 @@ import {
 import { AuthError, ClosedError, ConnectionError, ProtocolError, PubSubError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type PullSource, type SourceContext, Subscription } from "../core/subscription.ts";
+import type { WebSocketConstructor } from "../core/open_web_socket.ts";
 import { durableName } from "./durable_name.ts";
 import type { JWTManager } from "./jwt_manager.ts";
 import { MdbMessage, SettleableMdbMessage } from "./message.ts";
+import { connectMdbNats, mdbNatsUrl } from "./nats_connect.ts";
 import {
   api,
   type ApiReply,
@@ -90,6 +92,8 @@ export interface MdbContext {
   readonly httpClient: Deno.HttpClient | undefined;
   readonly caCerts: string[] | undefined;
   readonly websocket: boolean;
+  /** The WebSocket constructor given, or `undefined` for the default (`NoDelayWebSocket` under Deno). */
+  readonly webSocket: WebSocketConstructor | undefined;
   readonly unknownDataset: "error" | "events";
   readonly timeoutMs: number;
   readonly subjects: "registry" | "slug";
@@ -168,7 +172,6 @@ class Engine implements PullSource<MdbMessage> {
   #masExpMs: number | undefined;
   #refresh: Promise<void> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  #wsClient: Deno.HttpClient | undefined;
   #statusLoop: Promise<void> | undefined;
   #inbox: NatsSubscription | undefined;
   #inboxPrefix = "";
@@ -311,54 +314,11 @@ class Engine implements PullSource<MdbMessage> {
   }
 
   async #connect(): Promise<NatsConnection> {
-    const { urls, caCerts } = this.ctx;
-    const name = `${this.cn} (${this.dataset})`;
-    const authenticator = () => ({ jwt: this.#masJwt, sig: "" });
-    const common = {
-      name,
-      authenticator,
-      maxReconnectAttempts: this.ctx.maxReconnectAttempts,
-      reconnectTimeWait: this.ctx.reconnectTimeWaitMs,
-      timeout: 10_000,
-      pingInterval: 120_000,
-      ignoreAuthErrorAbort: true,
-    };
-    let url: string;
+    const o = { ...this.ctx, name: `${this.cn} (${this.dataset})`, dataset: this.dataset };
     try {
-      if (this.ctx.websocket) {
-        url = urls.nats_websocket_url;
-        const { wsconnect } = await import("@nats-io/nats-core");
-        if (caCerts !== undefined && url.startsWith("wss:")) {
-          const client = Deno.createHttpClient({ caCerts });
-          this.#wsClient = client;
-          return await wsconnect({
-            ...common,
-            servers: url,
-            wsFactory: (u: string) => {
-              const Ws = WebSocket as unknown as new (url: string, init: { client: Deno.HttpClient }) => WebSocket;
-              return Promise.resolve({ socket: new Ws(u, { client }), encrypted: true });
-            },
-          });
-        }
-        return await wsconnect({ ...common, servers: url });
-      }
-      if (urls.nats_url === undefined) {
-        throw new ProtocolError(
-          `Subscribing to dataset ${this.dataset} failed: websocket is false but the MDB config has no nats_url`,
-        );
-      }
-      url = urls.nats_url;
-      const { connect } = await import("@nats-io/transport-node");
-      const tls = caCerts !== undefined && url.startsWith("tls:") ? { tls: { ca: caCerts.join("\n") } } : {};
-      return await connect({ ...common, servers: url, ...tls });
+      return await connectMdbNats({ ...o, authenticator: () => ({ jwt: this.#masJwt, sig: "" }) });
     } catch (err) {
-      this.#wsClient?.close();
-      this.#wsClient = undefined;
-      throw natsError(
-        err,
-        `Connecting to NATS for dataset ${this.dataset}`,
-        this.ctx.websocket ? urls.nats_websocket_url : urls.nats_url,
-      );
+      throw natsError(err, `Connecting to NATS for dataset ${this.dataset}`, mdbNatsUrl(o));
     }
   }
 
@@ -682,8 +642,6 @@ class Engine implements PullSource<MdbMessage> {
     }
     await this.#statusLoop?.catch(() => {});
     await this.#refresh?.catch(() => {});
-    this.#wsClient?.close();
-    this.#wsClient = undefined;
     this.status.close();
   }
 }

@@ -28,6 +28,7 @@ import {
   UNPAUSABLE_HIGH_WATER_MARK,
 } from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
+import { connectNats, type NatsTransport } from "./connect_nats.ts";
 import { JetStreamPullSource } from "./jetstream_source.ts";
 import type { JetStreamMessage } from "./message.ts";
 import { NatsMessage } from "./message.ts";
@@ -53,9 +54,6 @@ export { mapNatsError } from "./util.ts";
 const CORE_OVERFLOW: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "error"];
 /** JetStream subscriptions pull only what the reader asks for: nothing overflows, the stream holds the rest. */
 const PULL_OVERFLOW: readonly OverflowPolicy[] = ["block"];
-
-/** @internal The transport's connect function. */
-export type ConnectFunction = (options: ConnectionOptions) => Promise<NatsConnection>;
 
 function checkDeliver(deliver: unknown, action: string): void {
   if (deliver === undefined) return;
@@ -520,16 +518,18 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
 }
 
 /**
- * Connects with the given transport and maps its errors.
+ * Connects with the given transport and maps its errors. Every NATS
+ * connection of the library (`./nats`, `./nats/tcp`, MDB) is opened here or
+ * through {@linkcode connectNats}, so each keeps its own transport.
  *
- * @param connect The transport's connect function.
+ * @param transport The connection's transport (`webSocketTransport()` or `TCP_TRANSPORT`).
  * @param options The options.
  * @returns The open connection.
  * @throws {AuthError} When the server refuses the credentials.
- * @throws {ConnectionError} When no server can be reached.
+ * @throws {ConnectionError} When no server can be reached, or TLS fails (an untrusted certificate).
  * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
  */
-export async function openConnection(connect: ConnectFunction, options: NatsPubSubOptions): Promise<NatsConnection> {
+export async function openConnection(transport: NatsTransport, options: NatsPubSubOptions): Promise<NatsConnection> {
   const servers = options.servers;
   if (
     !(typeof servers === "string" && servers !== "") &&
@@ -538,6 +538,11 @@ export async function openConnection(connect: ConnectFunction, options: NatsPubS
     throw new TypeError(`Connecting to NATS failed: servers ${JSON.stringify(servers)} is not a URL or a list of URLs`);
   }
   checkPositive(options.timeoutMs, "timeoutMs", "Connecting to NATS");
+  const list = Array.isArray(servers) ? servers : [servers];
+  const caCerts = options.caCerts;
+  if (caCerts !== undefined && (!Array.isArray(caCerts) || !caCerts.every((c) => typeof c === "string"))) {
+    throw new TypeError("Connecting to NATS failed: caCerts must be a list of PEM strings");
+  }
   const opts: ConnectionOptions = {
     servers,
     timeout: options.timeoutMs ?? 5_000,
@@ -552,10 +557,14 @@ export async function openConnection(connect: ConnectFunction, options: NatsPubS
   if (options.authenticator !== undefined) {
     opts.authenticator = options.authenticator as unknown as Authenticator | Authenticator[];
   }
+  if (transport.kind === "tcp" && (caCerts !== undefined || list.some((u) => /^tls:\/\//i.test(u)))) {
+    // TLS required (a tls:// URL or a CA given): a server that does not offer it is refused.
+    opts.tls = caCerts === undefined ? {} : { ca: caCerts.join("\n") };
+  }
   Object.assign(opts, options.nats ?? {});
-  const url = Array.isArray(servers) ? servers.join(",") : servers;
+  const url = list.join(",");
   try {
-    return await connect(opts);
+    return await connectNats(opts, transport);
   } catch (err) {
     const mapped = mapNatsError(err, `Connecting to ${url}`, url);
     if (mapped instanceof TimeoutError) {

@@ -21,6 +21,7 @@ import {
   setJwtPublicKey,
   type StreamSeaConnectionOptions,
 } from "./http.ts";
+import type { WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StreamSeaMessage } from "./message.ts";
 import { type CredentialOptions, isUuid, STREAMS_PATH } from "./protocol.ts";
 import type { SchemaDefinition } from "./schema.ts";
@@ -43,6 +44,13 @@ export interface StreamSeaClientOptions extends Omit<StreamSeaConnectionOptions,
   credentials?: CredentialOptions | undefined;
   /** Defaults for every subscription's options (each `subscribe` call may override them). */
   subscribe?: Omit<StreamSeaSubscribeOptions, "signal" | "groupId" | "group"> | undefined;
+  /**
+   * The WebSocket constructor of subscriptions (any WHATWG-compatible one).
+   * Default: `NoDelayWebSocket` under Deno (Nagle off), the platform
+   * `WebSocket` elsewhere. Deno's own `WebSocket` leaves Nagle on (≈ 43 ms
+   * per request/reply on the socket, e.g. each ack).
+   */
+  webSocket?: WebSocketConstructor | undefined;
 }
 
 /** An internal hook: how payloads become messages (the adapter's envelope format). */
@@ -296,6 +304,7 @@ export class StreamSeaClient {
     if (this.#closed) throw new ClosedError(`${action} failed: the client is closed`);
     const source = new StreamSeaSource({
       url,
+      webSocket: this.#options.webSocket,
       stream,
       credentials,
       groupId,

@@ -7,6 +7,7 @@
  */
 
 import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StatusChannel } from "../core/status.ts";
 import type { OverflowPolicy, PushController, PushSource, StreamOptions } from "../core/subscription.ts";
 import { reconnectDelay, type ReconnectOptions, type ResolvedReconnectOptions } from "./backoff.ts";
@@ -68,6 +69,7 @@ export interface StreamSeaSubscribeOptions extends StreamOptions {
 /** Everything a source needs, resolved by the client. */
 export interface SourceSettings {
   readonly url: string;
+  readonly webSocket: WebSocketConstructor | undefined;
   readonly stream: string;
   readonly credentials: CredentialOptions;
   readonly groupId: string | undefined;
@@ -102,14 +104,14 @@ function retriable(err: unknown): boolean {
 
 /** Sends on an open socket; on a closing one the text is dropped and the close event tells the rest. */
 function send(ws: WebSocket, text: string): void {
-  if (ws.readyState !== WebSocket.OPEN) return;
+  if (ws.readyState !== 1 /* OPEN */) return;
   try {
     ws.send(text);
   } catch { /* closing under us: the close event follows */ }
 }
 
 function closeSocket(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  if (ws.readyState === 3 /* CLOSED */) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(done, 2000);
     function done() {
@@ -188,7 +190,7 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
     return new Promise<void>((resolve, reject) => {
       let ws: WebSocket;
       try {
-        ws = new WebSocket(`${s.url}`);
+        ws = openWebSocket(s.url, { webSocket: s.webSocket });
       } catch (err) {
         reject(
           new ConnectionError(`Subscribing to ${s.stream} failed: ${s.url} is not a WebSocket URL`, {

@@ -30,5 +30,6 @@ export {
   type NatsServerOptions,
   natsServerPath,
   natsServerSkipReason,
+  type RestartOptions,
 } from "./server.ts";
 export { ignoreLateSocketResets, type LateResetGuard } from "./reset_guard.ts";

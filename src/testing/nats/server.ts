@@ -92,6 +92,17 @@ export interface NatsServerOptions {
   operator?: boolean | undefined;
   /** Keep the JetStream store in this directory (not removed on `stop()`), to share it across instances. */
   storeDir?: string | undefined;
+  /**
+   * Require TLS with this certificate and key (PEM files) on the client port
+   * and, when on, the WebSocket port (then `wss://`).
+   */
+  tls?: { certFile: string; keyFile: string } | undefined;
+}
+
+/** Options of {@linkcode NatsServer.restart}. */
+export interface RestartOptions {
+  /** How the process is stopped: `"SIGTERM"` (default, a graceful shutdown) or `"SIGKILL"` (a crash). */
+  signal?: "SIGTERM" | "SIGKILL" | undefined;
 }
 
 /** What {@linkcode NatsServer.mintUser} takes. */
@@ -188,7 +199,7 @@ async function canConnect(port: number): Promise<boolean> {
 export class NatsServer {
   /** The client URL, `nats://127.0.0.1:<port>`. */
   readonly url: string;
-  /** The WebSocket URL, `ws://127.0.0.1:<port>`, when `websocket` is on. */
+  /** The WebSocket URL, `ws://127.0.0.1:<port>` (`wss://` with `tls`), when `websocket` is on. */
   readonly wsUrl: string | undefined;
   /** The client port. */
   readonly port: number;
@@ -218,6 +229,7 @@ export class NatsServer {
     wsPort: number | undefined;
     monitorPort: number;
     operator: OperatorKeys | undefined;
+    tls: boolean;
   }) {
     this.#exe = init.exe;
     this.#dir = init.dir;
@@ -227,7 +239,7 @@ export class NatsServer {
     this.port = init.port;
     this.wsPort = init.wsPort;
     this.url = `nats://127.0.0.1:${init.port}`;
-    this.wsUrl = init.wsPort === undefined ? undefined : `ws://127.0.0.1:${init.wsPort}`;
+    this.wsUrl = init.wsPort === undefined ? undefined : `${init.tls ? "wss" : "ws"}://127.0.0.1:${init.wsPort}`;
     this.logFile = `${init.dir}/nats-server.log`;
     this.monitorUrl = `http://127.0.0.1:${init.monitorPort}`;
   }
@@ -260,7 +272,13 @@ export class NatsServer {
         `http: "127.0.0.1:${monitorPort}"`,
       ];
       if (jetstream) lines.push(`jetstream: { store_dir: ${quote(storeDir)} }`);
-      if (wsPort !== undefined) lines.push(`websocket: { listen: "127.0.0.1:${wsPort}", no_tls: true }`);
+      const tls = options.tls === undefined
+        ? undefined
+        : `tls: { cert_file: ${quote(options.tls.certFile)}, key_file: ${quote(options.tls.keyFile)} }`;
+      if (tls !== undefined) lines.push(tls);
+      if (wsPort !== undefined) {
+        lines.push(`websocket: { listen: "127.0.0.1:${wsPort}", ${tls ?? "no_tls: true"} }`);
+      }
       if (operator !== undefined) lines.push(operator.config);
       const configFile = `${dir}/nats-server.conf`;
       await Deno.writeTextFile(configFile, lines.join("\n") + "\n");
@@ -272,6 +290,7 @@ export class NatsServer {
         wsPort,
         monitorPort,
         operator,
+        tls: options.tls !== undefined,
       });
       try {
         await server.#launch();
@@ -343,15 +362,15 @@ export class NatsServer {
     }
   }
 
-  async #kill(): Promise<void> {
+  async #kill(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
     const child = this.#child;
     const exited = this.#exited;
     this.#child = undefined;
     this.#exited = undefined;
     if (child === undefined || exited === undefined) return;
     try {
-      child.kill("SIGCONT"); // a paused server handles SIGTERM only once running
-      child.kill("SIGTERM");
+      child.kill("SIGCONT"); // a paused server handles the signal only once running
+      child.kill(signal);
     } catch { /* already gone */ }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const killed = new Promise<void>((resolve) => {
@@ -446,15 +465,16 @@ export class NatsServer {
   }
 
   /**
-   * Stops the process and starts it again on the same ports with the same
-   * store; waits until it accepts connections.
+   * Stops the process (gracefully by default) and starts it again on the
+   * same ports with the same store; waits until it accepts connections.
    *
+   * @param options The signal that stops it.
    * @returns When the server is ready again.
    * @throws {Error} When the server was stopped, or does not come back.
    */
-  async restart(): Promise<void> {
+  async restart(options: RestartOptions = {}): Promise<void> {
     if (this.#stopped) throw new Error("Restarting nats-server failed: it was stopped");
-    await this.#kill();
+    await this.#kill(options.signal ?? "SIGTERM");
     let lastError: unknown;
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
