@@ -21,14 +21,14 @@ import {
   setJwtPublicKey,
   type StreamSeaConnectionOptions,
 } from "./http.ts";
-import type { WebSocketConstructor } from "../core/open_web_socket.ts";
+import { makesPausable, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StreamSeaMessage } from "./message.ts";
 import { type CredentialOptions, isUuid, STREAMS_PATH } from "./protocol.ts";
 import type { SchemaDefinition } from "./schema.ts";
 import {
   DEFAULT_SUBSCRIBE,
   plainMessage,
-  STREAMSEA_OVERFLOW,
+  streamSeaOverflow,
   StreamSeaSource,
   type StreamSeaSubscribeOptions,
 } from "./subscription.ts";
@@ -296,7 +296,7 @@ export class StreamSeaClient {
       }
       return value;
     };
-    const overflow = checkOverflow(o.overflow, action, STREAMSEA_OVERFLOW);
+    const overflow = checkOverflow(o.overflow, action, streamSeaOverflow(makesPausable(this.#options.webSocket)));
     const replyTimeoutMs = positive("replyTimeoutMs", o.replyTimeoutMs, DEFAULT_SUBSCRIBE.replyTimeoutMs);
     const maxFrameLength = positive("maxFrameLength", o.maxFrameLength, DEFAULT_SUBSCRIBE.maxFrameLength);
     const reconnect = o.reconnect === false ? false : resolveReconnectOptions(o.reconnect);
@@ -318,7 +318,7 @@ export class StreamSeaClient {
       toMessage,
       onEnd: () => this.#subs.delete(sub),
     });
-    const highWaterMark = o.highWaterMark ?? UNPAUSABLE_HIGH_WATER_MARK;
+    const highWaterMark = o.highWaterMark ?? (overflow === "block" ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
     const sub: Subscription<StreamSeaMessage> = new Subscription(source, { ...o, overflow, highWaterMark });
     this.#subs.add(sub);
     return sub;

@@ -7,7 +7,7 @@
  */
 
 import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
-import { openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
+import { isPausable, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StatusChannel } from "../core/status.ts";
 import type { OverflowPolicy, PushController, PushSource, StreamOptions } from "../core/subscription.ts";
 import { reconnectDelay, type ReconnectOptions, type ResolvedReconnectOptions } from "./backoff.ts";
@@ -85,13 +85,20 @@ export interface SourceSettings {
 }
 
 /**
- * The overflow policies of a stream-sea subscription, the default first. The
- * platform's WebSocket cannot stop reading its socket, so `"block"` (which
- * would have to queue what keeps arriving) is not offered; the default
- * fails the subscription, as the original clients do when their queue
- * overflows.
+ * The overflow policies of a stream-sea subscription, the default first.
+ * Where the sockets can be paused (`NoDelayWebSocket`, the default under
+ * Deno), `"block"` stops reading the socket while the buffer is full, so TCP
+ * holds the server; it is the default. Where they cannot (the platform's
+ * `WebSocket` in browsers), `"block"` would have to queue what keeps
+ * arriving, so it is not offered, and the default fails the subscription, as
+ * the original clients do when their queue overflows.
+ *
+ * @param pausable Whether the sockets can be paused.
+ * @returns The policies.
  */
-export const STREAMSEA_OVERFLOW: readonly OverflowPolicy[] = ["error", "drop-oldest", "drop-newest"];
+export function streamSeaOverflow(pausable: boolean): readonly OverflowPolicy[] {
+  return pausable ? ["block", "error", "drop-oldest", "drop-newest"] : ["error", "drop-oldest", "drop-newest"];
+}
 
 /** The default way to turn a delivered payload into a message. */
 export function plainMessage(stream: string, payload: unknown, groupId: string | undefined): StreamSeaMessage {
@@ -135,6 +142,13 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
   #ctl!: PushController<StreamSeaMessage>;
   #ws: WebSocket | undefined;
   #groupId: string | undefined;
+  /** Under "block": whether the buffer asked for a pause (a new socket pauses once subscribed then). */
+  #paused = false;
+  /** The socket past its handshake, the one to pause. */
+  #live: WebSocket | undefined;
+  /** Messages taken off a paused socket's last frame (one batch), waiting for room in order. */
+  #waiting = 0;
+  #tail: Promise<void> = Promise.resolve();
   #sleep: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #connects = 0;
   readonly #closing = new Set<Promise<void>>();
@@ -170,9 +184,40 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
     this.#s.onEnd();
   }
 
-  /** Hands a message to the buffer, whose drop or error policy decides when it is full. */
+  /** Messages of a batch frame that wait for room (counted in the subscription's `buffered`). */
+  get held(): number {
+    return this.#waiting;
+  }
+
+  /** Under "block": the buffer is full; stop reading the socket (TCP then holds the server). */
+  pause(): void {
+    this.#paused = true;
+    const ws = this.#live;
+    if (ws !== undefined && isPausable(ws)) ws.pause();
+  }
+
+  /** Under "block": there is room again. */
+  resume(): void {
+    this.#paused = false;
+    const ws = this.#live;
+    if (ws !== undefined && isPausable(ws)) ws.resume();
+  }
+
+  /**
+   * Hands a message to the buffer. Under a drop or error policy the policy
+   * decides when it is full. Under "block" (offered only where the socket
+   * can pause) a full buffer has paused the socket: the rest of the frame
+   * being handled (a batch) waits for room, in order.
+   */
   #emit(message: StreamSeaMessage): void {
-    this.#ctl.offer(message);
+    const c = this.#ctl;
+    if (this.#waiting === 0 && c.offer(message)) return;
+    if (c.signal.aborted) return;
+    this.#waiting++;
+    this.#tail = this.#tail.then(() => c.push(message)).then(
+      () => void this.#waiting--,
+      () => void this.#waiting--,
+    );
   }
 
   #fail(err: unknown): void {
@@ -303,6 +348,8 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
               );
             }
             phase = "live";
+            this.#live = ws;
+            if (this.#paused && isPausable(ws)) ws.pause();
             settled = true;
             clearTimeout(timer);
             resolve();

@@ -16,7 +16,7 @@ Deno.test("StreamSeaPubSub in json format publishes JSON objects that native cli
     replay: false,
     groups: true,
     headers: false,
-    overflow: ["error", "drop-oldest", "drop-newest"],
+    overflow: ["block", "error", "drop-oldest", "drop-newest"],
     delivery: "at-most-once",
   });
   const native = e.client.subscribe("boiler_data", { fanout: true });
