@@ -120,7 +120,15 @@ class Interactor implements FakeClientInfo {
     if (this.closed) return;
     this.#queue.push(bytes);
     this.queued += bytes.length;
-    this.#writing ??= this.#drain().finally(() => this.#writing = undefined);
+    this.#kick();
+  }
+
+  #kick(): void {
+    this.#writing ??= this.#drain().finally(() => {
+      this.#writing = undefined;
+      // A send() between the drain's last check and now found it still "writing": drain that too.
+      if (this.#queue.length > 0 && !this.closed) this.#kick();
+    });
   }
 
   async #drain(): Promise<void> {
