@@ -391,10 +391,11 @@ export class PosttrollSubscription extends Subscription<PosttrollMessage> {
  * those removed. Messages whose frame starts with one of the `topics`
  * prefixes arrive on the stream, decoded.
  *
- * The stream is push-driven (ZeroMQ SUB has no flow control): under the
- * default `"block"` policy the receive loop stops while the buffer is full
- * and ZeroMQ queues up to 10 000 frames per socket, beyond which the
- * publisher drops them. `ready` resolves once the nameserver answered and
+ * The stream is push-driven (ZeroMQ SUB has no flow control), so it offers
+ * no `"block"`: by default (`"drop-newest"`, `highWaterMark` 1024) messages
+ * the reader has not made room for are dropped and counted in `dropped`;
+ * ZeroMQ itself queues up to 10 000 frames per socket while the receive
+ * loop is behind, beyond which the publisher drops them. `ready` resolves once the nameserver answered and
  * the sockets are connecting; it rejects with `TimeoutError` when no
  * nameserver answered within `timeout`.
  *
