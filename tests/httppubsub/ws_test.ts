@@ -187,6 +187,27 @@ Deno.test("WebsocketPubSubClient hears missed notices", async () => {
   }
 });
 
+Deno.test("WebsocketPubSubClient ends with ProtocolError when the broadcaster floods it beyond what it acknowledged", async () => {
+  const b = await bed("hmac");
+  try {
+    const ws = b.ws({ reconnect: false });
+    const sub = ws.subscribeGlob("m/*", { onMissed: () => {} });
+    await sub.ready;
+    // 200 frames at once: a broadcaster waits for our acknowledgements, so the client holds only a few.
+    await Promise.all(Array.from({ length: 200 }, () => b.fake.missedToWebsockets("m/1").catch(() => {})));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reason = await Promise.race([
+      sub.closed,
+      new Promise((resolve) => timer = setTimeout(() => resolve("still open after 5 s"), 5000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(reason instanceof ProtocolError, String(reason));
+    assert.match((reason as Error).message, /unacknowledged/);
+  } finally {
+    await b.close();
+  }
+});
+
 Deno.test("FakeBroadcaster closes a websocket whose HMAC counter is wrong, or that skips configure", async () => {
   const b = await bed("hmac");
   const open = async () => {
