@@ -23,10 +23,13 @@ function target(): ConformanceTarget {
   let held: { promise: Promise<void>; release: () => void } | undefined;
   const handler = async (req: Request): Promise<Response> => {
     const notify = req.method === "POST" && new URL(req.url).pathname === "/v1/notify";
-    const copy = notify ? req.clone() : undefined;
-    const res = await fake.app.fetch(req);
-    if (copy !== undefined && res.status === 200) {
-      const p = readNotifyPrefix(new ByteReader(new Uint8Array(await copy.arrayBuffer())));
+    // The body read once and handed on (Request.clone() would touch the request's signal, which Deno warns about).
+    const body = notify ? new Uint8Array(await req.arrayBuffer()) : undefined;
+    const res = await fake.app.fetch(
+      body === undefined ? req : new Request(req.url, { method: req.method, headers: req.headers, body }),
+    );
+    if (body !== undefined && res.status === 200) {
+      const p = readNotifyPrefix(new ByteReader(body));
       accepted.add(`${hex(p.topic)}:${hex(p.sha512)}`);
     }
     const wait = held?.promise;

@@ -191,10 +191,16 @@ Deno.test("WebsocketPubSubClient ends with ProtocolError when the broadcaster fl
   const b = await bed("hmac");
   try {
     const ws = b.ws({ reconnect: false });
-    const sub = ws.subscribeGlob("m/*", { onMissed: () => {} });
+    const sub = ws.subscribeGlob("m/*", { onMissed: () => {}, highWaterMark: 0 });
     await sub.ready;
-    // 200 frames at once: a broadcaster waits for our acknowledgements, so the client holds only a few.
-    await Promise.all(Array.from({ length: 200 }, () => b.fake.missedToWebsockets("m/1").catch(() => {})));
+    // A message nobody reads holds the client's receiving (no acknowledgement until it is taken)...
+    void b.http().notify({ topic: "m/1", data: "unread" }).catch(() => {});
+    await new Promise<void>((resolve) => {
+      const wait = () => sub.buffered > 0 ? resolve() : void setTimeout(wait, 5);
+      wait();
+    });
+    // ...and frames the broadcaster sends regardless pile up behind it: past 64, the client ends the connection.
+    await Promise.all(Array.from({ length: 100 }, () => b.fake.missedToWebsockets("m/1").catch(() => {})));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const reason = await Promise.race([
       sub.closed,
