@@ -7,7 +7,6 @@
  * @module
  */
 
-import { createSHA512 } from "hash-wasm";
 import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { PushController, Subscription } from "../core/subscription.ts";
@@ -47,6 +46,7 @@ import {
   utf8OrUndefined,
 } from "./subscription.ts";
 import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
+import { sha512 as digestSha512, takeSha512 } from "./sha512.ts";
 
 /** One broadcaster. */
 export interface BroadcasterConfig {
@@ -410,7 +410,7 @@ export class HttpPubSubClient {
               await cancelQuietly(res.body);
               return [res.status, undefined] as const;
             }
-            const got = await readCapped(res.body, 4 * MAX_U16_FIELD + 1024);
+            const got = await readCapped(res, 4 * MAX_U16_FIELD + 1024);
             return [res.status, got] as const;
           });
         } catch (err) {
@@ -820,7 +820,7 @@ export class HttpPubSubClient {
       if (options.length !== undefined && options.length !== length) {
         throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes given`);
       }
-      sha512 ??= new Uint8Array(await crypto.subtle.digest("SHA-512", bytes as Uint8Array<ArrayBuffer>));
+      sha512 ??= await digestSha512(bytes);
       open = () => bytes as Uint8Array<ArrayBuffer>;
     } else if (data instanceof Blob) {
       const blob = data;
@@ -928,8 +928,7 @@ async function readAll(stream: ReadableStream<Uint8Array>, length: number | unde
 }
 
 async function hashStream(stream: ReadableStream<Uint8Array>, length?: number, action?: string): Promise<Uint8Array> {
-  const h = await createSHA512();
-  h.init();
+  const h = await takeSha512();
   let n = 0;
   for await (const chunk of stream) {
     n += chunk.length;
@@ -938,7 +937,7 @@ async function hashStream(stream: ReadableStream<Uint8Array>, length?: number, a
   if (length !== undefined && n !== length) {
     throw new RangeError(`${action} failed: the stream has ${n} bytes, not the ${length} given`);
   }
-  return h.digest("binary");
+  return h.digest();
 }
 
 function withPrefix(

@@ -6,7 +6,6 @@
  */
 
 import { Hono } from "hono";
-import { createSHA512 } from "hash-wasm";
 import { ChunkedReader, NEED_MORE } from "../core/bytes.ts";
 import { ProtocolError } from "../core/errors.ts";
 import type { AuthConfig, AuthResult } from "./auth.ts";
@@ -19,6 +18,7 @@ import {
 } from "./codec.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import { cancelQuietly, equalBytes, readCapped } from "./io.ts";
+import { takeSha512 } from "./sha512.ts";
 
 /**
  * A request handler in the web's shape, as Hono apps are: `fetch` serves a
@@ -205,6 +205,8 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
     let abandon = (): Promise<void> => cancelQuietly(reader);
     if (p.length <= target.bufferLimit) {
       const data = new Uint8Array(p.length);
+      // Hashed as it arrives, so that hashing overlaps the transfer.
+      const hasher = await takeSha512();
       let at = 0;
       let over = false;
       const take = (chunk: Uint8Array) => {
@@ -213,6 +215,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
           return;
         }
         data.set(chunk, at);
+        hasher.update(chunk);
         at += chunk.length;
       };
       take(rest);
@@ -233,8 +236,9 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       if (at !== p.length) {
         return reject(400, `Receiving a message failed: the body ends after ${at} of ${p.length} bytes`);
       }
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
-      if (!equalBytes(digest, sha512)) return reject(400, "Receiving a message failed: the SHA-512 does not match");
+      if (!equalBytes(hasher.digest(), sha512)) {
+        return reject(400, "Receiving a message failed: the SHA-512 does not match");
+      }
       received = {
         prefix: p,
         sha512,
@@ -247,8 +251,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       };
       finished = Promise.resolve(undefined);
     } else {
-      const hasher = await createSHA512();
-      hasher.init();
+      const hasher = await takeSha512();
       let got = 0;
       let settle!: (err: Error | undefined) => void;
       finished = new Promise((resolve) => settle = resolve);
@@ -276,7 +279,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
                   err = new ProtocolError(
                     `Receiving a message failed: the body ends after ${got} of ${p.length} bytes`,
                   );
-                } else if (!equalBytes(hasher.digest("binary"), sha512)) {
+                } else if (!equalBytes(hasher.digest(), sha512)) {
                   err = new ProtocolError("Receiving a message failed: the SHA-512 does not match");
                 }
                 if (err !== undefined) {
@@ -365,7 +368,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
   };
 
   app.post("/v1/recover", async (c) => {
-    const body = await readCapped(c.req.raw.body, 4 + 2 * 0xffff);
+    const body = await readCapped(c.req.raw, 4 + 2 * 0xffff);
     if (body === undefined) return reject(400, "Receiving a missed notice failed: the body is too long");
     let req;
     try {

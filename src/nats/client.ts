@@ -29,7 +29,7 @@ import {
 } from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
 import { connectNats, type NatsTransport } from "./connect_nats.ts";
-import { JetStreamPullSource } from "./jetstream_source.ts";
+import { consumerSource } from "./consumer_source.ts";
 import type { JetStreamMessage } from "./message.ts";
 import { NatsMessage } from "./message.ts";
 import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
@@ -120,6 +120,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   #closing: Promise<void> | undefined;
   #reconnecting = false;
   #reconnected: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** When the connection dropped, until the reconnect (the start of core subscriptions' gap). */
+  #droppedAt: Date | undefined;
   readonly #statusLoop: Promise<void>;
 
   /**
@@ -267,6 +269,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
           case "disconnect":
             if (!this.#reconnecting) {
               this.#reconnecting = true;
+              this.#droppedAt = new Date();
               let resolve!: () => void;
               const promise = new Promise<void>((r) => resolve = r);
               this.#reconnected = { promise, resolve };
@@ -281,6 +284,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
             this.#reconnected?.resolve();
             this.#reconnected = undefined;
             for (const fn of this.#reconnectListeners) fn();
+            this.#droppedAt = undefined;
             this.status.emit("reconnected", { server: s.server });
             break;
           case "error":
@@ -364,7 +368,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     checkPositive(options.expiresMs, "expiresMs", action);
     const overflow = checkOverflow(options.overflow, action, jetstream ? PULL_OVERFLOW : CORE_OVERFLOW);
     if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
-    const source = this.jetstream ? new JetStreamPullSource(this, topic, options) : this.#coreSource(topic, options);
+    const source = jetstream ? consumerSource(this, topic, options) : this.#coreSource(topic, options);
     const highWaterMark = options.highWaterMark ?? (jetstream ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
     const sub = new Subscription<NatsMessage>(source, { ...options, overflow, highWaterMark });
     this.#subs.add(sub);
@@ -380,9 +384,14 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   #coreSource(topic: string, options: NatsSubscribeOptions) {
     const nc = this.#nc;
     let sub: NatsSubscription | undefined;
+    let unlisten: (() => void) | undefined;
     return {
       kind: "push" as const,
       start: async (controller: PushController<NatsMessage>) => {
+        // Core NATS is at-most-once: what was published while the link was down is lost. Say so.
+        unlisten = this.onReconnect(() => {
+          this.status.emit("missed", { topic, since: this.#droppedAt, until: new Date() });
+        });
         sub = nc.subscribe(topic, {
           ...(options.group === undefined ? {} : { queue: options.group }),
           callback: (err, m) => {
@@ -406,6 +415,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
         }
       },
       cancel: () => {
+        unlisten?.();
         try {
           sub?.unsubscribe();
         } catch { /* connection gone */ }
