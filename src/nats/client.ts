@@ -358,15 +358,26 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   #coreSource(topic: string, options: NatsSubscribeOptions) {
     const nc = this.#nc;
     const limit = options.pendingLimit ?? 65_536;
-    const queue: NatsMessage[] = [];
+    // Messages the subscription's buffer had no room for, oldest at `head` (NATS cannot pause the server).
+    let queue: NatsMessage[] = [];
+    let head = 0;
     let draining = false;
     let sub: NatsSubscription | undefined;
     const drain = async (controller: PushController<NatsMessage>) => {
       draining = true;
       try {
-        while (queue.length > 0) {
-          await controller.push(queue[0]!);
-          queue.shift();
+        while (head < queue.length) {
+          await controller.push(queue[head]!); // waits for room
+          head++;
+          // The reader made room for more than one: fill it without a wait per message.
+          while (head < queue.length && controller.offer(queue[head]!)) head++;
+          if (head === queue.length) {
+            queue = [];
+            head = 0;
+          } else if (head >= 1024 && head * 2 >= queue.length) {
+            queue = queue.slice(head);
+            head = 0;
+          }
         }
       } catch {
         /* the subscription ended */
@@ -390,10 +401,11 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
               headers: fromNatsHeaders(m.headers),
               reply: m.reply,
             });
-            if (queue.length === 0 && controller.offer(msg)) return;
+            if (head === queue.length && controller.offer(msg)) return;
             if (controller.signal.aborted) return;
-            if (queue.length >= limit) {
-              queue.length = 0;
+            if (queue.length - head >= limit) {
+              queue = [];
+              head = 0;
               controller.error(
                 new OverflowError(
                   `Buffering a message of ${topic} failed: the reader fell behind by more than ${limit} messages`,
@@ -413,7 +425,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
         }
       },
       cancel: () => {
-        queue.length = 0;
+        queue = [];
+        head = 0;
         try {
           sub?.unsubscribe();
         } catch { /* connection gone */ }
