@@ -35,8 +35,14 @@ export const ExitCode = {
   Interrupted: 130,
 } as const;
 
+/** What an {@linkcode Opener} may be given besides the URL (a subset of `open()`'s options). */
+export interface OpenerOptions {
+  /** NATS: every server of the cluster, where the URL names one. */
+  nats?: { servers?: string[] } | undefined;
+}
+
 /** A connector: a URL in, a connected adapter out (the library's `open()`, or a test's). */
-export type Opener = (url: string) => Promise<PubSub>;
+export type Opener = (url: string, options?: OpenerOptions) => Promise<PubSub>;
 
 /**
  * What {@linkcode main} runs with. Every field has a default: the real

@@ -22,7 +22,7 @@ Credentials come from the URL or from each system's usual environment variables;
 `;
 
 /** The help texts, by command (`main` for `pubsub --help`). */
-export const HELP: Readonly<Record<"main" | "sub" | "pub" | "bridge" | "bench", string>> = {
+export const HELP: Readonly<Record<"main" | "sub" | "pub" | "bridge" | "bench" | "serve" | "fake", string>> = {
   main: `pubsub: one command line for every system of @x/pubsub
 
 Usage: pubsub <command> [options]
@@ -32,6 +32,8 @@ Commands:
   pub URL TOPIC [DATA|-]     publish DATA, or standard input, to TOPIC
   bridge FROM TO TOPIC       forward the messages of TOPIC from one system into another
   bench URL                  measure publish/subscribe round trips: rate and latency percentiles
+  serve --config FILE        run the routes of FILE as a service: replicas, drain, health, metrics
+  fake SYSTEM                run a fake server (streamsea, messagebus, httppubsub, mdb) for tests in any language
   help [COMMAND]             show this text, or a command's
 
 Run "pubsub <command> --help" for a command's options.
@@ -106,6 +108,14 @@ Example:
 
 ${EXIT_CODES}`,
 
+  fake: `Usage: pubsub fake <system> [options]
+
+Runs the fake server of streamsea, messagebus, httppubsub or mdb as a standalone dev server: it
+prints one JSON line with its URLs and credentials, serves an admin endpoint on 127.0.0.1, and
+runs until Ctrl-C or SIGTERM (exit 0). "pubsub fake --help" and "pubsub fake <system> --help"
+tell more; docs/testing.md shows how to use it from a shell, Deno and pytest.
+`,
+
   bench: `Usage: pubsub bench URL [options]
 
 Subscribes to a fresh topic, publishes --count messages to it, --in-flight at a time, and reports
@@ -127,4 +137,45 @@ Example:
   pubsub bench nats+ws://127.0.0.1:8080 --count 10000 --in-flight 64
 
 ${EXIT_CODES}`,
+
+  serve: `Usage: pubsub serve --config FILE [options]
+
+Runs the routes of FILE (JSON with comments) until SIGTERM or SIGINT. Each route reads a
+source topic, optionally runs it through a transform module, publishes into a target, and
+acks each source message only after the target took all its outputs; what the target refuses
+is retried, then dead-lettered (or nak'd). Run several replicas of the same FILE: sources with
+consumer groups share the work (JetStream and MDB through one durable consumer, core NATS
+through a queue group, stream-sea through its group); PostTroll, messagebus and httppubsub
+routes run in one replica (serve warns when "replicas" says otherwise).
+
+On SIGTERM or SIGINT: stops taking messages, naks what was fetched ahead, finishes what is in
+flight until drainTimeoutMs (then naks it), closes, exits 0. A second signal exits 130 at once.
+
+Options:
+  -c, --config FILE        the configuration (required); see docs/bridge.md and examples/bridge.jsonc
+  -l, --listen HOST:PORT   where /healthz, /readyz and /metrics listen, instead of the file's
+                           "listen" (default 127.0.0.1:9464; port 0 picks a free one; "off": none)
+      --drain-timeout MS   how long the drain may take, instead of the file's drainTimeoutMs (10000)
+      --check              read FILE, load its transforms, print the routes and how replicas
+                           share them, and exit (0, or 2 with the line of the mistake)
+  -h, --help               show this text
+
+FILE, in short:
+  {
+    "replicas": 3,                        // how many copies of FILE run
+    "routes": [{
+      "name": "orders",
+      "from": { "url": "nats://\${NATS_TOKEN}@nats:4222?jetstream", "topic": "orders.>" },
+      "to": { "url": "nats://\${NATS_TOKEN}@nats:4222?jetstream", "topic": "audit.{topic}" },
+      "transform": "./enrich.ts",         // default export: (ctx) => new TransformStream(...)
+      "maxInFlight": 64,
+      "retry": { "attempts": 5, "delayMs": 200, "maxDelayMs": 5000 },
+      "deadLetter": { "topic": "refused.{topic}" }
+    }]
+  }
+  \${NAME} is the environment variable NAME: secrets must be written that way.
+
+Log lines go to stderr. Exit codes: 0 drained after a signal (or --check passed), 1 runtime
+failure, 2 a mistake in FILE or the options (the message names the line), 130 a second signal.
+`,
 };

@@ -14,6 +14,9 @@ const COMMANDS: Readonly<Record<string, (ctx: Context, args: readonly string[]) 
   pub,
   bridge,
   bench,
+  serve: async (ctx, args) => (await import("../serve/command.ts")).serveCommand(ctx, args),
+  // Loaded only when asked for: the fakes pull in nats, hono and node:https.
+  fake: async (ctx, args) => (await import("./fake/fake_command.ts")).fake(ctx, args),
 };
 
 function isTerminal(): boolean {

@@ -30,10 +30,10 @@
  */
 
 import type { PubSub } from "../core/pubsub.ts";
-import type { CliIO } from "./context.ts";
+import type { CliIO, OpenerOptions } from "./context.ts";
 import { run } from "./main.ts";
 
-export { type CliIO, ExitCode, type Opener } from "./context.ts";
+export { type CliIO, ExitCode, type Opener, type OpenerOptions } from "./context.ts";
 export type { BenchResult } from "./commands.ts";
 export type { MessageRecord } from "./format.ts";
 export type { Message } from "../core/message.ts";
@@ -50,9 +50,9 @@ export type {
 export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
 export type { OverflowPolicy, StreamOptions, Subscription } from "../core/subscription.ts";
 
-async function openUrl(url: string): Promise<PubSub> {
+async function openUrl(url: string, options?: OpenerOptions): Promise<PubSub> {
   const { open } = await import("../open.ts");
-  return await open(url);
+  return await open(url, options);
 }
 
 /**

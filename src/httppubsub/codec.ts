@@ -630,13 +630,23 @@ export function encodeSubscribeRequest(req: SubscribeRequest<TopicInput>): Uint8
  * @throws {ProtocolError} When the body is malformed.
  */
 export function decodeSubscribeRequest(body: Uint8Array): SubscribeRequest {
-  return wrap("a subscribe request", (r) => {
-    const url = r.string(2);
-    const key = r.lengthPrefixed(2);
-    const recovery = r.string(2);
-    const tracing = r.lengthPrefixed(2);
-    return { url, key, recovery, tracing };
-  }, body);
+  return wrap("a subscribe request", readSubscribeRequest, body);
+}
+
+/**
+ * Reads the fields of a subscribe request body, leaving the reader after
+ * them (lonelypss reads a body this way and ignores what follows).
+ *
+ * @param r A reader at the start of the body.
+ * @returns The request (the key as bytes).
+ * @throws {ProtocolError} When the input is malformed or ends early.
+ */
+export function readSubscribeRequest(r: ByteReader): SubscribeRequest {
+  const url = r.string(2);
+  const key = r.lengthPrefixed(2);
+  const recovery = r.string(2);
+  const tracing = r.lengthPrefixed(2);
+  return { url, key, recovery, tracing };
 }
 
 /** The body of `/v1/unsubscribe/exact` or `/v1/unsubscribe/glob`. */
@@ -687,12 +697,21 @@ export function encodeUnsubscribeRequest(req: UnsubscribeRequest<TopicInput>): U
  * @throws {ProtocolError} When the body is malformed.
  */
 export function decodeUnsubscribeRequest(body: Uint8Array): UnsubscribeRequest {
-  return wrap("an unsubscribe request", (r) => {
-    const url = r.string(2);
-    const key = r.lengthPrefixed(2);
-    const tracing = r.lengthPrefixed(2);
-    return { url, key, tracing };
-  }, body);
+  return wrap("an unsubscribe request", readUnsubscribeRequest, body);
+}
+
+/**
+ * Reads the fields of an unsubscribe request body, leaving the reader after them.
+ *
+ * @param r A reader at the start of the body.
+ * @returns The request.
+ * @throws {ProtocolError} When the input is malformed or ends early.
+ */
+export function readUnsubscribeRequest(r: ByteReader): UnsubscribeRequest {
+  const url = r.string(2);
+  const key = r.lengthPrefixed(2);
+  const tracing = r.lengthPrefixed(2);
+  return { url, key, tracing };
 }
 
 /** The fixed part of a `/v1/notify` body, before the message bytes. */
@@ -823,11 +842,20 @@ export function encodeCheckSubscriptionsRequest(req: CheckSubscriptionsRequest):
  * @throws {ProtocolError} When malformed.
  */
 export function decodeCheckSubscriptionsRequest(body: Uint8Array): CheckSubscriptionsRequest {
-  return wrap("a check_subscriptions request", (r) => {
-    const tracing = r.lengthPrefixed(2);
-    const url = r.string(2);
-    return { tracing, url };
-  }, body);
+  return wrap("a check_subscriptions request", readCheckSubscriptionsRequest, body);
+}
+
+/**
+ * Reads the fields of a check_subscriptions body, leaving the reader after them.
+ *
+ * @param r A reader at the start of the body.
+ * @returns The request.
+ * @throws {ProtocolError} When the input is malformed or ends early.
+ */
+export function readCheckSubscriptionsRequest(r: ByteReader): CheckSubscriptionsRequest {
+  const tracing = r.lengthPrefixed(2);
+  const url = r.string(2);
+  return { tracing, url };
 }
 
 /** The body of `/v1/set_subscriptions`. */
@@ -893,39 +921,49 @@ export function encodeSetSubscriptionsRequest(req: SetSubscriptionsRequest): Uin
  * @throws {ProtocolError} When malformed, unsorted or duplicated.
  */
 export function decodeSetSubscriptionsRequest(body: Uint8Array): SetSubscriptionsRequest {
-  return wrap("a set_subscriptions request", (r) => {
-    const tracing = r.lengthPrefixed(2);
-    const url = r.string(2);
-    const format = r.u8();
-    if (format !== 0) throw new ProtocolError(`the etag format is ${format}, not 0`, { offset: r.offset - 1 });
-    const etag = r.bytes(SHA512_LENGTH);
-    const exact: SubscriptionEntry<Uint8Array>[] = [];
-    const e = r.u32();
-    for (let i = 0; i < e; i++) {
-      const key = r.lengthPrefixed(2);
-      const recovery = r.string(2);
-      const prev = exact.at(-1);
-      if (prev !== undefined && compareBytes(prev.key, key) >= 0) {
-        throw new ProtocolError("the exact topics are not strictly ascending", { offset: r.offset });
-      }
-      exact.push({ key, recovery });
+  return wrap("a set_subscriptions request", readSetSubscriptionsRequest, body);
+}
+
+/**
+ * Reads the fields of a set_subscriptions body and checks the entries are
+ * strictly ascending, leaving the reader after them.
+ *
+ * @param r A reader at the start of the body.
+ * @returns The request.
+ * @throws {ProtocolError} When malformed, unsorted, duplicated or cut short.
+ */
+export function readSetSubscriptionsRequest(r: ByteReader): SetSubscriptionsRequest {
+  const tracing = r.lengthPrefixed(2);
+  const url = r.string(2);
+  const format = r.u8();
+  if (format !== 0) throw new ProtocolError(`the etag format is ${format}, not 0`, { offset: r.offset - 1 });
+  const etag = r.bytes(SHA512_LENGTH);
+  const exact: SubscriptionEntry<Uint8Array>[] = [];
+  const e = r.u32();
+  for (let i = 0; i < e; i++) {
+    const key = r.lengthPrefixed(2);
+    const recovery = r.string(2);
+    const prev = exact.at(-1);
+    if (prev !== undefined && compareBytes(prev.key, key) >= 0) {
+      throw new ProtocolError("the exact topics are not strictly ascending", { offset: r.offset });
     }
-    const glob: SubscriptionEntry<string>[] = [];
-    let prevGlob: Uint8Array | undefined;
-    const g = r.u32();
-    for (let i = 0; i < g; i++) {
-      const at = r.offset;
-      const bytes = r.lengthPrefixed(2);
-      const key = decodeUtf8(bytes, at);
-      const recovery = r.string(2);
-      if (prevGlob !== undefined && compareBytes(prevGlob, bytes) >= 0) {
-        throw new ProtocolError("the globs are not strictly ascending", { offset: at });
-      }
-      prevGlob = bytes;
-      glob.push({ key, recovery });
+    exact.push({ key, recovery });
+  }
+  const glob: SubscriptionEntry<string>[] = [];
+  let prevGlob: Uint8Array | undefined;
+  const g = r.u32();
+  for (let i = 0; i < g; i++) {
+    const at = r.offset;
+    const bytes = r.lengthPrefixed(2);
+    const key = decodeUtf8(bytes, at);
+    const recovery = r.string(2);
+    if (prevGlob !== undefined && compareBytes(prevGlob, bytes) >= 0) {
+      throw new ProtocolError("the globs are not strictly ascending", { offset: at });
     }
-    return { tracing, url, etag, exact, glob };
-  }, body);
+    prevGlob = bytes;
+    glob.push({ key, recovery });
+  }
+  return { tracing, url, etag, exact, glob };
 }
 
 // ---------------------------------------------------------------------------
@@ -1277,27 +1315,37 @@ export function encodeSubscriberResponse(res: SubscriberResponse): Uint8Array<Ar
  * @throws {ProtocolError} When malformed or of an unknown type.
  */
 export function decodeSubscriberResponse(body: Uint8Array): SubscriberResponse {
-  return wrap("a subscriber response", (r): SubscriberResponse => {
-    const type = r.u16();
-    switch (type) {
-      case SubscriberResponseType.CONFIRM_RECEIVE: {
-        const authorization = readAuthorization(r);
-        const tracing = r.lengthPrefixed(2);
-        const identifier = r.lengthPrefixed(1);
-        const numSubscribers = r.u32();
-        return { type: "confirm-receive", authorization, tracing, identifier, numSubscribers };
-      }
-      case SubscriberResponseType.CONFIRM_MISSED: {
-        const authorization = readAuthorization(r);
-        const tracing = r.lengthPrefixed(2);
-        return { type: "confirm-missed", authorization, tracing };
-      }
-      case SubscriberResponseType.UNSUBSCRIBE_IMMEDIATE:
-        return { type: "unsubscribe-immediate" };
-      default:
-        throw new ProtocolError(`the response type ${type} is unknown`, { offset: 0 });
+  return wrap("a subscriber response", readSubscriberResponse, body);
+}
+
+/**
+ * Reads a subscriber's answer, leaving the reader after its fields (the
+ * broadcaster reads the fields it needs and ignores what follows).
+ *
+ * @param r A reader at the start of the body.
+ * @returns The answer.
+ * @throws {ProtocolError} When malformed, of an unknown type, or cut short.
+ */
+export function readSubscriberResponse(r: ByteReader): SubscriberResponse {
+  const type = r.u16();
+  switch (type) {
+    case SubscriberResponseType.CONFIRM_RECEIVE: {
+      const authorization = readAuthorization(r);
+      const tracing = r.lengthPrefixed(2);
+      const identifier = r.lengthPrefixed(1);
+      const numSubscribers = r.u32();
+      return { type: "confirm-receive", authorization, tracing, identifier, numSubscribers };
     }
-  }, body);
+    case SubscriberResponseType.CONFIRM_MISSED: {
+      const authorization = readAuthorization(r);
+      const tracing = r.lengthPrefixed(2);
+      return { type: "confirm-missed", authorization, tracing };
+    }
+    case SubscriberResponseType.UNSUBSCRIBE_IMMEDIATE:
+      return { type: "unsubscribe-immediate" };
+    default:
+      throw new ProtocolError(`the response type ${type} is unknown`, { offset: 0 });
+  }
 }
 
 /**

@@ -74,6 +74,19 @@ export interface WebsocketPubSubClientOptions {
   reconnect?: boolean;
   /** How long to keep trying to reconnect before ending the subscriptions, in ms. Default 60 000. */
   reconnectTimeoutMs?: number;
+  /**
+   * lonelypss sends a websocket client one copy of a message per internal
+   * registration the topic matches: one per distinct exact topic and glob
+   * across all of that broadcaster's websocket clients, so overlapping
+   * subscriptions (ours, or another client's) bring the same message more
+   * than once, each with its own identifier. A message with the topic and
+   * SHA-512 of one that arrived less than this many ms earlier (or less
+   * than this many ms after we confirmed it) is taken for such a copy:
+   * acknowledged with 0 and not delivered again. Identical messages sent
+   * to one topic closer together than this are therefore delivered once.
+   * 0 delivers every copy, as lonelypsc does. Default 1000.
+   */
+  duplicateWindowMs?: number;
 }
 
 interface Pending {
@@ -91,6 +104,8 @@ interface BodySink {
 
 interface Receiving {
   sink: BodySink | undefined;
+  /** A copy of a message already delivered: drained, checked and confirmed with 0. */
+  copy: boolean;
   identifier: Uint8Array;
   topic: Uint8Array;
   sha512: Uint8Array;
@@ -142,6 +157,9 @@ export class WebsocketPubSubClient {
   readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: boolean;
   readonly #reconnectTimeoutMs: number;
+  readonly #duplicateWindowMs: number;
+  /** Messages delivered lately, by topic and SHA-512: until when a same one is a copy. */
+  readonly #copies = new Map<string, number>();
   /** Aborts a reconnection's backoff wait when the client closes. */
   readonly #stop = new AbortController();
   /** The subscriptions made on the current socket (`exact:<hex>`, `glob:<glob>`). */
@@ -199,12 +217,19 @@ export class WebsocketPubSubClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#reconnect = options.reconnect ?? true;
     this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000;
+    this.#duplicateWindowMs = options.duplicateWindowMs ?? 1000;
     for (
-      const [name, v, min] of [["maxFrameBytes", this.#maxFrame, 2048], ["bufferLimit", this.#bufferLimit, 0], [
-        "timeoutMs",
-        this.#timeoutMs,
-        1,
-      ], ["reconnectTimeoutMs", this.#reconnectTimeoutMs, 0]] as const
+      const [name, v, min] of [
+        ["maxFrameBytes", this.#maxFrame, 2048],
+        ["bufferLimit", this.#bufferLimit, 0],
+        [
+          "timeoutMs",
+          this.#timeoutMs,
+          1,
+        ],
+        ["reconnectTimeoutMs", this.#reconnectTimeoutMs, 0],
+        ["duplicateWindowMs", this.#duplicateWindowMs, 0],
+      ] as const
     ) {
       if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
         throw new RangeError(`Creating a WebsocketPubSubClient failed: ${name} ${String(v)} is below ${min}`);
@@ -308,6 +333,8 @@ export class WebsocketPubSubClient {
           this.#bcCounter = 1;
           this.#wired.clear();
           this.#receiving = undefined;
+          // Copies of one message all come on the socket it was sent on.
+          this.#copies.clear();
           this.#ws = ws;
           resolve();
         }).catch((err) => fail(err as Error));
@@ -525,8 +552,9 @@ export class WebsocketPubSubClient {
         // The broadcaster counter follows arrival order.
         const url = websocketUrl(this.#nonce, this.#bcCounter++);
         const generation = this.#generation;
+        const arrived = performance.now();
         this.#recvChain = this.#recvChain.then(() =>
-          generation === this.#generation ? this.#process(m, url) : undefined
+          generation === this.#generation ? this.#process(m, url, arrived) : undefined
         )
           .catch((err) => generation === this.#generation && this.#violation(err as Error));
         return;
@@ -534,7 +562,7 @@ export class WebsocketPubSubClient {
     }
   }
 
-  async #process(m: B2SMessage, url: string): Promise<void> {
+  async #process(m: B2SMessage, url: string, arrived: number): Promise<void> {
     if (this.#failure !== undefined) return;
     if (m.type === "missed") {
       const ok = await this.#receiveAuth.verify(
@@ -564,6 +592,7 @@ export class WebsocketPubSubClient {
       hasher.init();
       r = {
         sink: undefined,
+        copy: this.#isCopy(start.topic, start.sha512, arrived),
         identifier: m.identifier,
         topic: start.topic,
         sha512: start.sha512,
@@ -574,7 +603,7 @@ export class WebsocketPubSubClient {
         hasher,
       };
       this.#receiving = r;
-      if (r.length > this.#bufferLimit) r.sink = this.#deliverStream(r);
+      if (!r.copy && r.length > this.#bufferLimit) r.sink = this.#deliverStream(r);
     } else {
       if (r === undefined || !equalBytes(r.identifier, m.identifier) || m.partId !== r.partId + 1) {
         throw new ProtocolError(`Receiving failed: part ${m.partId} does not continue the message being received`);
@@ -591,8 +620,9 @@ export class WebsocketPubSubClient {
     if (r.received > r.length) throw new ProtocolError("Receiving failed: the parts are longer than the message");
     r.hasher.update(m.payload);
     const sink = r.sink;
-    if (sink === undefined) r.parts.push(m.payload);
-    else if (!sink.cancelled) {
+    if (sink === undefined) {
+      if (!r.copy) r.parts.push(m.payload);
+    } else if (!sink.cancelled) {
       if (m.payload.length > 0) sink.controller.enqueue(m.payload);
       if (r.received === r.length) {
         if (!equalBytes(r.hasher.digest("binary"), r.sha512)) {
@@ -627,19 +657,46 @@ export class WebsocketPubSubClient {
       if (!equalBytes(r.hasher.digest("binary"), r.sha512)) {
         throw new ProtocolError("Receiving failed: the SHA-512 of the message does not match");
       }
-      const data = new Uint8Array(r.length);
-      let at = 0;
-      for (const p of r.parts) {
-        data.set(p, at);
-        at += p.length;
+      if (r.copy) n = 0;
+      else {
+        const data = new Uint8Array(r.length);
+        let at = 0;
+        for (const p of r.parts) {
+          data.set(p, at);
+          at += p.length;
+        }
+        n = await this.#deliver(r, data);
       }
-      n = await this.#deliver(r, data);
     }
     const id = r.identifier;
     await this.#send((u) => ({ type: "confirm-receive", identifier: id, numSubscribers: n, url: u! }), (
       _u,
       authorization,
     ) => ({ type: "confirm-receive", identifier: id, authorization, tracing: EMPTY, numSubscribers: n }));
+    // The broadcaster sends the next copy once it has room: count the window from now as well.
+    if (!r.copy) this.#delivered(r.topic, r.sha512);
+  }
+
+  /**
+   * Whether a message that arrived at `arrived` is a copy of one delivered
+   * lately (see `duplicateWindowMs`); if not, it is remembered as delivered.
+   */
+  #isCopy(topic: Uint8Array, sha512: Uint8Array, arrived: number): boolean {
+    if (this.#duplicateWindowMs === 0) return false;
+    const key = `${hex(topic)}:${hex(sha512)}`;
+    const until = this.#copies.get(key);
+    if (until !== undefined && arrived < until) return true;
+    this.#copies.set(key, arrived + this.#duplicateWindowMs);
+    if (this.#copies.size > 10_000) {
+      const now = performance.now();
+      for (const [k, t] of this.#copies) if (t <= now) this.#copies.delete(k);
+    }
+    return false;
+  }
+
+  #delivered(topic: Uint8Array, sha512: Uint8Array): void {
+    const key = `${hex(topic)}:${hex(sha512)}`;
+    if (this.#copies.has(key)) this.#copies.set(key, performance.now() + this.#duplicateWindowMs);
   }
 
   /** Starts delivering a streamed body: the readers get messages whose body fills as parts arrive. */
@@ -914,7 +971,7 @@ export class WebsocketPubSubClient {
    * for the broadcaster's CONTINUE_NOTIFY after each.
    *
    * @param options Topic, data (bytes, string, Blob, stream or stream factory), length, sha512.
-   * @returns How many subscribers the broadcaster reached, and the identifier.
+   * @returns How many subscribers the broadcaster reached (lonelypss counts every websocket copy), and the identifier.
    * @throws {TypeError} On bad arguments.
    * @throws {AuthError} When the confirmation does not verify.
    * @throws {ConnectionError} When the socket is lost.

@@ -590,13 +590,14 @@ export function decodeS2B(bytes: Uint8Array): S2BMessage {
   switch (raw.type) {
     case S2BType.CONFIGURE: {
       noPayload(raw, what);
-      const dict = f.exact("x-initial-dict", 2);
+      // An integer header: minimal length, 0 may be empty (lonelypsp takes 0 to 2 bytes).
+      const dict = f.uint("x-initial-dict", 2);
       return {
         type: "configure",
         subscriberNonce: f.exact("x-subscriber-nonce", 32),
         enableZstd: f.flag("x-enable-zstd"),
         enableTraining: f.flag("x-enable-training"),
-        initialDict: (dict[0]! << 8) | dict[1]!,
+        initialDict: dict,
         authorization: f.authorization(),
         tracing: f.bytes("x-tracing"),
       };

@@ -106,7 +106,8 @@ export class JWTManager {
    * within 5 minutes.
    *
    * @returns The token.
-   * @throws {AuthError} When the gateway refuses (naming the URL and status) and no valid token is cached.
+   * @throws {AuthError} When the gateway refuses (naming the URL and status, or the TLS alert by which it refused the
+   *   client certificate) and no valid token is cached.
    * @throws {ConnectionError} When the certificate files cannot be read or the TLS connection fails.
    * @throws {ProtocolError} When the gateway's answer is not a JWT.
    * @throws {TimeoutError} When the gateway does not answer in time.
@@ -125,7 +126,11 @@ export class JWTManager {
   async #fetch(): Promise<string> {
     try {
       const client = await this.#httpClient();
-      const result = await httpGet(this.url, "the gateway JWT", { client, timeoutMs: this.#timeoutMs });
+      const result = await httpGet(this.url, "the gateway JWT", {
+        client,
+        timeoutMs: this.#timeoutMs,
+        clientCert: true,
+      });
       checkStatus(result, this.url, "the gateway JWT", true);
       const token = result.text.trim();
       const claims = decodeJwtClaims(token, `gateway JWT from ${this.url}`);

@@ -5,7 +5,8 @@
  */
 
 import { BasicMessage, type Settleable } from "../core/message.ts";
-import { type DeliveryInfo, parseAckSubject as parseAck } from "./protocol.ts";
+import { type AckCodec, type AckInfo, parseAckSubject } from "../nats/codec.ts";
+import { type AckSender, Settlement } from "../nats/settlement.ts";
 
 /** What {@linkcode MdbMessage} is made from. */
 export interface MdbMessageInit {
@@ -19,8 +20,8 @@ export interface MdbMessageInit {
   headers?: HeadersInit | undefined;
   /** The `$JS.ACK…` reply subject. */
   reply: string;
-  /** What the reply subject says. */
-  info: DeliveryInfo;
+  /** What the reply subject says (`parseAckSubject` of `./nats`' codec). */
+  info: AckInfo;
 }
 
 /**
@@ -67,7 +68,7 @@ export class MdbMessage extends BasicMessage {
    * @param init Subject, payload, headers, reply subject and its metadata.
    */
   constructor(init: MdbMessageInit) {
-    const timestamp = new Date(Number(init.info.timestampNs / 1_000_000n));
+    const timestamp = new Date(init.info.timestampMs);
     super({
       topic: init.dataset ?? init.subject.slice(init.subject.indexOf(".") + 1),
       data: init.data,
@@ -80,11 +81,11 @@ export class MdbMessage extends BasicMessage {
     this.sequence = init.info.streamSequence;
     this.consumerSequence = init.info.consumerSequence;
     this.pending = init.info.pending;
-    this.delivered = init.info.delivered;
+    this.delivered = init.info.deliveryCount;
     this.timestamp = timestamp;
     this.stream = init.info.stream;
     this.consumer = init.info.consumer;
-    this.timestampNs = init.info.timestampNs;
+    this.timestampNs = BigInt(init.info.timestamp);
   }
 
   /**
@@ -98,17 +99,14 @@ export class MdbMessage extends BasicMessage {
    * @throws {ProtocolError} When `reply` is not a JetStream ack subject.
    */
   static fromDelivery(subject: string, data: Uint8Array, headers: HeadersInit | undefined, reply: string): MdbMessage {
-    return new MdbMessage({ subject, data, headers, reply, info: parseAck(reply) });
+    return new MdbMessage({ subject, data, headers, reply, info: parseAckSubject(reply) });
   }
 }
-
-/** How a settleable message reaches the server. */
-export type Settle = (reply: string, payload: string) => Promise<void>;
 
 /**
  * A message of a subscription with `ack: "manual"`: the reader acks it (or
  * naks or terminates it). Unacked messages come back after the server's ack
- * wait (30 s).
+ * wait (30 s). Only the first settlement counts.
  *
  * @example
  * ```ts ignore
@@ -119,38 +117,33 @@ export type Settle = (reply: string, payload: string) => Promise<void>;
  * ```
  */
 export class SettleableMdbMessage extends MdbMessage implements Settleable {
-  readonly #settle: Settle;
-  #settled = false;
+  readonly #settlement: Settlement;
 
   /**
    * Creates the message.
    *
    * @param init As {@linkcode MdbMessage}.
-   * @param settle Sends a settlement payload to the reply subject.
+   * @param send Publishes a settlement payload to the reply subject.
+   * @param codec The payloads (an empty ack, as nats-py sends).
    */
-  constructor(init: MdbMessageInit, settle: Settle) {
+  constructor(init: MdbMessageInit, send: AckSender, codec: AckCodec) {
     super(init);
-    this.#settle = settle;
+    this.#settlement = new Settlement(init.reply, send, codec);
   }
 
   /** Whether it was acked, nak'd or terminated. */
   get settled(): boolean {
-    return this.#settled;
-  }
-
-  #send(payload: string): Promise<void> {
-    if (this.#settled) return Promise.resolve();
-    this.#settled = true;
-    return this.#settle(this.reply, payload);
+    return this.#settlement.settled;
   }
 
   /**
-   * Acks it (an empty payload, as nats-py sends). A second settlement is ignored.
+   * Acks it. A second settlement is ignored.
    *
    * @returns When it was written.
+   * @throws {ClosedError} When the subscription's connection is closed.
    */
   ack(): Promise<void> {
-    return this.#send("");
+    return this.#settlement.ack();
   }
 
   /**
@@ -161,20 +154,17 @@ export class SettleableMdbMessage extends MdbMessage implements Settleable {
    * @throws {RangeError} When `delayMs` is negative or not finite.
    */
   nak(delayMs?: number): Promise<void> {
-    if (delayMs === undefined) return this.#send("-NAK");
-    if (!Number.isFinite(delayMs) || delayMs < 0) {
-      return Promise.reject(new RangeError(`Nak'ing a message failed: the delay ${delayMs} is not 0 or more`));
-    }
-    return this.#send(`-NAK ${JSON.stringify({ delay: Math.round(delayMs * 1_000_000) })}`);
+    return this.#settlement.nak(delayMs);
   }
 
   /**
    * Tells the server never to deliver it again.
    *
-   * @param reason Recorded by the server, where supported.
+   * @param reason Recorded by the server, where supported (nats-server 2.11 and later; older ones would ignore the
+   *   whole ack, so the reason is left out for them).
    * @returns When it was written.
    */
   term(reason?: string): Promise<void> {
-    return this.#send(reason === undefined ? "+TERM" : `+TERM ${reason}`);
+    return this.#settlement.term(reason);
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The MDB wire protocol as pure functions: URLs, documents, subjects, consumer
- * configuration, pull requests, JetStream API replies, ack-subject metadata and
- * JWT claims. Nothing here does I/O.
+ * The MDB wire protocol as pure functions: URLs, documents, subjects,
+ * speedracer's consumer configuration and pull bodies, and JWT claims. The
+ * JetStream side (ack subjects, API replies, statuses) is `../nats/codec.ts`.
+ * Nothing here does I/O.
  *
  * @module
  */
@@ -358,148 +359,7 @@ export const api = {
   durableCreate: (stream: string, durable: string): string => `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
   /** Consumer deletion. */
   consumerDelete: (stream: string, durable: string): string => `$JS.API.CONSUMER.DELETE.${stream}.${durable}`,
-  /** Pull request. */
-  msgNext: (stream: string, durable: string): string => `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
 } as const;
-
-/** A JetStream API error. */
-export interface ApiError {
-  readonly code: number;
-  readonly err_code: number;
-  readonly description: string;
-}
-
-/** A JetStream API reply: the document, or its error. */
-export type ApiReply = { readonly ok: true; readonly doc: Record<string, unknown> } | {
-  readonly ok: false;
-  readonly error: ApiError;
-};
-
-/** The JetStream error code of "consumer not found". */
-export const CONSUMER_NOT_FOUND = 10014;
-
-/**
- * Parses a JetStream API reply.
- *
- * @param bytes The reply payload.
- * @param what The request, for the message.
- * @returns The document or its error.
- * @throws {ProtocolError} When it is not a JSON object or its error is malformed.
- */
-export function parseApiReply(bytes: Uint8Array, what: string): ApiReply {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (cause) {
-    throw new ProtocolError(`Reading the ${what} reply failed: it is not JSON`, { cause });
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-    throw new ProtocolError(`Reading the ${what} reply failed: it is not a JSON object`);
-  }
-  const d = doc as Record<string, unknown>;
-  if (d.error !== undefined) {
-    const e = d.error as Record<string, unknown> | null;
-    if (typeof e !== "object" || e === null || typeof e.code !== "number") {
-      throw new ProtocolError(`Reading the ${what} reply failed: its error is malformed`);
-    }
-    return {
-      ok: false,
-      error: {
-        code: e.code,
-        err_code: typeof e.err_code === "number" ? e.err_code : 0,
-        description: typeof e.description === "string" ? e.description : "",
-      },
-    };
-  }
-  return { ok: true, doc: d };
-}
-
-/**
- * Reads the stream names of a `STREAM.NAMES` reply.
- *
- * @param doc The reply document.
- * @returns The names (empty when the server says `null`).
- * @throws {ProtocolError} When `streams` is neither `null` nor an array of strings.
- */
-export function streamNamesOf(doc: Record<string, unknown>): string[] {
-  const s = doc.streams;
-  if (s === null || s === undefined) return [];
-  if (!Array.isArray(s) || !s.every((x) => typeof x === "string")) {
-    throw new ProtocolError("Reading the stream names reply failed: streams is not a list of names");
-  }
-  return s as string[];
-}
-
-/** What a JetStream ack subject tells about a delivered message. */
-export interface DeliveryInfo {
-  /** The stream. */
-  readonly stream: string;
-  /** The consumer. */
-  readonly consumer: string;
-  /** How many times it was delivered, including this time. */
-  readonly delivered: number;
-  /** The stream sequence. */
-  readonly streamSequence: number;
-  /** The consumer sequence. */
-  readonly consumerSequence: number;
-  /** When it was stored, in nanoseconds since the epoch. */
-  readonly timestampNs: bigint;
-  /** How many messages remain for the consumer after this one. */
-  readonly pending: number;
-  /** The JetStream domain, in the v2 form. */
-  readonly domain: string | undefined;
-}
-
-function count(token: string | undefined, what: string, reply: string): number {
-  if (token === undefined || !/^\d{1,16}$/.test(token)) {
-    throw new ProtocolError(`Reading the ack subject ${JSON.stringify(reply.slice(0, 200))} failed: bad ${what}`);
-  }
-  const n = Number(token);
-  if (!Number.isSafeInteger(n)) {
-    throw new ProtocolError(`Reading the ack subject ${JSON.stringify(reply.slice(0, 200))} failed: bad ${what}`);
-  }
-  return n;
-}
-
-/**
- * Parses a JetStream ack subject, v1
- * (`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`) or
- * v2 (`$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>[.<token>]`).
- *
- * @param reply The reply subject of a delivered message.
- * @returns What it says.
- * @throws {ProtocolError} When it is not an ack subject.
- */
-export function parseAckSubject(reply: string): DeliveryInfo {
-  const t = reply.split(".");
-  if (t[0] !== "$JS" || t[1] !== "ACK" || (t.length !== 9 && t.length !== 11 && t.length !== 12)) {
-    throw new ProtocolError(
-      `Reading the ack subject ${JSON.stringify(reply.slice(0, 200))} failed: not a $JS.ACK subject`,
-    );
-  }
-  const v2 = t.length !== 9;
-  const o = v2 ? 4 : 2;
-  const stream = t[o]!;
-  const consumer = t[o + 1]!;
-  if (stream === "" || consumer === "") {
-    throw new ProtocolError(`Reading the ack subject ${JSON.stringify(reply.slice(0, 200))} failed: empty name`);
-  }
-  const ts = t[o + 5];
-  if (ts === undefined || !/^\d{1,20}$/.test(ts)) {
-    throw new ProtocolError(`Reading the ack subject ${JSON.stringify(reply.slice(0, 200))} failed: bad timestamp`);
-  }
-  const domain = v2 ? t[2] : undefined;
-  return {
-    stream,
-    consumer,
-    delivered: count(t[o + 2], "delivery count", reply),
-    streamSequence: count(t[o + 3], "stream sequence", reply),
-    consumerSequence: count(t[o + 4], "consumer sequence", reply),
-    timestampNs: BigInt(ts),
-    pending: count(t[o + 6], "pending count", reply),
-    domain: domain === "_" || domain === "" ? undefined : domain,
-  };
-}
 
 /** The claims of a JWT, decoded without verifying its signature. */
 export type JwtClaims = Readonly<Record<string, unknown>>;

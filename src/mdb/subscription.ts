@@ -1,50 +1,32 @@
 /**
  * One MDB dataset subscription: its own NATS connection authenticated with a
- * MAS-issued user JWT, a durable JetStream pull consumer named after the user,
- * and a pull loop driven by the reader.
+ * MAS-issued user JWT, and the user's durable JetStream pull consumer, read
+ * through the shared JetStream pull source of `./nats` with speedracer's
+ * consumer configuration.
  *
  * @module
  */
 
-import {
-  AuthorizationError,
-  createInbox,
-  type Msg,
-  type NatsConnection,
-  PermissionViolationError,
-  type Subscription as NatsSubscription,
-  UserAuthenticationExpiredError,
-} from "@nats-io/nats-core";
-import { AuthError, ClosedError, ConnectionError, ProtocolError, PubSubError, TimeoutError } from "../core/errors.ts";
-import { StatusChannel } from "../core/status.ts";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import { AuthError, ClosedError } from "../core/errors.ts";
+import { StatusChannel, type StatusEvent } from "../core/status.ts";
 import { type PullSource, type SourceContext, Subscription } from "../core/subscription.ts";
+import { BaseNatsPubSub } from "../nats/client.ts";
+import { type AckCodec, ackCodec, type AckInfo } from "../nats/codec.ts";
+import { JetStreamPullSource } from "../nats/jetstream_source.ts";
+import { fromNatsHeaders, mapNatsError } from "../nats/util.ts";
 import type { WebSocketConstructor } from "../core/open_web_socket.ts";
 import { durableName } from "./durable_name.ts";
 import type { JWTManager } from "./jwt_manager.ts";
+import { MasJwt } from "./mas_jwt.ts";
 import { MdbMessage, SettleableMdbMessage } from "./message.ts";
 import { connectMdbNats, mdbNatsUrl } from "./nats_connect.ts";
-import {
-  api,
-  type ApiReply,
-  checkDataset,
-  CONSUMER_NOT_FOUND,
-  consumerConfig,
-  createConsumerBody,
-  datasetSubject,
-  decodeJwtClaims,
-  type MdbUrls,
-  Offset,
-  parseAckSubject,
-  parseApiReply,
-  parseRegistryEntry,
-  PULL_EXPIRES_MS,
-  pullBody,
-  registryUrl,
-  type StartPosition,
-  streamNamesOf,
-  userJwtUrl,
-} from "./protocol.ts";
+import { checkDataset, datasetSubject, type MdbUrls, Offset, parseRegistryEntry, registryUrl } from "./protocol.ts";
+import { SpeedracerConsumer, speedracerPattern } from "./speedracer_consumer.ts";
 import { checkStatus, httpGet } from "./tls.ts";
+import { UnknownDatasetError } from "./unknown_dataset_error.ts";
+
+export { UnknownDatasetError } from "./unknown_dataset_error.ts";
 
 /** How a subscription settles messages. */
 export type AckMode = "auto" | "manual";
@@ -66,9 +48,9 @@ export interface MdbSubscribeOptions {
    */
   callback?: ((msg: MdbMessage) => void | Promise<void>) | undefined;
   /**
-   * `"auto"` (default, as speedracer): each batch is acked before its messages
-   * are handed out. `"manual"`: messages have `ack()`, `nak()` and `term()`,
-   * and unacked ones come back after the server's ack wait (30 s).
+   * `"auto"` (default, as speedracer): each message is acked as it arrives,
+   * before it is handed out. `"manual"`: messages have `ack()`, `nak()` and
+   * `term()`, and unacked ones come back after the server's ack wait (30 s).
    */
   ack?: AckMode | undefined;
   /** Closes the subscription when aborted. */
@@ -100,104 +82,56 @@ export interface MdbContext {
   readonly reconnectTimeWaitMs: number;
 }
 
-const NATS_REQUEST_TIMEOUT_MS = 5_000;
-const PULL_GRACE_MS = 1_500;
-const DEDUPE_WINDOW = 4096;
+/** nats-py acks with an empty payload. */
+const EMPTY_ACK = new Uint8Array(0);
 
-interface PullRequest {
-  readonly reply: string;
-  /** The first request of a cycle: the server answers at once with what it has. */
-  readonly noWait: boolean;
-  remaining: number;
-  received: number;
-  readonly deadline: number;
-}
+/** The status events of the dataset's NATS connection passed on to the subscription's own. */
+const FORWARDED = ["disconnected", "reconnecting", "reconnected", "error", "pull-status"] as const;
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function permissionIn(err: unknown): Error | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof PermissionViolationError || /permissions violation/i.test(e.message)) return e;
-  }
-  return undefined;
-}
-
-function natsError(err: unknown, action: string, url?: string): PubSubError {
-  if (err instanceof PubSubError) return err;
-  const denied = permissionIn(err);
-  if (denied !== undefined) return new AuthError(`${action} failed: ${denied.message}`, { cause: err });
-  const opts = url === undefined ? { cause: err } : { cause: err, url };
-  if (err instanceof AuthorizationError || err instanceof UserAuthenticationExpiredError) {
-    return new AuthError(`${action} failed: the NATS server refused the MAS user JWT: ${errorText(err)}`, opts);
-  }
-  const name = (err as { name?: unknown })?.name;
-  if (name === "TimeoutError") {
-    return new TimeoutError(`${action} timed out`, { cause: err, timeoutMs: NATS_REQUEST_TIMEOUT_MS });
-  }
-  return new ConnectionError(`${action} failed: ${errorText(err)}`, opts);
-}
-
-function convertHeaders(msg: Msg): Headers | undefined {
-  const h = msg.headers;
-  if (h === undefined) return undefined;
-  const out = new Headers();
-  for (const [k, vs] of h) {
-    for (const v of vs) {
-      try {
-        out.append(k, v);
-      } catch { /* a header the Fetch API cannot carry is left out */ }
-    }
-  }
-  return out;
-}
-
-/** The pull engine behind one {@linkcode MdbSubscription}. */
-class Engine implements PullSource<MdbMessage> {
+/**
+ * The source behind one {@linkcode MdbSubscription}: speedracer's start
+ * sequence (registry, CN, MAS JWT, NATS connection, durable consumer), then
+ * the shared JetStream pull source.
+ */
+class DatasetSource implements PullSource<MdbMessage> {
   readonly kind = "pull" as const;
   readonly ctx: MdbContext;
   readonly dataset: string;
   readonly offset: Offset;
-  readonly batch: number;
   readonly ackMode: AckMode;
   readonly status = new StatusChannel();
   subject: string | undefined;
-  stream: string | undefined;
   durable: string | undefined;
   cn: string | undefined;
   nc: NatsConnection | undefined;
-  #masJwt = "";
-  #masExpMs: number | undefined;
-  #refresh: Promise<void> | undefined;
-  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  #statusLoop: Promise<void> | undefined;
-  #inbox: NatsSubscription | undefined;
-  #inboxPrefix = "";
-  #requestNo = 0;
-  #current: PullRequest | undefined;
-  #lastEmpty = false;
-  #notBefore = 0;
-  readonly #arrived: MdbMessage[] = [];
-  readonly #ready: MdbMessage[] = [];
-  #wake: (() => void) | undefined;
-  #failure: unknown;
-  #seeking: Promise<void> | undefined;
-  readonly #seen = new Set<number>();
-  readonly #seenOrder: number[] = [];
+  #mas: MasJwt | undefined;
+  #nats: BaseNatsPubSub | undefined;
+  #consumer: SpeedracerConsumer | undefined;
+  #source: JetStreamPullSource<MdbMessage> | undefined;
+  #codec: AckCodec | undefined;
+  #starting: Promise<void> | undefined;
+  #signal: AbortSignal | undefined;
   #handed = 0;
   readonly #handedWaiters = new Set<() => void>();
-  #lastPermission: PermissionViolationError | undefined;
-  #signal: AbortSignal | undefined;
-  /** MSG.NEXT bodies sent, for diagnostics. */
-  pullRequests = 0;
 
-  constructor(ctx: MdbContext, dataset: string, offset: Offset, batch: number, ackMode: AckMode) {
+  constructor(ctx: MdbContext, dataset: string, offset: Offset, ackMode: AckMode) {
     this.ctx = ctx;
     this.dataset = dataset;
     this.offset = offset;
-    this.batch = batch;
     this.ackMode = ackMode;
+  }
+
+  /** The JWT the connection authenticates with (read by `#connect`'s authenticator at each attempt). */
+  get #masJwt(): string {
+    return this.#mas?.jwt ?? "";
+  }
+
+  get stream(): string | undefined {
+    return this.#consumer?.stream;
+  }
+
+  get pullRequests(): number {
+    return this.#source?.requests ?? 0;
   }
 
   get handed(): number {
@@ -208,37 +142,49 @@ class Engine implements PullSource<MdbMessage> {
     return this.#signal;
   }
 
-  #starting: Promise<void> | undefined;
-
   start(context: SourceContext): Promise<void> {
     this.#starting = this.#start(context);
     return this.#starting;
   }
 
   async #start(context: SourceContext): Promise<void> {
-    this.#signal = context.signal;
+    const signal = context.signal;
+    this.#signal = signal;
     const { jwtManager } = this.ctx;
     this.status.emit("connecting", { dataset: this.dataset });
-    const subject = this.ctx.subjects === "slug"
-      ? this.dataset.toLowerCase()
-      : await this.#resolveSubject(context.signal);
+    // 1. gateway JWT and 2. registry: the subject; 3. CN for the connection name; 4. MAS JWT; 5. CN for the consumer.
+    const subject = this.ctx.subjects === "slug" ? this.dataset.toLowerCase() : await this.#resolveSubject(signal);
     this.subject = subject;
-    this.#stillWanted(context.signal);
-    // 3. CN for the connection name; 4. MAS JWT; 5. CN for the consumer.
+    this.#stillWanted(signal);
     this.cn = await jwtManager.getCn();
-    this.#stillWanted(context.signal);
-    await this.#fetchMasJwt(context.signal);
-    this.#stillWanted(context.signal);
+    this.#stillWanted(signal);
+    this.#mas = new MasJwt(
+      { masUrl: this.ctx.urls.mas_url, jwtManager, httpClient: this.ctx.httpClient, timeoutMs: this.ctx.timeoutMs },
+      this.dataset,
+      signal,
+      (err, why) => this.status.emit("error", { dataset: this.dataset, why }, err),
+    );
+    await this.#mas.fetch();
+    this.#stillWanted(signal);
     this.nc = await this.#connect();
-    this.#statusLoop = this.#watch(this.nc);
-    this.#stillWanted(context.signal);
+    const nats = BaseNatsPubSub.fromConnection(this.nc, { jetstream: true, owns: true });
+    this.#nats = nats;
+    for (const type of FORWARDED) nats.status.addEventListener(type, (ev) => this.#onStatus(ev as StatusEvent));
+    this.#stillWanted(signal);
     this.durable = await durableName(this.cn);
-    this.stream = await this.#lookupStream(subject);
-    this.#stillWanted(context.signal);
-    await this.#ensureConsumer(this.offset);
-    this.#stillWanted(context.signal);
-    this.#openInbox();
-    this.status.emit("connected", { dataset: this.dataset, subject: this.subject, stream: this.stream });
+    this.#consumer = new SpeedracerConsumer(this.nc, this.dataset, subject, this.durable, this.offset);
+    this.#source = new JetStreamPullSource<MdbMessage>({
+      owner: nats,
+      what: `Pulling from dataset ${this.dataset}`,
+      detail: { dataset: this.dataset },
+      consumer: this.#consumer,
+      pattern: speedracerPattern,
+      message: (m, info) => this.#message(m, info),
+      autoAck: this.ackMode === "auto" ? EMPTY_ACK : undefined,
+    });
+    await this.#source.start(context);
+    this.#stillWanted(signal);
+    this.status.emit("connected", { dataset: this.dataset, subject, stream: this.stream });
   }
 
   #stillWanted(signal: AbortSignal): void {
@@ -271,299 +217,44 @@ class Engine implements PullSource<MdbMessage> {
     return datasetSubject(this.dataset, parseRegistryEntry(reg.text));
   }
 
-  async #fetchMasJwt(signal?: AbortSignal): Promise<void> {
-    const url = userJwtUrl(this.ctx.urls.mas_url, this.dataset);
-    const headers = await this.ctx.jwtManager.getHeaders();
-    const res = await httpGet(url, `the NATS user JWT for dataset ${this.dataset}`, {
-      headers,
-      client: this.ctx.httpClient,
-      signal,
-      timeoutMs: this.ctx.timeoutMs,
-    });
-    checkStatus(res, url, `the NATS user JWT for dataset ${this.dataset}`, true);
-    const claims = decodeJwtClaims(res.text.trim(), `NATS user JWT from ${url}`);
-    this.#masJwt = res.text;
-    this.#masExpMs = typeof claims.exp === "number" ? claims.exp * 1000 : undefined;
-    this.#scheduleRefresh();
-  }
-
-  #scheduleRefresh(): void {
-    if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = undefined;
-    const exp = this.#masExpMs;
-    if (exp === undefined || this.#signal?.aborted) return;
-    const left = exp - Date.now();
-    const lead = Math.min(60_000, Math.max(500, left / 4));
-    this.#refreshTimer = setTimeout(() => {
-      this.#refreshTimer = undefined;
-      this.#refreshMas("the MAS user JWT expires soon");
-    }, Math.max(0, left - lead));
-  }
-
-  #refreshMas(why: string): void {
-    if (this.#refresh !== undefined || this.#signal?.aborted) return;
-    this.#refresh = this.#fetchMasJwt(this.#signal).catch((err) => {
-      if (!this.#signal?.aborted) this.status.emit("error", { dataset: this.dataset, why }, err);
-    }).finally(() => this.#refresh = undefined);
-  }
-
   async #connect(): Promise<NatsConnection> {
     const o = { ...this.ctx, name: `${this.cn} (${this.dataset})`, dataset: this.dataset };
     try {
       return await connectMdbNats({ ...o, authenticator: () => ({ jwt: this.#masJwt, sig: "" }) });
     } catch (err) {
-      throw natsError(err, `Connecting to NATS for dataset ${this.dataset}`, mdbNatsUrl(o));
+      throw mapNatsError(err, `Connecting to NATS for dataset ${this.dataset}`, mdbNatsUrl(o));
     }
   }
 
-  async #watch(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      switch (s.type) {
-        case "disconnect":
-          this.status.emit("disconnected", { dataset: this.dataset, server: s.server });
-          this.#refreshMas("the NATS connection dropped");
-          break;
-        case "reconnecting":
-          this.status.emit("reconnecting", { dataset: this.dataset });
-          break;
-        case "reconnect":
-          this.status.emit("reconnected", { dataset: this.dataset, server: s.server });
-          // A pull request in flight may have died with the old connection.
-          this.#current = undefined;
-          this.#poke();
-          break;
-        case "error":
-          if (s.error instanceof PermissionViolationError) this.#lastPermission = s.error;
-          if (s.error instanceof UserAuthenticationExpiredError) this.#refreshMas("the user JWT expired");
-          this.status.emit("error", { dataset: this.dataset }, s.error);
-          break;
-        case "close":
-          this.#fail(new ConnectionError(`The NATS connection of dataset ${this.dataset} closed`));
-          break;
-        default:
-          break;
-      }
+  /** Passes the NATS connection's events on, and refreshes the MAS JWT whenever the connection drops or retries. */
+  #onStatus(ev: StatusEvent): void {
+    if (ev.type === "disconnected") this.#mas?.refresh("the NATS connection dropped");
+    else if (ev.type === "reconnecting") this.#mas?.refresh("the NATS connection is retrying");
+    else if (ev.type === "error" && ev.error instanceof AuthError) this.#mas?.refresh("NATS refused the user JWT");
+    this.status.emit(ev.type, { ...ev.detail, dataset: this.dataset }, ev.error);
+  }
+
+  #message(m: Msg, info: AckInfo): MdbMessage {
+    const init = {
+      dataset: this.dataset,
+      subject: m.subject,
+      data: m.data,
+      headers: fromNatsHeaders(m.headers),
+      reply: m.reply!,
+      info,
+    };
+    if (this.ackMode === "auto") return new MdbMessage(init);
+    this.#codec ??= ackCodec(this.#nats!.termReasons, EMPTY_ACK);
+    return new SettleableMdbMessage(init, (reply, payload) => this.#nats!.sendAck(reply, payload), this.#codec);
+  }
+
+  async pull(max: number, context: SourceContext): Promise<MdbMessage[] | null> {
+    const out = await this.#source!.pull(max, context);
+    if (out !== null && out.length > 0) {
+      this.#handed += out.length;
+      for (const w of this.#handedWaiters) w();
     }
-  }
-
-  async #api(subject: string, body: string, what: string): Promise<ApiReply> {
-    const nc = this.nc!;
-    try {
-      const msg = await nc.request(subject, body, { timeout: NATS_REQUEST_TIMEOUT_MS });
-      return parseApiReply(msg.data, what);
-    } catch (err) {
-      const perm = this.#lastPermission;
-      if (perm !== undefined && perm.subject === subject) {
-        throw new AuthError(`Requesting ${what} for dataset ${this.dataset} failed: ${perm.message}`, { cause: err });
-      }
-      throw natsError(err, `Requesting ${what} for dataset ${this.dataset}`);
-    }
-  }
-
-  async #lookupStream(subject: string): Promise<string> {
-    const reply = await this.#api(api.streamNames, JSON.stringify({ subject }), "the stream names");
-    if (!reply.ok) {
-      throw new ProtocolError(
-        `Looking up the stream of ${subject} failed: ${reply.error.code} ${reply.error.description}`,
-      );
-    }
-    const name = streamNamesOf(reply.doc)[0];
-    if (name === undefined) {
-      throw new UnknownDatasetError(`Subscribing to dataset ${this.dataset} failed: no stream holds ${subject}`, {
-        dataset: this.dataset,
-      });
-    }
-    return name;
-  }
-
-  async #ensureConsumer(start: StartPosition): Promise<void> {
-    const stream = this.stream!;
-    const durable = this.durable!;
-    const info = await this.#api(api.consumerInfo(stream, durable), "", "the consumer info");
-    if (info.ok) return; // resume: the existing consumer is used as it is
-    if (info.error.err_code !== CONSUMER_NOT_FOUND && info.error.code !== 404) {
-      throw new ProtocolError(
-        `Reading consumer ${durable} of ${stream} failed: ${info.error.code} ${info.error.description}`,
-      );
-    }
-    await this.#create(start);
-  }
-
-  async #create(start: StartPosition): Promise<void> {
-    const stream = this.stream!;
-    const durable = this.durable!;
-    const body = createConsumerBody(stream, consumerConfig(durable, this.subject!, start));
-    const created = await this.#api(api.durableCreate(stream, durable), body, "the consumer creation");
-    if (!created.ok) {
-      throw new ProtocolError(
-        `Creating consumer ${durable} on ${stream} failed: ${created.error.code} ${created.error.description}`,
-      );
-    }
-  }
-
-  #openInbox(): void {
-    const nc = this.nc!;
-    this.#inbox?.unsubscribe();
-    this.#inboxPrefix = createInbox();
-    this.#current = undefined;
-    this.#lastEmpty = false;
-    this.#arrived.length = 0;
-    this.#ready.length = 0;
-    this.#seen.clear();
-    this.#seenOrder.length = 0;
-    this.#inbox = nc.subscribe(`${this.#inboxPrefix}.*`, {
-      callback: (err, msg) => {
-        if (err !== null) {
-          this.#fail(natsError(err, `Receiving from dataset ${this.dataset}`));
-          return;
-        }
-        this.#onMessage(msg);
-      },
-    });
-  }
-
-  #onMessage(msg: Msg): void {
-    const h = msg.headers;
-    const current = this.#current;
-    if (h !== undefined && h.code > 0 && msg.data.length === 0) {
-      if (current === undefined || msg.subject !== current.reply) return; // a stale request's status
-      const code = h.code;
-      if (code === 404 || code === 408) {
-        this.#lastEmpty = current.received === 0;
-        this.#current = undefined;
-      } else if (code === 100) {
-        return;
-      } else if (code === 503) {
-        // No JetStream responder yet (a server coming back): retry shortly.
-        this.#current = undefined;
-        this.#notBefore = Date.now() + 250;
-      } else if (code === 409 && /deleted/i.test(h.description)) {
-        this.#fail(new ConnectionError(`Pulling from dataset ${this.dataset} failed: the consumer was deleted`));
-      } else {
-        this.#fail(new ProtocolError(`Pulling from dataset ${this.dataset} failed: status ${code} ${h.description}`));
-      }
-      this.#poke();
-      return;
-    }
-    let message: MdbMessage;
-    try {
-      const info = parseAckSubject(msg.reply ?? "");
-      const init = {
-        dataset: this.dataset,
-        subject: msg.subject,
-        data: msg.data,
-        headers: convertHeaders(msg),
-        reply: msg.reply!,
-        info,
-      };
-      message = this.ackMode === "manual"
-        ? new SettleableMdbMessage(init, (reply, payload) => this.#settle(reply, payload))
-        : new MdbMessage(init);
-    } catch (err) {
-      this.#fail(err);
-      return;
-    }
-    if (current !== undefined) {
-      current.received++;
-      current.remaining--;
-      if (current.remaining <= 0) this.#current = undefined;
-    }
-    this.#arrived.push(message);
-    this.#poke();
-  }
-
-  #settle(reply: string, payload: string): Promise<void> {
-    const nc = this.nc;
-    if (nc === undefined || nc.isClosed()) {
-      return Promise.reject(new ClosedError(`Settling a message of dataset ${this.dataset} failed: closed`));
-    }
-    nc.publish(reply, payload);
-    return Promise.resolve();
-  }
-
-  #poke(): void {
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
-  #fail(err: unknown): void {
-    if (this.#failure === undefined) this.#failure = err;
-    this.#poke();
-  }
-
-  #request(): void {
-    const noWait = this.batch > 1 && !this.#lastEmpty;
-    const reply = `${this.#inboxPrefix}.${++this.#requestNo}`;
-    this.#current = { reply, noWait, remaining: this.batch, received: 0, deadline: Date.now() + PULL_EXPIRES_MS };
-    this.pullRequests++;
-    this.nc!.publish(api.msgNext(this.stream!, this.durable!), pullBody(this.batch, noWait), { reply });
-  }
-
-  /** Moves what arrived into the ready queue: acks the batch first in auto mode, drops duplicates. */
-  #admit(): void {
-    const nc = this.nc!;
-    for (const m of this.#arrived.splice(0)) {
-      if (this.ackMode === "auto") {
-        nc.publish(m.reply); // ack before yield, empty payload as nats-py
-        if (m.delivered > 1 && this.#seen.has(m.sequence)) continue; // handed out already; its ack was lost
-      }
-      this.#remember(m.sequence);
-      this.#ready.push(m);
-    }
-  }
-
-  #remember(seq: number): void {
-    if (this.#seen.has(seq)) return;
-    this.#seen.add(seq);
-    this.#seenOrder.push(seq);
-    if (this.#seenOrder.length > DEDUPE_WINDOW) this.#seen.delete(this.#seenOrder.shift()!);
-  }
-
-  async pull(_max: number, context: SourceContext): Promise<MdbMessage[] | null> {
-    const signal = context.signal;
-    while (true) {
-      if (signal.aborted) return null;
-      if (this.#failure !== undefined) throw this.#failure;
-      if (this.#seeking !== undefined) {
-        await this.#seeking.catch(() => {});
-        continue;
-      }
-      const next = this.#ready.shift();
-      if (next !== undefined) {
-        this.#handed++;
-        for (const w of this.#handedWaiters) w();
-        return [next];
-      }
-      const nc = this.nc!;
-      const now = Date.now();
-      if (this.#current !== undefined && now > this.#current.deadline + PULL_GRACE_MS) this.#current = undefined;
-      // A no_wait request is answered at once: take its whole batch (it ends with the batch
-      // full or a 408), ack it, then hand it out. A long poll hands out what has come.
-      if (this.#arrived.length > 0 && (this.#current === undefined || !this.#current.noWait)) {
-        this.#admit();
-        continue;
-      }
-      if (this.#current === undefined && now >= this.#notBefore && !nc.isClosed()) this.#request();
-      const until = this.#current === undefined
-        ? Math.min(500, this.#notBefore - now)
-        : this.#current.deadline + PULL_GRACE_MS - Date.now();
-      await this.#sleep(Math.max(10, until), signal);
-    }
-  }
-
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        if (this.#wake === done) this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-      this.#wake = done;
-    });
+    return out;
   }
 
   /** Resolves once `count` more messages were handed out; rejects if the subscription ends first. */
@@ -590,83 +281,21 @@ class Engine implements PullSource<MdbMessage> {
     });
   }
 
+  /** Deletes the durable and creates it again at `position`; what was received and not read is dropped. */
   async seek(position: number | Date): Promise<void> {
-    if (this.#seeking !== undefined) await this.#seeking.catch(() => {});
-    const run = (async () => {
-      const stream = this.stream!;
-      const durable = this.durable!;
-      this.#inbox?.unsubscribe();
-      this.#inbox = undefined;
-      this.#current = undefined;
-      const del = await this.#api(api.consumerDelete(stream, durable), "", "the consumer deletion");
-      if (!del.ok && del.error.err_code !== CONSUMER_NOT_FOUND && del.error.code !== 404) {
-        throw new ProtocolError(
-          `Deleting consumer ${durable} of ${stream} failed: ${del.error.code} ${del.error.description}`,
-        );
-      }
-      await this.#create(position);
-      this.#openInbox();
-    })();
-    this.#seeking = run;
-    this.#poke();
-    try {
-      await run;
-    } catch (err) {
-      this.#fail(err);
-      throw err;
-    } finally {
-      if (this.#seeking === run) this.#seeking = undefined;
-      this.#poke();
-    }
+    const consumer = this.#consumer!;
+    await this.#source!.restart(() => consumer.seek(position));
   }
 
-  async cancel(): Promise<void> {
-    this.#poke();
+  async cancel(reason: unknown): Promise<void> {
     await this.#starting?.catch(() => {}); // a close during start waits for its connection, then releases it
-    if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = undefined;
-    this.#poke();
     for (const w of this.#handedWaiters) w();
-    const nc = this.nc;
-    if (nc !== undefined) {
-      try {
-        this.#inbox?.unsubscribe();
-      } catch { /* closed already */ }
-      await nc.close().catch(() => {});
-    }
-    await this.#statusLoop?.catch(() => {});
-    await this.#refresh?.catch(() => {});
+    await this.#source?.cancel();
+    if (this.#nats !== undefined) await this.#nats.close();
+    else await this.nc?.close().catch(() => {});
+    await this.#mas?.close();
+    void reason;
     this.status.close();
-  }
-}
-
-/**
- * The dataset does not exist: the registry does not know it, or no stream
- * holds its subject.
- *
- * @example
- * ```ts
- * import { UnknownDatasetError } from "@x/pubsub/mdb";
- *
- * const err = new UnknownDatasetError("Subscribing to dataset nope failed: unknown", { dataset: "nope" });
- * console.log(err.dataset); // nope
- * ```
- */
-export class UnknownDatasetError extends PubSubError {
-  /** Always `"UnknownDatasetError"`. */
-  override name: string = "UnknownDatasetError";
-  /** The dataset asked for. */
-  readonly dataset: string;
-
-  /**
-   * Creates the error.
-   *
-   * @param message What went wrong.
-   * @param options The dataset and the cause.
-   */
-  constructor(message: string, options: { dataset: string; cause?: unknown }) {
-    super(message, options);
-    this.dataset = options.dataset;
   }
 }
 
@@ -675,9 +304,12 @@ export class UnknownDatasetError extends PubSubError {
  * speedracer's `seek` and `wait`. Made by {@linkcode Connection.subscribe}.
  *
  * It pulls only while the reader reads: one `MSG.NEXT` request of `batch`
- * messages at a time (the first of a cycle with `no_wait`, as nats-py), so a
- * slow reader holds at most one batch. With `ack: "auto"` each batch is acked
- * before its first message is handed out.
+ * messages at a time (the first of a cycle with `no_wait`, as nats-py), the
+ * next only once the reader has taken the last, so a slow reader holds at
+ * most one batch (`highWaterMark` is the batch). With `ack: "auto"` each
+ * message is acked as it arrives, before it is handed out. It reads through
+ * the JetStream pull source of `./nats`: a server restart, graceful or not,
+ * ends no subscription (`status` reports it); a deleted consumer does.
  *
  * @example
  * ```ts ignore
@@ -689,7 +321,7 @@ export class UnknownDatasetError extends PubSubError {
  * ```
  */
 export class MdbSubscription extends Subscription<MdbMessage> {
-  readonly #engine: Engine;
+  readonly #source: DatasetSource;
   /** The dataset. */
   readonly dataset: string;
   /** The offset asked for (used only when the consumer is created). */
@@ -736,9 +368,10 @@ export class MdbSubscription extends Subscription<MdbMessage> {
     if (options.callback !== undefined && typeof options.callback !== "function") {
       throw new TypeError(`Subscribing to dataset ${dataset} failed: callback is not a function`);
     }
-    const engine = new Engine(ctx, dataset, offset, batch, ack);
-    super(engine, { highWaterMark: 1, signal: options.signal });
-    this.#engine = engine;
+    const source = new DatasetSource(ctx, dataset, offset, ack);
+    // The room the reader gives is one batch: no pull asks for more than what the reader has taken.
+    super(source, { highWaterMark: batch, signal: options.signal });
+    this.#source = source;
     this.dataset = dataset;
     this.offset = offset;
     this.batch = batch;
@@ -746,7 +379,7 @@ export class MdbSubscription extends Subscription<MdbMessage> {
     this.ack = ack;
     this.urls = ctx.urls;
     this.jwtManager = ctx.jwtManager;
-    this.status = engine.status;
+    this.status = source.status;
     const callback = options.callback;
     if (callback !== undefined) {
       this.#callbackLoop = this.ready.then(async () => {
@@ -768,27 +401,27 @@ export class MdbSubscription extends Subscription<MdbMessage> {
 
   /** The subject, once started: `EVENTS.<dataset>` or `OBJECTS.<dataset>`. */
   get subject(): string | undefined {
-    return this.#engine.subject;
+    return this.#source.subject;
   }
 
   /** The stream name, once started. */
   get stream(): string | undefined {
-    return this.#engine.stream;
+    return this.#source.stream;
   }
 
   /** The durable consumer name, once started. */
   get durable(): string | undefined {
-    return this.#engine.durable;
+    return this.#source.durable;
   }
 
   /** How many `MSG.NEXT` pull requests were sent. */
   get pullRequests(): number {
-    return this.#engine.pullRequests;
+    return this.#source.pullRequests;
   }
 
   /** How many messages were handed to the reader. */
   get handed(): number {
-    return this.#engine.handed;
+    return this.#source.handed;
   }
 
   /**
@@ -811,10 +444,10 @@ export class MdbSubscription extends Subscription<MdbMessage> {
       throw new TypeError(`Seeking dataset ${this.dataset} failed: ${String(position)} is not a sequence or a Date`);
     }
     await this.ready;
-    if (this.#engine.signal?.aborted) {
+    if (this.#source.signal?.aborted) {
       throw new ClosedError(`Seeking dataset ${this.dataset} failed: the subscription has ended`);
     }
-    await this.#engine.seek(position);
+    await this.#source.seek(position);
   }
 
   /**
@@ -844,10 +477,10 @@ export class MdbSubscription extends Subscription<MdbMessage> {
     }
     if (messages) {
       await this.ready;
-      await this.#engine.waitHanded(messages);
+      await this.#source.waitHanded(messages);
     }
     if (ms > 0) {
-      const signal = this.#engine.signal;
+      const signal = this.#source.signal;
       if (signal?.aborted) return;
       await new Promise<void>((resolve) => {
         const done = () => {

@@ -109,11 +109,21 @@ export async function loadClientCert(cert: ClientCert | undefined): Promise<{ ce
   return { cert: await readPem(c, "client certificate"), key: await readPem(k, "client key") };
 }
 
-function tlsReason(err: unknown): string {
+/** TLS alerts by which a server refuses the client certificate. */
+const CLIENT_CERT_ALERT =
+  /fatal alert: ?(CertificateRequired|BadCertificate|UnknownCA|CertificateUnknown|AccessDenied|UnsupportedCertificate|CertificateRevoked|CertificateExpired)/i;
+
+function errorTexts(err: unknown): { text: string; innerText: string } {
   const text = String((err as { message?: unknown })?.message ?? err);
   const inner = (err as { cause?: unknown })?.cause;
   const innerText = inner === undefined ? "" : String((inner as { message?: unknown })?.message ?? inner);
+  return { text, innerText };
+}
+
+function tlsReason(err: unknown): string {
+  const { text, innerText } = errorTexts(err);
   const all = `${text} ${innerText}`;
+  if (CLIENT_CERT_ALERT.test(all)) return `the server refused the client certificate: ${innerText || text}`;
   if (/UnknownIssuer|unknown ?issuer|invalid peer certificate|certificate/i.test(all)) {
     return `the server's TLS certificate was not accepted (wrong CA?): ${innerText || text}`;
   }
@@ -146,7 +156,10 @@ export interface HttpResult {
 
 /**
  * GETs a URL with a 10 s timeout; network and TLS failures become
- * {@linkcode ConnectionError}, the timeout {@linkcode TimeoutError}.
+ * {@linkcode ConnectionError}, the timeout {@linkcode TimeoutError}. On a
+ * call that presents a client certificate, a TLS alert refusing it becomes
+ * {@linkcode AuthError}, and a connection closed during the handshake a
+ * `ConnectionError` that says the certificate may be the cause.
  *
  * @param url The URL.
  * @param what The call, for messages ("the MDB config", ...).
@@ -161,6 +174,8 @@ export async function httpGet(
     client?: Deno.HttpClient | undefined;
     signal?: AbortSignal | undefined;
     timeoutMs?: number | undefined;
+    /** The call presents a client certificate (the API gateway): handshake refusals are told apart. */
+    clientCert?: boolean | undefined;
   },
 ): Promise<HttpResult> {
   const ms = init.timeoutMs ?? HTTP_TIMEOUT_MS;
@@ -181,6 +196,26 @@ export async function httpGet(
       });
     }
     if (init.signal?.aborted) throw init.signal.reason;
+    if (init.clientCert === true) {
+      const { text, innerText } = errorTexts(cause);
+      const alert = `${text} ${innerText}`.match(CLIENT_CERT_ALERT);
+      if (alert !== null) {
+        throw new AuthError(
+          `Fetching ${what} from ${url} was refused at the TLS handshake: the server did not accept the client certificate (${
+            alert[0]
+          })`,
+          { cause, url },
+        );
+      }
+      if (/handshake eof|close_notify|unexpected ?eof/i.test(`${text} ${innerText}`)) {
+        throw new ConnectionError(
+          `Fetching ${what} from ${url} failed: the server closed the connection during the TLS handshake (it may not accept the client certificate): ${
+            innerText || text
+          }`,
+          { cause, url },
+        );
+      }
+    }
     throw new ConnectionError(`Fetching ${what} from ${url} failed: ${tlsReason(cause)}`, { cause, url });
   }
   let text: string;

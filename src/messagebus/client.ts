@@ -56,11 +56,14 @@ export interface MessageBusClientOptions {
    */
   heartbeatTimeoutMs?: number | undefined;
   /**
-   * How long `start()` waits for the login probe (ms): a round trip through
-   * the server on `probeFeed`, since the server never answers credentials.
-   * No echo in time means the login was (most likely) refused: `start()`
-   * rejects with {@linkcode AuthError}. 0 skips the probe. Default 5000 with
-   * an authenticator, else 0.
+   * Opt-in login probe: how long `start()` waits (ms) for a round trip
+   * through the server on `probeFeed` (see `ping()`), since the server never
+   * answers credentials. No echo in time: `start()` rejects with
+   * {@linkcode AuthError}. Only for users that hold the Subscribe role on
+   * `probeFeed`: no request the server echoes is free of role checks, so a
+   * user without it looks exactly like a refused one. 0 (the default) skips
+   * the probe: `start()` resolves once the credentials are written, and a
+   * refused login shows as silence.
    */
   loginTimeoutMs?: number | undefined;
   /** The feed used by `ping()` and the login probe. Default `"__probe__"`. */
@@ -291,6 +294,8 @@ export class MessageBusClient {
   #pingSeq = 0;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #dispatching = false;
+  /** Why the writer gave up on the current connection, when it found it dead first. */
+  #writeFailure: Error | undefined;
 
   private constructor(host: string, port: number, conn: Deno.Conn, options: MessageBusClientOptions) {
     this.host = host;
@@ -400,12 +405,12 @@ export class MessageBusClient {
 
   /**
    * Writes the credentials, then everything queued, and starts reading. With
-   * a login probe (see `loginTimeoutMs`), resolves only once the server has
-   * echoed it.
+   * the opt-in login probe (see `loginTimeoutMs`), resolves only once the
+   * server has echoed it.
    *
    * @returns A promise that resolves when the client is running.
-   * @throws {AuthError} When the login probe got no echo in time, or the server closed the connection after the
-   *   credentials: the server never answers credentials, so silence is how a refused login shows.
+   * @throws {AuthError} With the login probe: when it got no echo in time, or the server closed the connection after
+   *   the credentials (the server never answers credentials, so silence is how a refused login shows).
    * @throws {ClosedError} When the client was stopped, or `start()` was already called.
    * @throws {ConnectionError} When the connection was lost while starting.
    */
@@ -432,7 +437,7 @@ export class MessageBusClient {
     this.#loop = this.#run(conn);
     this.#kick();
     this.#armHeartbeat();
-    const loginTimeout = this.#options.loginTimeoutMs ?? (this.#options.authenticator ? 5000 : 0);
+    const loginTimeout = this.#options.loginTimeoutMs ?? 0;
     if (loginTimeout > 0) {
       try {
         await this.ping(loginTimeout);
@@ -440,8 +445,9 @@ export class MessageBusClient {
         const user = this.#options.authenticator?.user ?? "nobody";
         const err = cause instanceof TimeoutError
           ? new AuthError(
-            `Logging in to ${this.#url} as ${user} got no answer within ${loginTimeout} ms: the server never ` +
-              `acknowledges credentials, and silence usually means they were refused`,
+            `Logging in to ${this.#url} as ${user} got no answer to the login probe on ${this.#probeFeed} within ` +
+              `${loginTimeout} ms: the server never acknowledges credentials, so silence means they were refused ` +
+              `(or the user may not subscribe to ${this.#probeFeed})`,
             { url: this.#url, cause },
           )
           : new AuthError(
@@ -585,19 +591,58 @@ export class MessageBusClient {
           at += p.bytes.length;
         }
       }
+      let written = 0;
       try {
-        await writeAll(conn, bytes);
+        while (written < bytes.length) written += await conn.write(bytes.subarray(written));
       } catch (cause) {
-        const err = new ConnectionError(`Writing to ${this.#url} failed: ${(cause as Error)?.message ?? cause}`, {
-          url: this.#url,
-          cause,
-        });
-        // Partly written: never resent (no duplicates), the callers learn it failed.
-        for (const p of batch) p.kind === "state" ? p.resolve() : p.reject(err);
+        this.#writeFailed(conn, batch, written, cause);
         return;
       }
       for (const p of batch) p.resolve();
     }
+  }
+
+  /**
+   * A write to `conn` failed after `written` bytes of the batch. A message the
+   * connection took whole may or may not have been read by the server (the
+   * protocol has no acknowledgement): its caller gets a ConnectionError, and
+   * it is not resent, so it is never delivered twice. A message of which
+   * none or only part went out never reached the server whole: data is put
+   * back at the head of the queue and written after the reconnection, in
+   * order. Subscription requests are restored from the table on
+   * reconnection; pings fail.
+   */
+  #writeFailed(conn: Deno.Conn, batch: Pending[], written: number, cause: unknown): void {
+    const why = (cause as Error)?.message ?? String(cause);
+    const unknown = new ConnectionError(
+      `Writing to ${this.#url} failed: ${why}; the message had been handed to the connection, and whether the ` +
+        `server read it cannot be known`,
+      { url: this.#url, cause },
+    );
+    const lost = new ConnectionError(`Writing to ${this.#url} failed: ${why}`, { url: this.#url, cause });
+    const keep: Pending[] = [];
+    let at = 0;
+    for (const p of batch) {
+      const whole = at + p.bytes.length <= written;
+      at += p.bytes.length;
+      if (p.kind === "state") p.resolve();
+      else if (p.kind === "ping") p.reject(lost);
+      else if (whole) p.reject(unknown);
+      else keep.push(p);
+    }
+    if (this.#ended || this.#stopping) {
+      for (const p of keep) p.reject(new ClosedError(`Writing to ${this.#url} failed: the client is closed`));
+      return;
+    }
+    for (const p of keep) this.#queuedBytes += p.bytes.length;
+    this.#queue.unshift(...keep);
+    if (this.#conn !== conn) return;
+    // Nothing more goes to this connection; closing it ends the read loop, which reconnects.
+    this.#ready = false;
+    this.#writeFailure ??= lost;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
   }
 
   // ------------------------------------------------------------ reading
@@ -605,7 +650,9 @@ export class MessageBusClient {
   async #run(first: Deno.Conn): Promise<void> {
     let conn: Deno.Conn | undefined = first;
     while (conn !== undefined) {
-      const reason = await this.#read(conn);
+      const readFailure = await this.#read(conn);
+      const reason = this.#writeFailure ?? readFailure;
+      this.#writeFailure = undefined;
       if (this.#stopping || this.#ended) return;
       this.#ready = false;
       this.#reconnecting = true;
@@ -759,15 +806,8 @@ export class MessageBusClient {
     switch (m.type) {
       case 8:
       case 9: {
-        if (m.feed === this.#probeFeed && m.topic === this.#probeTopic) {
-          // Our own probe (or the server's stale notice for it): never dispatched.
-          const data = m.packets?.[0]?.data;
-          const seq = data == null ? "" : new TextDecoder().decode(data);
-          const done = this.#pings.get(seq);
-          this.#pings.delete(seq);
-          done?.();
-          return;
-        }
+        // Data on our own probe topic (a user's publish there): never dispatched.
+        if (m.feed === this.#probeFeed && m.topic === this.#probeTopic) return;
         const image = this.#imageField === "bool" ? m.isImage === true : m.contentType ?? "";
         for (const h of [...this.dataHandlers]) {
           await this.#call("data", () => h(m.user, m.host, m.feed, m.topic, m.packets, image));
@@ -794,6 +834,17 @@ export class MessageBusClient {
         return;
       }
       case 3: {
+        if (m.feed === this.#probeFeed && m.topic === this.#probeTopic) {
+          // Our probe's own subscription, echoed: the add answers the oldest ping; never dispatched.
+          if (m.isAdd) {
+            const oldest = this.#pings.entries().next();
+            if (!oldest.done) {
+              this.#pings.delete(oldest.value[0]);
+              oldest.value[1]();
+            }
+          }
+          return;
+        }
         for (const h of [...this.notificationHandlers]) {
           await this.#call("notification", () => h(m.clientId, m.user, m.host, m.feed, m.topic, m.isAdd));
         }
@@ -895,10 +946,14 @@ export class MessageBusClient {
    * @param topic The topic.
    * @param isImage Whether this is a full image (bool dialect), or the content type (contentType dialect).
    * @param packets The packets, or `null`.
-   * @returns A promise that resolves once written (there is no acknowledgement).
+   * @returns A promise that resolves once written (there is no acknowledgement). While the
+   *   connection is down the publish waits in the queue and resolves once written after the
+   *   reconnection.
    * @throws {TypeError} On an invalid argument.
    * @throws {ClosedError} When the client is closed.
-   * @throws {ConnectionError} When the connection failed while writing it.
+   * @throws {ConnectionError} When the connection failed after taking it (whether the server read it
+   *   is unknown), when more than `maxQueuedBytes` wait for the connection, or when the client gave up
+   *   reconnecting.
    */
   publish(
     feed: string,
@@ -1078,12 +1133,15 @@ export class MessageBusClient {
   }
 
   /**
-   * Measures a round trip through the server: subscribes to this client's
-   * topic of the probe feed, publishes to it and unsubscribes, in one write,
-   * and waits for the echo. Since the server handles a connection's messages in
+   * Measures a round trip through the server: registers for notifications of
+   * the probe feed (unless a `notifications()` stream of it already holds the
+   * registration), subscribes to this client's topic of it, unsubscribes and
+   * unregisters, in one write, and waits for the server's notification of
+   * that subscription. Since the server handles a connection's messages in
    * order, the echo also proves every earlier request was processed. Needs
-   * the Subscribe and Publish roles on the probe feed, and a probe feed that
-   * requires no authorization.
+   * the Subscribe role on the probe feed (registering for notifications
+   * needs no role) and a probe feed that requires no authorization; never
+   * the Publish role.
    *
    * @param timeoutMs How long to wait for the echo. Default 5000.
    * @returns The round-trip time in milliseconds.
@@ -1093,21 +1151,16 @@ export class MessageBusClient {
    */
   async ping(timeoutMs = 5000): Promise<number> {
     if (this.#ended || this.#stopping) throw new ClosedError(`Pinging ${this.#url} failed: the client is closed`);
-    // One probe topic per client, so the server's publisher table gains one entry, not one per ping.
+    // One probe topic per client: the server keeps an authorization per (feed, topic) for the connection's life.
     const topic = this.#probeTopic;
     const feed = this.#probeFeed;
     const seq = String(++this.#pingSeq);
+    const register = (this.#notifyCounts.get(feed) ?? 0) === 0;
     const w = [
+      ...(register ? [this.#encode({ type: 4, feed, isAdd: true })] : []),
       this.#encode({ type: 5, feed, topic, isAdd: true }),
-      this.#encode({
-        type: 1,
-        feed,
-        topic,
-        isImage: false,
-        contentType: "",
-        packets: [{ entitlements: null, data: new TextEncoder().encode(seq) }],
-      }),
       this.#encode({ type: 5, feed, topic, isAdd: false }),
+      ...(register ? [this.#encode({ type: 4, feed, isAdd: false })] : []),
     ];
     const bytes = new Uint8Array(w.reduce((n, b) => n + b.length, 0));
     let at = 0;
@@ -1117,12 +1170,15 @@ export class MessageBusClient {
     }
     const t0 = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let late = false;
+    // Echoes answer pings oldest first (they carry no sequence number).
     const echoed = new Promise<void>((resolve) => this.#pings.set(seq, resolve));
     const timedOut = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs));
     try {
       await this.#enqueue(bytes, "ping");
       const r = await Promise.race([echoed.then(() => "echo" as const), timedOut]);
       if (r === "timeout") {
+        late = true;
         throw new TimeoutError(`Pinging ${this.#url} timed out after ${timeoutMs} ms`, { timeoutMs });
       }
       if (this.#ended || this.#stopping) throw new ClosedError(`Pinging ${this.#url} failed: the client is closed`);
@@ -1132,7 +1188,9 @@ export class MessageBusClient {
       return performance.now() - t0;
     } finally {
       clearTimeout(timer);
-      this.#pings.delete(seq);
+      // A late echo may still come on this connection: it must answer nothing (a lost connection clears them all).
+      if (late && this.#pings.has(seq)) this.#pings.set(seq, noop);
+      else this.#pings.delete(seq);
     }
   }
 

@@ -22,7 +22,7 @@ import { StatusChannel } from "../core/status.ts";
 import { type PushController, Subscription } from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
 import { connectNats, type NatsTransport } from "./connect_nats.ts";
-import { JetStreamPullSource } from "./jetstream_source.ts";
+import { consumerSource } from "./consumer_source.ts";
 import type { JetStreamMessage } from "./message.ts";
 import { NatsMessage } from "./message.ts";
 import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
@@ -102,6 +102,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   #closing: Promise<void> | undefined;
   #reconnecting = false;
   #reconnected: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** When the connection dropped, until the reconnect (the start of core subscriptions' gap). */
+  #droppedAt: Date | undefined;
   readonly #statusLoop: Promise<void>;
 
   /**
@@ -247,6 +249,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
           case "disconnect":
             if (!this.#reconnecting) {
               this.#reconnecting = true;
+              this.#droppedAt = new Date();
               let resolve!: () => void;
               const promise = new Promise<void>((r) => resolve = r);
               this.#reconnected = { promise, resolve };
@@ -261,6 +264,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
             this.#reconnected?.resolve();
             this.#reconnected = undefined;
             for (const fn of this.#reconnectListeners) fn();
+            this.#droppedAt = undefined;
             this.status.emit("reconnected", { server: s.server });
             break;
           case "error":
@@ -348,7 +352,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
       throw new RangeError(`${action} failed: pendingLimit ${options.pendingLimit} is not an integer of 0 or more`);
     }
     if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
-    const source = this.jetstream ? new JetStreamPullSource(this, topic, options) : this.#coreSource(topic, options);
+    const source = jetstream ? consumerSource(this, topic, options) : this.#coreSource(topic, options);
     const sub = new Subscription<NatsMessage>(source, options);
     this.#subs.add(sub);
     void sub.closed.then(() => this.#subs.delete(sub));
@@ -385,9 +389,14 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
         draining = false;
       }
     };
+    let unlisten: (() => void) | undefined;
     return {
       kind: "push" as const,
       start: async (controller: PushController<NatsMessage>) => {
+        // Core NATS is at-most-once: what was published while the link was down is lost. Say so.
+        unlisten = this.onReconnect(() => {
+          this.status.emit("missed", { topic, since: this.#droppedAt, until: new Date() });
+        });
         sub = nc.subscribe(topic, {
           ...(options.group === undefined ? {} : { queue: options.group }),
           callback: (err, m) => {
@@ -425,6 +434,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
         }
       },
       cancel: () => {
+        unlisten?.();
         queue = [];
         head = 0;
         try {

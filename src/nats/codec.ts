@@ -1,6 +1,7 @@
 /**
- * Pure NATS/JetStream helpers: subject checks, JetStream ack-subject parsing,
- * pull-request bodies, status classification and ack payloads. No I/O.
+ * The NATS and JetStream wire as pure functions: subject and name checks,
+ * ack-subject parsing, pull-request bodies, pull-status classification, ack
+ * payloads and JetStream API replies. No I/O. Both `./nats` and `./mdb` use it.
  *
  * @module
  */
@@ -261,24 +262,33 @@ export function pullRequest(init: PullRequestInit): Uint8Array {
   return encoder.encode(JSON.stringify(body));
 }
 
-/** What a status message on a pull inbox means. */
+/**
+ * What a status message on a pull inbox means. Only `"deleted"` and
+ * `"refused"` end a subscription; an `"interrupted"` request is retried.
+ */
 export type PullStatus =
+  | "heartbeat" // 100: idle heartbeat or flow control; the request goes on
   | "no-messages" // 404: nothing available for a no-wait request; the request ended
   | "timeout" // 408: the request expired (possibly after some messages); the request ended
-  | "heartbeat" // 100: idle heartbeat or flow control; the request goes on
-  | "deleted" // 409 Consumer Deleted: the subscription cannot go on
-  | "limit" // 409 Exceeded ...: the request was refused or cut short; retrying may work
-  | "other"; // anything else: the request ended
+  | "deleted" // 409 Consumer Deleted (or Stream Deleted): the consumer is gone; the subscription cannot go on
+  | "refused" // 400 Bad Request, 409 Consumer is push based: no request of this kind can ever be served
+  | "interrupted"; // anything else (409 Server Shutdown, Leadership Change, Exceeded ..., 503): ended; retry later
 
 /**
  * Classifies the status a server sends to a pull inbox (a message with no
  * payload and a `NATS/1.0 <code> <description>` header line).
  *
+ * As nats.js `consume()`, a status ends the subscription only when no retry
+ * can succeed: the consumer was deleted, or the server refuses this kind of
+ * request altogether. Everything else (a graceful shutdown's
+ * `409 Server Shutdown`, a leadership change, an exceeded limit, no JetStream
+ * responder yet) ends only the request.
+ *
  * @example
  * ```ts
  * import { classifyStatus } from "./codec.ts";
  *
- * console.log(classifyStatus(404, "No Messages"), classifyStatus(409, "Consumer Deleted")); // no-messages deleted
+ * console.log(classifyStatus(409, "Consumer Deleted"), classifyStatus(409, "Server Shutdown")); // deleted interrupted
  * ```
  *
  * @param code The status code.
@@ -293,15 +303,29 @@ export function classifyStatus(code: number, description: string): PullStatus {
       return "no-messages";
     case 408:
       return "timeout";
+    case 400:
+      return "refused";
     case 409:
-      return /consumer (is )?deleted/i.test(description) ? "deleted" : "limit";
+      if (/(consumer|stream) (is )?deleted/i.test(description)) return "deleted";
+      if (/push based/i.test(description)) return "refused";
+      return "interrupted";
     default:
-      return "other";
+      return "interrupted";
   }
 }
 
 /** The payload of a positive ack. */
 export const ACK: Uint8Array = encoder.encode("+ACK");
+
+/** The ack payloads a connection sends. */
+export interface AckCodec {
+  /** The payload of a positive ack. */
+  readonly ack: Uint8Array;
+  /** The payload of a negative ack, asking for redelivery after `delayMs`. */
+  nak(delayMs?: number): Uint8Array;
+  /** The payload of a terminate ack. */
+  term(reason?: string): Uint8Array;
+}
 
 /**
  * Encodes a negative ack, asking for redelivery (after `delayMs`, if given).
@@ -340,4 +364,113 @@ export function nakPayload(delayMs?: number): Uint8Array {
  */
 export function termPayload(reason?: string): Uint8Array {
   return encoder.encode(reason === undefined || reason === "" ? "+TERM" : `+TERM ${reason.replace(/[\r\n]/g, " ")}`);
+}
+
+/**
+ * The ack payloads for a server: `+TERM <reason>` only where the server
+ * understands it (nats-server 2.11 and later; 2.9 ignores the whole ack when a
+ * reason follows, so the reason is left out for it).
+ *
+ * @example
+ * ```ts
+ * import { ackCodec } from "./codec.ts";
+ *
+ * const old = ackCodec(false, new Uint8Array(0)); // nats-py's empty ack, a 2.9 server
+ * console.log(old.ack.length, new TextDecoder().decode(old.term("bad"))); // 0 +TERM
+ * ```
+ *
+ * @param termReasons Whether the server understands a reason after `+TERM`.
+ * @param ack The positive ack payload: `+ACK` (default) or an empty payload (what nats-py sends; the same to the server).
+ * @returns The payloads.
+ */
+export function ackCodec(termReasons: boolean, ack: Uint8Array = ACK): AckCodec {
+  return { ack, nak: nakPayload, term: termReasons ? termPayload : () => termPayload() };
+}
+
+/** A JetStream API error, as the server reports it. */
+export interface ApiError {
+  /** The HTTP-like status (404, 400, 503...). */
+  readonly code: number;
+  /** JetStream's own error code (10014: consumer not found...), 0 when absent. */
+  readonly err_code: number;
+  /** The server's description. */
+  readonly description: string;
+}
+
+/** A JetStream API reply: the document, or its error. */
+export type ApiReply = { readonly ok: true; readonly doc: Record<string, unknown> } | {
+  readonly ok: false;
+  readonly error: ApiError;
+};
+
+/** The JetStream error code of "consumer not found". */
+export const CONSUMER_NOT_FOUND = 10014;
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Parses the reply to a `$JS.API…` request.
+ *
+ * @example
+ * ```ts
+ * import { parseApiReply } from "./codec.ts";
+ *
+ * const r = parseApiReply(new TextEncoder().encode('{"error":{"code":404,"err_code":10014,"description":"consumer not found"}}'), "the consumer info");
+ * console.log(r.ok ? "ok" : r.error.err_code); // 10014
+ * ```
+ *
+ * @param bytes The reply payload.
+ * @param what The request, for the message.
+ * @returns The document or its error.
+ * @throws {ProtocolError} When it is not a JSON object or its error is malformed.
+ */
+export function parseApiReply(bytes: Uint8Array, what: string): ApiReply {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(strictUtf8.decode(bytes));
+  } catch (cause) {
+    throw new ProtocolError(`Reading the ${what} reply failed: it is not JSON`, { cause });
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new ProtocolError(`Reading the ${what} reply failed: it is not a JSON object`);
+  }
+  const d = doc as Record<string, unknown>;
+  if (d.error !== undefined) {
+    const e = d.error as Record<string, unknown> | null;
+    if (typeof e !== "object" || e === null || typeof e.code !== "number") {
+      throw new ProtocolError(`Reading the ${what} reply failed: its error is malformed`);
+    }
+    return {
+      ok: false,
+      error: {
+        code: e.code,
+        err_code: typeof e.err_code === "number" ? e.err_code : 0,
+        description: typeof e.description === "string" ? e.description : "",
+      },
+    };
+  }
+  return { ok: true, doc: d };
+}
+
+/**
+ * Reads the stream names of a `$JS.API.STREAM.NAMES` reply.
+ *
+ * @example
+ * ```ts
+ * import { streamNamesOf } from "./codec.ts";
+ *
+ * console.log(streamNamesOf({ streams: ["ORDERS"] }), streamNamesOf({ streams: null })); // [ "ORDERS" ] []
+ * ```
+ *
+ * @param doc The reply document.
+ * @returns The names (empty when the server says `null`).
+ * @throws {ProtocolError} When `streams` is neither `null` nor an array of strings.
+ */
+export function streamNamesOf(doc: Record<string, unknown>): string[] {
+  const s = doc.streams;
+  if (s === null || s === undefined) return [];
+  if (!Array.isArray(s) || !s.every((x) => typeof x === "string")) {
+    throw new ProtocolError("Reading the stream names reply failed: streams is not a list of names");
+  }
+  return s as string[];
 }

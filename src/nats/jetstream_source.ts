@@ -1,38 +1,29 @@
 /**
- * The JetStream pull source behind JetStream subscriptions.
+ * The JetStream pull source: the one pull loop behind `./nats` JetStream
+ * subscriptions and `./mdb` dataset subscriptions. What differs between them
+ * is given to it: how the consumer is made ({@linkcode ConsumerSetup}), the
+ * shape of the requests ({@linkcode PullPattern}) and the message type.
  *
  * @module
  */
 
 import { createInbox, type Msg, type NatsConnection, type Subscription as NatsSubscription } from "@nats-io/nats-core";
-import { AckPolicy, type ConsumerConfig, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
-import { ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
+import { AuthError, ClosedError, ConnectionError, ProtocolError, PubSubError } from "../core/errors.ts";
+import type { StatusChannel } from "../core/status.ts";
 import type { PullSource, SourceContext } from "../core/subscription.ts";
-import {
-  ACK,
-  classifyStatus,
-  isWildcardSubject,
-  nakPayload,
-  parseAckSubject,
-  pullRequest,
-  termPayload,
-} from "./codec.ts";
-import { JetStreamMessage, type NatsMessage } from "./message.ts";
-import type { NatsSubscribeOptions } from "./options.ts";
-import { fromNatsHeaders, isStatus, mapNatsError, nanos } from "./util.ts";
+import { type AckInfo, classifyStatus, parseAckSubject } from "./codec.ts";
+import { isStatus, mapNatsError } from "./util.ts";
 
-/** What a {@linkcode JetStreamPullSource} needs from the adapter that made it. */
+/** What a {@linkcode JetStreamPullSource} needs from the connection it reads through. */
 export interface PullOwner {
   /** The connection. */
   readonly connection: NatsConnection;
-  /** The JetStream API prefix. */
+  /** The JetStream API prefix (`$JS.API`, or a domain's). */
   readonly apiPrefix: string;
   /** Whether the connection is between a disconnect and a reconnect. */
   readonly reconnecting: boolean;
-  /** Whether the server understands `+TERM <reason>`. */
-  readonly termReasons: boolean;
-  /** The JetStream manager. */
-  jetstreamManager(): Promise<JetStreamManager>;
+  /** Where status events of the subscription go (`"pull-status"`). */
+  readonly status: StatusChannel;
   /** Calls `fn` after each reconnect; returns the unsubscriber. */
   onReconnect(fn: () => void): () => void;
   /** Resolves at the next reconnect, on close, or when `signal` aborts. */
@@ -41,292 +32,446 @@ export interface PullOwner {
   sendAck(reply: string, payload: Uint8Array): Promise<void>;
 }
 
-interface PullRequestState {
-  readonly id: number;
-  remaining: number;
-  readonly done: () => void;
+/** The consumer a source pulls from. */
+export interface ConsumerTarget {
+  /** The stream. */
+  readonly stream: string;
+  /** The consumer's name. */
+  readonly consumer: string;
 }
 
 /**
- * The JetStream pull source. Requests are `no_wait` batches sized to the
- * room the reader left; several may be out at once (the server serves them
- * in order), but what is delivered and unread plus what is still due never
- * exceeds the subscription's highWaterMark. When the stream has nothing, one
- * long poll for a single message waits. No request goes out while the reader
- * does not read.
+ * How a source gets its consumer: `./nats` finds the stream and adds or binds
+ * a consumer through nats.js; `./mdb` sends speedracer's own API requests.
  */
-export class JetStreamPullSource implements PullSource<NatsMessage> {
+export interface ConsumerSetup {
+  /** Makes or finds the consumer, once, before the first pull. */
+  setup(): Promise<ConsumerTarget>;
+  /** Called once when the subscription ends, while the connection is up (e.g. to delete an ephemeral consumer). */
+  release?(target: ConsumerTarget): Promise<void>;
+}
+
+/** One pull request: its body and how long the server may hold it. */
+export interface PullRequestBody {
+  /** The `MSG.NEXT` body. */
+  readonly body: Uint8Array | string;
+  /** How long the server may hold the request, in ms; 0 when it answers at once (then no local timer runs). */
+  readonly expiresMs: number;
+}
+
+/**
+ * The shape of a source's pull requests. The bound is the same for every
+ * shape: what is queued in the source plus what is still due on requests
+ * never exceeds the room the subscription gives (`pull(max)`).
+ */
+export interface PullPattern {
+  /**
+   * `true`: messages are handed out a quarter of the room at a time and new
+   * `no_wait` requests go out for the room freed while the reader works
+   * (`./nats`). `false`: one message per read, and a new request only once
+   * everything requested was handed out (speedracer's one batch at a time).
+   */
+  readonly readAhead: boolean;
+  /** Whether a request for `batch` messages, sent while the stream may have more, is a `no_wait` one. */
+  noWait(batch: number): boolean;
+  /** How many messages a long poll asks for when `room` is free. */
+  longPollBatch(room: number): number;
+  /** Encodes a request. */
+  request(batch: number, noWait: boolean): PullRequestBody;
+}
+
+/** What {@linkcode JetStreamPullSource} is made from. */
+export interface JetStreamPullInit<M> {
+  /** The connection side. */
+  readonly owner: PullOwner;
+  /** Names the subscription in errors: `"Reading orders.>"`, `"Pulling from dataset ds"`. */
+  readonly what: string;
+  /** Fields added to every status event (`{ topic }`, `{ dataset }`). */
+  readonly detail: Readonly<Record<string, unknown>>;
+  /** Makes the consumer. */
+  readonly consumer: ConsumerSetup;
+  /** The request shape. */
+  readonly pattern: PullPattern;
+  /** Makes the message handed out from a delivery and its parsed ack subject. */
+  message(msg: Msg, info: AckInfo): M;
+  /**
+   * Acks every message with this payload as it arrives, before it is handed
+   * out (speedracer's "ack before yield"); a redelivery of a stream sequence
+   * already handed out (its ack lost in a reconnect, or a restarted server
+   * that kept an older consumer state and delivers it again as new) is then
+   * acked and skipped. Without it the reader settles.
+   */
+  readonly autoAck?: Uint8Array | undefined;
+}
+
+/** How long past its expiry a held request is given before it is taken as lost. */
+const GRACE_MS = 1_500;
+/** How many delivered stream sequences auto-ack remembers to skip redeliveries. */
+const DEDUPE_WINDOW = 4096;
+/** The first and the longest wait before retrying after an interrupted request. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
+
+interface OpenRequest {
+  readonly id: number;
+  readonly batch: number;
+  remaining: number;
+  /** Ends the request (idempotent); `normal` when the server ended it or it was filled. */
+  end(normal: boolean): void;
+}
+
+/**
+ * Pulls from a JetStream consumer only as the reader reads. A request goes
+ * out only for room the reader left; a stalled reader stalls the consumer.
+ *
+ * Server statuses on a pull: 404 and 408 end a request normally; 100 is a
+ * heartbeat; `409 Consumer Deleted` ends the subscription (`ClosedError`), as
+ * do a `400` and `409 Consumer is push based` (`PubSubError`: no request of
+ * this kind can be served). Every other status (`409 Server Shutdown` of a
+ * graceful restart, `Leadership Change`, `Exceeded …`, `503` while JetStream
+ * comes back) ends only the request: a `"pull-status"` event reports it and
+ * the pull is retried after a backoff (250 ms doubling to 5 s). Requests out
+ * when the connection drops are taken as lost and sent again after the
+ * reconnect. The subscription ends with a mapped error when the connection
+ * closes for good.
+ */
+export class JetStreamPullSource<M> implements PullSource<M> {
   readonly kind = "pull" as const;
-  readonly #owner: PullOwner;
-  readonly #topic: string;
-  readonly #options: NatsSubscribeOptions;
-  readonly #queue: NatsMessage[] = [];
-  #stream = "";
-  #consumer = "";
-  #ephemeral = false;
+  readonly #init: JetStreamPullInit<M>;
+  readonly #queue: M[] = [];
+  readonly #requests: OpenRequest[] = [];
+  #target: ConsumerTarget | undefined;
   #inbox = "";
   #sub: NatsSubscription | undefined;
-  /** Requests still out, oldest first: the server fills them in this order. */
-  readonly #requests: PullRequestState[] = [];
   #due = 0;
-  #full = false;
+  /** Whether the stream may hold more than was asked for: the last request was filled. */
+  #more = true;
   #nextId = 0;
+  #retries = 0;
+  #retryAt = 0;
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
   #unlisten: (() => void) | undefined;
-  #fixedSubject: string | undefined;
-  readonly #send: (reply: string, payload: Uint8Array) => Promise<void>;
-  #codec = { ack: ACK, nak: nakPayload, term: (_reason?: string) => termPayload() };
+  #lost: Promise<Error> | undefined;
+  #signal: AbortSignal | undefined;
+  #restarting: Promise<void> | undefined;
+  readonly #seen = new Set<number>();
+  readonly #seenOrder: number[] = [];
+  /** `MSG.NEXT` requests sent. */
+  requests = 0;
 
-  constructor(owner: PullOwner, topic: string, options: NatsSubscribeOptions) {
-    this.#owner = owner;
-    this.#topic = topic;
-    this.#options = options;
-    this.#send = (reply, payload) => owner.sendAck(reply, payload);
+  /**
+   * Creates the source; nothing is sent before `start()`.
+   *
+   * @param init The owner, the consumer setup, the request shape and the message factory.
+   */
+  constructor(init: JetStreamPullInit<M>) {
+    this.#init = init;
   }
 
-  async start(): Promise<void> {
-    const o = this.#options;
-    const jsm = await this.#owner.jetstreamManager();
-    const action = `Subscribing to ${this.#topic}`;
-    try {
-      this.#stream = o.stream ?? await jsm.streams.find(this.#topic);
-    } catch (err) {
-      throw mapNatsError(err, `${action} (finding its stream)`);
-    }
-    const durable = o.durable ?? o.group;
-    try {
-      if (o.bind === true) {
-        const info = await jsm.consumers.info(this.#stream, durable!);
-        this.#consumer = info.name;
-      } else {
-        const config: Partial<ConsumerConfig> = {
-          ack_policy: AckPolicy.Explicit,
-          filter_subject: this.#topic,
-          ...deliverConfig(o.deliver),
-        };
-        if (o.ackWaitMs !== undefined) config.ack_wait = nanos(o.ackWaitMs);
-        if (o.maxDeliver !== undefined) config.max_deliver = o.maxDeliver;
-        if (durable !== undefined) config.durable_name = durable;
-        else {
-          config.inactive_threshold = nanos(5 * 60_000);
-          this.#ephemeral = true;
-        }
-        const info = await jsm.consumers.add(this.#stream, config);
-        this.#consumer = info.name;
-      }
-    } catch (err) {
-      throw mapNatsError(err, `${action} (creating the consumer on stream ${this.#stream})`);
-    }
-    const nc = this.#owner.connection;
-    if (o.bind !== true && !isWildcardSubject(this.#topic)) this.#fixedSubject = this.#topic;
-    if (this.#owner.termReasons) this.#codec = { ack: ACK, nak: nakPayload, term: termPayload };
-    this.#inbox = createInbox();
-    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, m) => this.#onMessage(err, m) });
-    this.#unlisten = this.#owner.onReconnect(() => this.#finishRequest());
+  /** Messages received and not yet handed to the subscription (held beyond the subscription's own buffer). */
+  get held(): number {
+    return this.#queue.length;
+  }
+
+  async start(context: SourceContext): Promise<void> {
+    this.#signal = context.signal;
+    const owner = this.#init.owner;
+    const nc = owner.connection;
+    this.#lost = nc.closed().then((err) => lostError(err, this.#init.what));
+    void this.#lost.then((err) => {
+      if (!context.signal.aborted) this.#fail(err);
+    });
+    this.#target = await this.#init.consumer.setup();
+    this.#openInbox();
+    this.#unlisten = owner.onReconnect(() => {
+      this.#endAll(false);
+      this.#retries = 0;
+      this.#retryAt = 0;
+    });
     try {
       await nc.flush();
     } catch (err) {
-      throw mapNatsError(err, action);
+      throw mapNatsError(err, this.#init.what);
     }
+  }
+
+  #openInbox(): void {
+    this.#inbox = createInbox();
+    this.#sub = this.#init.owner.connection.subscribe(`${this.#inbox}.*`, {
+      callback: (err, m) => this.#onMessage(err, m),
+    });
+  }
+
+  #poke(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
   }
 
   #fail(err: Error): void {
     this.#failure ??= err;
-    this.#finishRequest();
+    this.#endAll(false);
+    this.#poke();
   }
 
-  #finishRequest(): void {
-    for (const r of [...this.#requests]) r.done();
+  #endAll(normal: boolean): void {
+    for (const r of [...this.#requests]) r.end(normal);
   }
 
   #onMessage(err: Error | null, m: Msg): void {
     if (err !== null) {
-      this.#fail(mapNatsError(err, `Reading ${this.#topic}`));
+      this.#fail(mapNatsError(err, this.#init.what));
       return;
     }
     if (isStatus(m)) {
-      const id = Number(m.subject.slice(this.#inbox.length + 1));
-      const kind = classifyStatus(m.headers!.code, m.headers!.description);
-      if (kind === "heartbeat") return;
-      if (kind === "deleted") {
-        this.#fail(new ClosedError(`Reading ${this.#topic} failed: consumer ${this.#consumer} was deleted`));
-        return;
-      }
-      this.#requests.find((r) => r.id === id)?.done();
+      this.#onStatus(m);
       return;
     }
-    let msg: NatsMessage;
+    let msg: M;
+    let info: AckInfo;
     try {
-      msg = this.#decode(m);
+      if (typeof m.reply !== "string") {
+        throw new ProtocolError(`${this.#init.what} failed: a delivery has no ack subject`);
+      }
+      info = parseAckSubject(m.reply);
+      msg = this.#init.message(m, info);
     } catch (e) {
-      this.#fail(e instanceof ProtocolError ? e : new ProtocolError(`Decoding a message failed`, { cause: e }));
+      this.#fail(
+        e instanceof ProtocolError
+          ? e
+          : new ProtocolError(`${this.#init.what} failed: a delivery is malformed`, { cause: e }),
+      );
       return;
     }
-    this.#queue.push(msg);
     const r = this.#requests[0];
     if (r !== undefined) {
       r.remaining--;
       this.#due--;
-      if (r.remaining <= 0) r.done();
+      if (r.remaining <= 0) r.end(true);
     }
-    this.#wake?.();
+    this.#retries = 0;
+    if (this.#init.autoAck !== undefined) {
+      void this.#init.owner.sendAck(m.reply!, this.#init.autoAck).catch(() => {});
+      if (this.#seen.has(info.streamSequence)) {
+        this.#poke();
+        return; // handed out already: its ack was lost, or the server restarted from an older consumer state
+      }
+      this.#remember(info.streamSequence);
+    }
+    this.#queue.push(msg);
+    this.#poke();
   }
 
-  #decode(m: Msg): NatsMessage {
-    if (typeof m.reply !== "string") {
-      throw new ProtocolError(`Decoding a message on ${this.#topic} failed: it has no ack subject`);
+  #onStatus(m: Msg): void {
+    const code = m.headers!.code;
+    const description = m.headers!.description;
+    const kind = classifyStatus(code, description);
+    if (kind === "heartbeat") return;
+    const target = this.#target;
+    if (kind === "deleted") {
+      this.#fail(
+        new ClosedError(
+          `${this.#init.what} failed: consumer ${target?.consumer} of stream ${target?.stream} was deleted`,
+        ),
+      );
+      return;
     }
-    const info = parseAckSubject(m.reply);
-    return new JetStreamMessage(
-      {
-        // A consumer filtered on a plain subject delivers only that subject: skip decoding it.
-        topic: this.#fixedSubject ?? m.subject,
-        data: m.data,
-        headers: fromNatsHeaders(m.headers),
-        reply: m.reply,
-        id: String(info.streamSequence),
-        time: new Date(info.timestampMs),
-        sequence: info.streamSequence,
-        pending: info.pending,
-        deliveryCount: info.deliveryCount,
-        stream: info.stream,
-        consumer: info.consumer,
-      },
-      this.#send,
-      this.#codec,
-    );
+    if (kind === "refused") {
+      this.#fail(new PubSubError(`${this.#init.what} failed: the server refused the pull: ${code} ${description}`));
+      return;
+    }
+    const id = Number(m.subject.slice(this.#inbox.length + 1));
+    const request = this.#requests.find((r) => r.id === id);
+    if (request === undefined) return; // a request that already ended (stale)
+    if (kind === "no-messages" || kind === "timeout") {
+      request.end(true);
+      return;
+    }
+    // Interrupted: the server ended this request without ending the consumer. Retry after a backoff.
+    const retryInMs = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.#retries);
+    this.#retries = Math.min(this.#retries + 1, 10);
+    this.#retryAt = Date.now() + retryInMs;
+    this.#init.owner.status.emit("pull-status", { ...this.#init.detail, code, description, retryInMs });
+    request.end(false);
   }
 
-  /**
-   * Sends one pull request and waits until it ends: filled, ended by a
-   * status, cut by a reconnect or `signal`, or timed out locally.
-   *
-   * @returns How many messages it brought.
-   */
-  async #pull(batch: number, noWait: boolean, signal: AbortSignal): Promise<number> {
-    // With no_wait, an expiry would make the server hold the request (nats-server 2.9): leave it out.
-    const expiresMs = noWait ? 0 : (this.#options.expiresMs ?? 5_000);
+  #remember(seq: number): void {
+    if (this.#seen.has(seq)) return;
+    this.#seen.add(seq);
+    this.#seenOrder.push(seq);
+    if (this.#seenOrder.length > DEDUPE_WINDOW) this.#seen.delete(this.#seenOrder.shift()!);
+  }
+
+  /** Sends one request; it ends when filled, by a status, a reconnect, its local timer or the end of the subscription. */
+  #request(batch: number, noWait: boolean): void {
+    const owner = this.#init.owner;
+    const target = this.#target!;
+    const signal = this.#signal!;
+    const { body, expiresMs } = this.#init.pattern.request(batch, noWait);
     const id = ++this.#nextId;
-    let resolve!: () => void;
-    const ended = new Promise<void>((r) => resolve = r);
-    const request: PullRequestState = {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let open = true;
+    const request: OpenRequest = {
       id,
+      batch,
       remaining: batch,
-      done: () => {
+      end: (normal) => {
+        if (!open) return;
+        open = false;
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
         const i = this.#requests.indexOf(request);
-        if (i >= 0) {
-          this.#requests.splice(i, 1);
-          this.#due -= Math.max(0, request.remaining);
-        }
-        resolve();
+        if (i >= 0) this.#requests.splice(i, 1);
+        this.#due -= Math.max(0, request.remaining);
+        if (normal) this.#more = request.remaining <= 0;
+        this.#poke();
       },
     };
-    const nc = this.#owner.connection;
-    if (nc.isClosed()) throw new ClosedError(`Reading ${this.#topic} failed: the connection is closed`);
+    const onAbort = () => request.end(false);
     try {
-      nc.publish(
-        `${this.#owner.apiPrefix}.CONSUMER.MSG.NEXT.${this.#stream}.${this.#consumer}`,
-        pullRequest({ batch, expiresMs, noWait }),
-        { reply: `${this.#inbox}.${id}` },
-      );
+      owner.connection.publish(`${owner.apiPrefix}.CONSUMER.MSG.NEXT.${target.stream}.${target.consumer}`, body, {
+        reply: `${this.#inbox}.${id}`,
+      });
     } catch (err) {
-      throw mapNatsError(err, `Reading ${this.#topic}`);
+      this.#fail(mapNatsError(err, this.#init.what));
+      return;
     }
+    this.requests++;
     this.#requests.push(request);
     this.#due += batch;
-    // Ends on its own (filled, or a status), on abort, on a reconnect (see start()), or, for a long poll, after a
-    // local timeout too. A no_wait request is always answered at once, so it needs no timer.
-    const timer = noWait ? undefined : setTimeout(request.done, expiresMs + 1_000);
-    signal.addEventListener("abort", request.done, { once: true });
-    if (signal.aborted) request.done();
-    try {
-      await ended;
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", request.done);
-      request.done();
-    }
-    return batch - Math.max(0, request.remaining);
+    signal.addEventListener("abort", onAbort, { once: true });
+    // A request the server may hold gets a local timer too, in case its end status is lost.
+    if (expiresMs > 0) timer = setTimeout(() => request.end(false), expiresMs + GRACE_MS);
+  }
+
+  /** Resolves on the next event (a message, a request's end, a failure, a reconnect) or after `ms`. */
+  #idle(ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.#poke(), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /**
-   * Hands out up to `max` messages (the subscription's free room), a quarter
-   * of `max` at a time so that requests for more go out while the reader
-   * works, as room frees up.
+   * Hands out what arrived: one message per read, or (with read-ahead) up to
+   * a quarter of `max` while asking for the room freed. With nothing queued
+   * and nothing requested, asks: a `no_wait` batch for the room while the
+   * stream had more, else a long poll.
    */
-  async pull(max: number, context: SourceContext): Promise<NatsMessage[] | null> {
+  async pull(max: number, context: SourceContext): Promise<M[] | null> {
     const signal = context.signal;
-    const chunk = Math.max(1, Math.ceil(max / 4));
+    const { pattern, owner } = this.#init;
+    const chunk = pattern.readAhead ? Math.max(1, Math.ceil(max / 4)) : 1;
     while (true) {
       if (this.#failure !== undefined) throw this.#failure;
+      if (this.#restarting !== undefined) {
+        await this.#restarting.catch(() => {});
+        continue;
+      }
       if (this.#queue.length > 0) {
         const out = this.#queue.splice(0, Math.min(chunk, max));
-        this.#prefetch(max - out.length, chunk, signal);
+        if (pattern.readAhead) this.#askAhead(max - out.length, chunk);
         return out;
       }
       if (signal.aborted) return null;
-      if (this.#requests.length === 0) {
-        this.#full = true;
-        this.#prefetch(max, 1, signal);
-      }
       if (this.#requests.length > 0) {
-        await new Promise<void>((resolve) => this.#wake = resolve);
-        this.#wake = undefined;
-        if (this.#queue.length > 0 || this.#failure !== undefined || this.#requests.length > 0 || this.#full) continue;
-      }
-      if (signal.aborted) return null;
-      if (!this.#owner.connection.isClosed() && this.#owner.reconnecting) {
-        await this.#owner.waitReconnected(signal);
+        await this.#idle();
         continue;
       }
-      // Nothing there: wait for one message.
-      await this.#pull(1, false, signal);
+      const nc = owner.connection;
+      if (nc.isClosed()) throw await this.#lost!;
+      if (owner.reconnecting) {
+        await owner.waitReconnected(signal);
+        continue;
+      }
+      const wait = this.#retryAt - Date.now();
+      if (wait > 0) {
+        await this.#idle(wait);
+        continue;
+      }
+      if (this.#more && pattern.noWait(max)) this.#request(max, true);
+      else this.#request(Math.max(1, Math.min(max, pattern.longPollBatch(max))), false);
     }
   }
 
-  /**
-   * Sends a `no_wait` request for the room left (minus what is queued and
-   * what is still due), when the stream had more and the batch is at least
-   * `min` (fewer, larger requests).
-   */
-  #prefetch(room: number, min: number, signal: AbortSignal): void {
-    if (!this.#full || signal.aborted) return;
+  /** With read-ahead: a `no_wait` request for the room left, when the stream had more and it is worth one. */
+  #askAhead(room: number, min: number): void {
+    if (!this.#more || this.#signal?.aborted || this.#failure !== undefined) return;
     const batch = room - this.#queue.length - this.#due;
     if (batch < min || batch < 1) return;
-    if (this.#owner.reconnecting || this.#owner.connection.isClosed()) return;
-    this.#pull(batch, true, signal).then(
-      (got) => {
-        if (got < batch) this.#full = false;
-      },
-      (err) => {
-        this.#failure ??= err instanceof Error ? err : new ConnectionError(String(err));
-      },
-    ).finally(() => this.#wake?.());
+    const owner = this.#init.owner;
+    if (owner.reconnecting || owner.connection.isClosed() || Date.now() < this.#retryAt) return;
+    this.#request(batch, true);
+  }
+
+  /**
+   * Drops what is queued and requested, makes the consumer again with
+   * `setup` (MDB's seek deletes and recreates it) and pulls from it on a new
+   * inbox. Reads wait meanwhile. A failure ends the subscription.
+   *
+   * @param setup Makes the new consumer.
+   * @returns When the new consumer is in place.
+   * @throws {Error} What `setup` threw.
+   */
+  async restart(setup: () => Promise<ConsumerTarget>): Promise<void> {
+    const previous = this.#restarting;
+    const run = (async () => {
+      await previous?.catch(() => {});
+      try {
+        this.#sub?.unsubscribe(); // first, so that the deletion's 409 never reaches us
+      } catch { /* the connection is gone */ }
+      this.#sub = undefined;
+      this.#endAll(false);
+      this.#queue.length = 0;
+      this.#seen.clear();
+      this.#seenOrder.length = 0;
+      this.#more = true;
+      this.#target = await setup();
+      this.#openInbox();
+    })();
+    this.#restarting = run;
+    this.#poke();
+    try {
+      await run;
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new ConnectionError(String(err)));
+      throw err;
+    } finally {
+      if (this.#restarting === run) this.#restarting = undefined;
+      this.#poke();
+    }
   }
 
   async cancel(): Promise<void> {
     this.#unlisten?.();
-    this.#finishRequest();
+    this.#endAll(false);
     this.#queue.length = 0;
-    const nc = this.#owner.connection;
+    this.#poke();
+    await this.#restarting?.catch(() => {});
+    const nc = this.#init.owner.connection;
     try {
       this.#sub?.unsubscribe();
-    } catch { /* connection gone */ }
-    if (this.#ephemeral && !nc.isClosed() && !this.#owner.reconnecting && this.#consumer !== "") {
+    } catch { /* the connection is gone */ }
+    const target = this.#target;
+    const release = this.#init.consumer.release;
+    if (release !== undefined && target !== undefined && !nc.isClosed() && !this.#init.owner.reconnecting) {
       try {
-        const jsm = await this.#owner.jetstreamManager();
-        await jsm.consumers.delete(this.#stream, this.#consumer);
-      } catch { /* the inactive threshold removes it */ }
+        await release(target);
+      } catch { /* what release could not do, the server's own expiry does */ }
     }
   }
 }
 
-function deliverConfig(deliver: NatsSubscribeOptions["deliver"]): Partial<ConsumerConfig> {
-  if (deliver === undefined || deliver === "new") return { deliver_policy: DeliverPolicy.New };
-  if (deliver === "all") return { deliver_policy: DeliverPolicy.All };
-  if (deliver === "last") return { deliver_policy: DeliverPolicy.Last };
-  if (deliver === "last-per-subject") return { deliver_policy: DeliverPolicy.LastPerSubject };
-  if ("sequence" in deliver) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: deliver.sequence };
-  return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: deliver.time.toISOString() };
+/** Why a subscription ends when its connection closed for good: refused credentials, a lost link, or a close. */
+function lostError(err: Error | void, what: string): Error {
+  if (!(err instanceof Error)) return new ClosedError(`${what} failed: the connection was closed`);
+  const mapped = mapNatsError(err, what);
+  if (mapped instanceof AuthError) return mapped;
+  return new ConnectionError(`${what} failed: the connection was lost and did not come back (${err.message})`, {
+    cause: err,
+  });
 }

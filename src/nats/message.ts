@@ -5,6 +5,10 @@
  */
 
 import { BasicMessage, type MessageInit, type Settleable } from "../core/message.ts";
+import type { AckCodec } from "./codec.ts";
+import { type AckSender, Settlement } from "./settlement.ts";
+
+export type { AckSender } from "./settlement.ts";
 
 /** What {@linkcode NatsMessage} takes beyond a plain message. */
 export interface NatsMessageInit extends MessageInit {
@@ -79,9 +83,6 @@ export class NatsMessage extends BasicMessage {
   }
 }
 
-/** How a {@linkcode JetStreamMessage} sends its acks. */
-export type AckSender = (reply: string, payload: Uint8Array) => Promise<void>;
-
 /**
  * A message delivered by a JetStream consumer: it has `ack()`, `nak()` and
  * `term()`. Only the first settlement counts; later calls do nothing.
@@ -98,13 +99,7 @@ export type AckSender = (reply: string, payload: Uint8Array) => Promise<void>;
  * ```
  */
 export class JetStreamMessage extends NatsMessage implements Settleable {
-  readonly #send: AckSender;
-  readonly #codec: {
-    ack: Uint8Array;
-    nak: (delayMs?: number) => Uint8Array;
-    term: (reason?: string) => Uint8Array;
-  };
-  #settled = false;
+  readonly #settlement: Settlement;
 
   /**
    * Creates the message.
@@ -113,31 +108,14 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
    * @param send Publishes an ack payload to the ack subject.
    * @param codec The ack payloads.
    */
-  constructor(
-    init: NatsMessageInit & { reply: string },
-    send: AckSender,
-    codec: { ack: Uint8Array; nak: (delayMs?: number) => Uint8Array; term: (reason?: string) => Uint8Array },
-  ) {
+  constructor(init: NatsMessageInit & { reply: string }, send: AckSender, codec: AckCodec) {
     super(init);
-    this.#send = send;
-    this.#codec = codec;
+    this.#settlement = new Settlement(init.reply, send, codec);
   }
 
   /** Whether `ack()`, `nak()` or `term()` was called. */
   get settled(): boolean {
-    return this.#settled;
-  }
-
-  #settle(payload: () => Uint8Array): Promise<void> {
-    if (this.#settled) return Promise.resolve();
-    let bytes: Uint8Array;
-    try {
-      bytes = payload();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    this.#settled = true;
-    return this.#send(this.reply!, bytes);
+    return this.#settlement.settled;
   }
 
   /**
@@ -147,7 +125,7 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
    * @throws {ClosedError} When the connection is closed.
    */
   ack(): Promise<void> {
-    return this.#settle(() => this.#codec.ack);
+    return this.#settlement.ack();
   }
 
   /**
@@ -159,17 +137,17 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
    * @throws {ClosedError} When the connection is closed.
    */
   nak(delayMs?: number): Promise<void> {
-    return this.#settle(() => this.#codec.nak(delayMs));
+    return this.#settlement.nak(delayMs);
   }
 
   /**
    * Tells the server never to deliver the message again.
    *
-   * @param reason Why (kept in the server's advisory).
+   * @param reason Why (kept in the server's advisory; left out for servers before 2.11, which would ignore the ack).
    * @returns When the term was handed to the connection.
    * @throws {ClosedError} When the connection is closed.
    */
   term(reason?: string): Promise<void> {
-    return this.#settle(() => this.#codec.term(reason));
+    return this.#settlement.term(reason);
   }
 }

@@ -31,6 +31,7 @@ export {
   type NatsSubscribeOptions,
 } from "./client.ts";
 export { type AckSender, JetStreamMessage, NatsMessage, type NatsMessageInit } from "./message.ts";
+export type { AckCodec } from "./codec.ts";
 export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Helpers of the NATS adapter: error mapping, header conversion, small
- * checks and timers. No connection state.
+ * Helpers of the NATS adapter, shared with `./mdb`: the one mapping of
+ * nats.js errors to typed errors, the one conversion of NATS headers to web
+ * `Headers`, small checks and timers. No connection state.
  *
  * @module
  */
@@ -8,15 +9,28 @@
 import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
 import { AuthError, ClosedError, ConnectionError, PubSubError, TimeoutError } from "../core/errors.ts";
 
-function errorName(err: unknown): string {
-  return err instanceof Error ? `${err.name} ${err.message}` : String(err);
+/** The names and messages of an error and its causes (nats.js wraps a permission error in a RequestError). */
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (!(e instanceof Error)) {
+      parts.push(String(e));
+      break;
+    }
+    parts.push(`${e.name} ${e.message}`);
+    e = e.cause;
+  }
+  return parts.join(" | ");
 }
 
 /**
  * Turns a nats.js error into one of this library's: refused credentials →
  * `AuthError`, permissions → `AuthError`, closed or draining → `ClosedError`,
  * timeouts → `TimeoutError`, everything else about the link →
- * `ConnectionError`; the original is kept as `cause`.
+ * `ConnectionError`; the original is kept as `cause`. The error's causes are
+ * read too (a request refused for permissions is a `RequestError` whose cause
+ * is the `PermissionViolationError`). Errors of this library, `TypeError` and
+ * `RangeError` are returned as they are.
  *
  * @example
  * ```ts
@@ -33,7 +47,7 @@ function errorName(err: unknown): string {
  */
 export function mapNatsError(err: unknown, action: string, url?: string): Error {
   if (err instanceof PubSubError || err instanceof TypeError || err instanceof RangeError) return err;
-  const text = errorName(err);
+  const text = errorText(err);
   const message = err instanceof Error ? err.message : String(err);
   const opts = url === undefined ? { cause: err } : { cause: err, url };
   if (/AuthorizationError|Authorization Violation|UserAuthenticationExpired|Authentication Expired/i.test(text)) {
@@ -70,13 +84,23 @@ export function toNatsHeaders(init: HeadersInit | undefined): MsgHdrs | undefine
   return out;
 }
 
+/**
+ * Converts the headers of a received NATS message into the pairs a web
+ * `Headers` accepts, leaving out what it cannot carry: a name that is not an
+ * HTTP token, a value with CR, LF or NUL, or with a character above U+00FF
+ * (`Headers` holds byte strings). A peer's odd header never makes reading
+ * `msg.headers` throw.
+ *
+ * @param h The message's headers.
+ * @returns The pairs, in order, or `undefined` when there were none.
+ */
 export function fromNatsHeaders(h: MsgHdrs | undefined): [string, string][] | undefined {
   if (h === undefined) return undefined;
   const out: [string, string][] = [];
   for (const [k, values] of h) {
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k)) continue;
     for (const v of values) {
-      if (/[\r\n\0]/.test(v)) continue;
+      if (/[\r\n\0\u0100-\uffff]/.test(v)) continue;
       out.push([k, v]);
     }
   }

@@ -11,6 +11,7 @@ import { ClosedError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { PosttrollBackend, PosttrollConfig } from "./config.ts";
 import { PosttrollMessage } from "./message.ts";
+import { multicastError } from "./multicast_route.ts";
 import { clientSecurity, request } from "./sockets.ts";
 
 /**
@@ -105,7 +106,9 @@ export interface AddressBroadcasterOptions {
  * group (TTL and interface from the settings; broadcast when the group is
  * `0.0.0.0` or `255.255.255.255`), or on a fresh REQ socket to each
  * nameserver, waiting for its `ok` with a timeout. Status events:
- * `"registered"` (detail `nameserver`), `"error"`.
+ * `"registered"` (detail `nameserver`, or `group` and `port`), `"error"` (a
+ * failed multicast send is a {@linkcode ConnectionError} naming the group, the
+ * port and, where that is the cause, the missing route).
  *
  * @example
  * ```ts ignore
@@ -241,7 +244,13 @@ export class AddressBroadcaster {
       );
       this.status.emit("registered", { group: broadcast ? "255.255.255.255" : group, port: cfg.broadcastPort });
     } catch (err) {
-      if (!this.#abort.signal.aborted) this.status.emit("error", { group }, err);
+      if (this.#abort.signal.aborted) return;
+      const port = cfg.broadcastPort;
+      // Node's and Deno's bare "send UNKNOWN 225.0.0.212:21200" (ENETUNREACH), completed with the group and the route.
+      const error = broadcast
+        ? err
+        : multicastError(`Announcing by multicast to ${group}:${port}`, group, cfg.multicastInterface, err);
+      this.status.emit("error", { group, port }, error);
     }
   }
 

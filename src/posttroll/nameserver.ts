@@ -16,6 +16,7 @@ import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from ".
 import { PyDateTime } from "./datetime.ts";
 import { pyEntries, type PyValue } from "./json.ts";
 import { PosttrollMessage } from "./message.ts";
+import { multicastError } from "./multicast_route.ts";
 import { receive, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
 
 /** Options of {@linkcode Nameserver}. */
@@ -39,6 +40,13 @@ export interface NameserverOptions {
   maxEntries?: number | undefined;
   /** Called with log lines (what `-v` prints). */
   log?: ((level: "debug" | "info" | "warning", message: string) => void) | undefined;
+  /**
+   * In multicast mode, how long to wait before trying again to join the
+   * group when joining failed (typically a host without a multicast route),
+   * in ms. Default 10 000, as Python's. The nameserver keeps answering
+   * queries meanwhile.
+   */
+  multicastRetryInterval?: number | undefined;
 }
 
 /** The largest request or announcement taken over ZeroMQ, in bytes; bigger ones drop the connection. */
@@ -61,8 +69,14 @@ function isObject(v: PyValue): v is { [key: string]: PyValue } {
  * A PostTroll nameserver. Unlike the Python one it survives malformed input:
  * a request it cannot decode, or whose data is not an object with a
  * string `service`, gets an empty (header-only) reply and the server goes
- * on; a malformed announcement is dropped (logged). Status events:
- * `"add"` and `"remove"` (detail `uri`, `service`), `"error"`, `"closed"`.
+ * on; a malformed announcement is dropped (logged). In multicast mode, a
+ * group it cannot join (a host without a multicast route) does not fail
+ * `start()`: it answers queries and tries again every
+ * `multicastRetryInterval`. Status events: `"add"` and `"remove"` (detail
+ * `uri`, `service`); `"listening"` (detail `group`, `port`) once the
+ * multicast intake works; `"error"` (detail `group`, `port`, `retryInMs`
+ * for a failed join, with a {@linkcode ConnectionError} naming the group and
+ * the missing route); `"closed"`.
  *
  * @example
  * ```ts ignore
@@ -97,6 +111,9 @@ export class Nameserver {
   #feed: SerialSender | undefined;
   #udp: UdpSocket | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #joining: Promise<void> | undefined;
+  readonly #retryInterval: number;
   #lastBeat: number | undefined;
   #ports = { nameserver: 0, secureNameserver: 0, broadcast: 0, addressPublish: 0 };
   #started: Promise<void> | undefined;
@@ -107,7 +124,8 @@ export class Nameserver {
    * Creates the nameserver (call {@linkcode Nameserver.start}).
    *
    * @param options Bind address, ageing, intake mode, ports.
-   * @throws {RangeError} When `maxAge` is not a positive number or `maxEntries` not a positive integer.
+   * @throws {RangeError} When `maxAge` or `multicastRetryInterval` is not a positive number, or `maxEntries` not a
+   *   positive integer.
    */
   constructor(options: NameserverOptions = {}) {
     this.config = resolveConfig(options.config);
@@ -124,6 +142,12 @@ export class Nameserver {
     this.#localOnly = options.localOnly ?? false;
     this.#advertised = options.advertisedAddress;
     this.#log = options.log ?? (() => {});
+    this.#retryInterval = options.multicastRetryInterval ?? 10_000;
+    if (!(this.#retryInterval > 0)) {
+      throw new RangeError(
+        `Creating a nameserver failed: multicastRetryInterval ${this.#retryInterval} is not a positive number of ms`,
+      );
+    }
   }
 
   /** The bound ports (0 for one not bound), known after `start()`. */
@@ -141,9 +165,10 @@ export class Nameserver {
   }
 
   /**
-   * Binds every socket and starts serving.
+   * Binds every socket and starts serving. In multicast mode, failing to
+   * join the group does not fail it (see the class).
    *
-   * @throws {ConnectionError} When a port cannot be bound.
+   * @throws {ConnectionError} When a ZeroMQ port cannot be bound.
    * @throws {AuthError} When CURVE key files cannot be read.
    */
   start(): Promise<void> {
@@ -198,7 +223,7 @@ export class Nameserver {
       this.#log("warning", "No server keys configured: not listening on the secure nameserver port");
     }
     // Announcements.
-    if (this.#multicast) await this.#startMulticast();
+    if (this.#multicast) await this.#joinMulticast();
     else {
       const intakeSec = await serverSecurity({ ...cfg, backend: "unsecure_zmq" });
       this.#security.push(intakeSec);
@@ -223,6 +248,37 @@ export class Nameserver {
     const every = Math.max(10, Math.min(this.#maxAge / 20, 2000));
     this.#timer = setInterval(() => void this.#tick(), every);
     this.#log("info", `Nameserver listening on ports ${JSON.stringify(this.#ports)}`);
+  }
+
+  /**
+   * Starts the multicast intake; on failure reports it and tries again later
+   * (Python logs "Receiver initialization failed" and retries too), while
+   * the query sockets go on serving.
+   */
+  async #joinMulticast(): Promise<void> {
+    this.#retry = undefined;
+    if (this.#closed) return;
+    const cfg = this.config;
+    try {
+      await this.#startMulticast();
+    } catch (cause) {
+      const udp = this.#udp;
+      this.#udp = undefined;
+      if (udp !== undefined) await new Promise<void>((resolve) => udp.close(() => resolve()));
+      if (this.#closed) return;
+      const group = cfg.mcGroup;
+      const err = multicastError(
+        `Joining the multicast group ${group} on port ${cfg.broadcastPort}`,
+        group,
+        cfg.multicastInterface,
+        cause,
+      );
+      this.#log("warning", `${err.message}; trying again in ${this.#retryInterval / 1000} s`);
+      this.status.emit("error", { group, port: cfg.broadcastPort, retryInMs: this.#retryInterval }, err);
+      this.#retry = setTimeout(() => this.#joining = this.#joinMulticast(), this.#retryInterval);
+      return;
+    }
+    this.status.emit("listening", { group: cfg.mcGroup, port: this.#ports.broadcast });
   }
 
   async #startMulticast(): Promise<void> {
@@ -414,6 +470,8 @@ export class Nameserver {
     this.#abort.abort(new ClosedError("The nameserver was closed"));
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#started;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    await this.#joining;
     for (const s of this.#sockets) s.close();
     await Promise.allSettled(this.#loops);
     for (const sec of this.#security) sec.release();

@@ -31,6 +31,13 @@ export interface PublisherOptions {
 /** What {@linkcode Publisher.send} takes. */
 export type PublisherInput = PosttrollMessage | PosttrollMessageInit | string;
 
+function startsWithBytes(frame: Uint8Array, prefix: string): boolean {
+  const p = new TextEncoder().encode(prefix);
+  if (p.length > frame.length) return false;
+  for (let i = 0; i < p.length; i++) if (frame[i] !== p[i]) return false;
+  return true;
+}
+
 function checkPort(port: unknown, action: string): number {
   if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`${action} failed: port ${String(port)} is not an integer from 0 to 65535`);
@@ -39,11 +46,21 @@ function checkPort(port: unknown, action: string): number {
 }
 
 /**
- * A PostTroll publisher: a PUB socket bound to `tcp://<host>:<port>` (a
- * CURVE server under `secure_zmq`). It never registers anywhere; see
+ * A PostTroll publisher: a publishing socket bound to `tcp://<host>:<port>`
+ * (a CURVE server under `secure_zmq`). It never registers anywhere; see
  * {@linkcode NoisyPublisher}. Sending resolves once zeromq took the frame:
- * PUB sockets have no confirmation and drop messages for subscribers that
- * are not connected or too slow.
+ * PUB/SUB has no confirmation and drops messages for subscribers that are
+ * not connected (or not yet subscribed: a subscriber that joins, or comes
+ * back after either side restarted, misses what was sent before its
+ * subscription arrived) or too slow.
+ *
+ * What went to no one is counted: the socket is an XPUB (to subscribers,
+ * the same as Python's PUB), so the publisher knows which topic prefixes
+ * are subscribed when it sends, and {@linkcode Publisher.unheard} counts
+ * the frames no subscription matched. Status events: `"subscribed"` and
+ * `"unsubscribed"` (detail `topic`, the prefix, and `unheard`, the count so
+ * far) when a prefix gains its first subscriber or loses its last;
+ * `"error"`; `"closed"`.
  *
  * @example
  * ```ts ignore
@@ -59,14 +76,18 @@ function checkPort(port: unknown, action: string): number {
 export class Publisher {
   /** The name given (heartbeats use it). */
   readonly name: string;
-  /** `"error"` on a failure in the background, `"closed"`. */
+  /** `"subscribed"`, `"unsubscribed"`, `"error"` on a failure in the background, `"closed"`. */
   readonly status: StatusChannel = new StatusChannel();
   /** The settings in force. */
   readonly config: PosttrollConfig;
   readonly #host: string;
   readonly #port: number;
-  #socket: zmq.Publisher | undefined;
+  #socket: zmq.XPublisher | undefined;
   #sender: SerialSender | undefined;
+  /** The subscribed topic prefixes, as the socket reported them (XPUB reports each prefix's first and last). */
+  readonly #topics = new Set<string>();
+  #unheard = 0;
+  #checkedAt = -Infinity;
   #security: SocketSecurity | undefined;
   #boundPort = 0;
   #lastBeat: number | undefined;
@@ -85,6 +106,19 @@ export class Publisher {
     this.#host = options.host ?? "*";
     this.#port = checkPort(options.port ?? 0, "Creating a publisher");
     this.config = resolveConfig(options.config);
+  }
+
+  /**
+   * How many frames were sent while no subscriber's subscription matched
+   * them: lost for certain (PUB/SUB keeps nothing). After a restart of this
+   * publisher, or of its subscribers, these are the messages lost at the
+   * join. Frames lost to a subscriber that dies, or to a full queue, are not
+   * counted. The subscriptions are looked at before a send at most once a
+   * millisecond, so frames sent within a millisecond of a subscriber's
+   * subscription arriving (or going) may be counted the wrong way.
+   */
+  get unheard(): number {
+    return this.#unheard;
   }
 
   /** The bound port (0 before `start()`). */
@@ -112,7 +146,7 @@ export class Publisher {
   async #start(): Promise<this> {
     if (this.#closed) throw new ClosedError("Starting a publisher failed: it is closed");
     const security = await serverSecurity(this.config);
-    const socket = new zmq.Publisher({ ...security.options, sendHighWaterMark: 10_000 });
+    const socket = new zmq.XPublisher({ ...security.options, sendHighWaterMark: 10_000 });
     try {
       this.#boundPort = await this.#bind(socket);
     } catch (err) {
@@ -122,11 +156,55 @@ export class Publisher {
     }
     this.#socket = socket;
     this.#security = security;
-    this.#sender = new SerialSender(socket);
+    this.#sender = new SerialSender({ send: (frame) => this.#sendCounted(socket, frame) });
     return this;
   }
 
-  async #bind(socket: zmq.Publisher): Promise<number> {
+  /**
+   * Sends one frame, counting it as unheard when no subscribed prefix
+   * matches it. `readable` makes libzmq process the subscriptions that
+   * arrived, so when it says nothing is waiting, the set is what libzmq's
+   * own send will use; otherwise they are read first (the sender keeps the
+   * order: it starts the next send only once this one is done).
+   */
+  #sendCounted(socket: zmq.XPublisher, frame: string | Uint8Array): Promise<void> {
+    // Asking costs about 1 µs (a getsockopt through N-API), as much as the send: at most once a millisecond, so a
+    // subscription that arrives or goes is seen within a millisecond of sending, and a burst pays once.
+    const now = performance.now();
+    if (now - this.#checkedAt < 1 || !socket.readable) {
+      if (now - this.#checkedAt >= 1) this.#checkedAt = now;
+      this.#count(frame);
+      return socket.send(frame);
+    }
+    this.#checkedAt = now;
+    return (async () => {
+      while (socket.readable) {
+        const [sub] = await socket.receive();
+        if (sub !== undefined && sub.length > 0) this.#subscription(sub);
+      }
+      this.#count(frame);
+      await socket.send(frame);
+    })();
+  }
+
+  #subscription(message: Uint8Array): void {
+    const topic = new TextDecoder().decode(message.subarray(1));
+    const subscribed = message[0] === 1;
+    if (subscribed) this.#topics.add(topic);
+    else if (message[0] === 0) this.#topics.delete(topic);
+    else return;
+    this.status.emit(subscribed ? "subscribed" : "unsubscribed", { topic, unheard: this.#unheard });
+  }
+
+  #count(frame: string | Uint8Array): void {
+    const text = typeof frame === "string" ? frame : undefined;
+    for (const t of this.#topics) {
+      if (t === "" || (text !== undefined ? text.startsWith(t) : startsWithBytes(frame as Uint8Array, t))) return;
+    }
+    this.#unheard++;
+  }
+
+  async #bind(socket: zmq.XPublisher): Promise<number> {
     const { pubMinPort, pubMaxPort } = this.config;
     const custom = pubMinPort !== 49152 || pubMaxPort !== 65536;
     const attempts = this.#port === 0 && custom ? 100 : 1;

@@ -236,17 +236,23 @@ export async function request(
   }
 }
 
+/** What {@linkcode SerialSender} sends on: a socket, or a function sending on one. */
+export interface FrameSink {
+  /** Sends one frame; resolves once zeromq took it. */
+  send(frame: string | Uint8Array): Promise<void>;
+}
+
 /**
  * Sends frames on one socket one at a time (zeromq allows a single send in
  * progress), in the order given.
  */
 export class SerialSender {
-  readonly #socket: zmq.Writable;
+  readonly #socket: FrameSink;
   #tail: Promise<void> = Promise.resolve();
   #queued = 0;
 
-  /** @param socket The socket to send on. */
-  constructor(socket: zmq.Writable) {
+  /** @param socket The socket to send on (or anything that sends on one). */
+  constructor(socket: FrameSink) {
     this.#socket = socket;
   }
 

@@ -7,7 +7,8 @@
  */
 
 import * as zmq from "zeromq";
-import { ConnectionError, ProtocolError } from "../core/errors.ts";
+import { AuthError, ConnectionError, ProtocolError } from "../core/errors.ts";
+import { StatusChannel } from "../core/status.ts";
 import { type PushController, type PushSource, type StreamOptions, Subscription } from "../core/subscription.ts";
 import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
@@ -65,14 +66,18 @@ export interface PosttrollSubscribeOptions extends StreamOptions {
   timeout?: number | undefined;
   /**
    * What a malformed frame does: `"error"` (default) fails the stream with
-   * a `ProtocolError`; `"drop"` skips it, as Python's subscriber does.
+   * a `ProtocolError`; `"drop"` skips it, as Python's subscriber does, counts
+   * it ({@linkcode PosttrollSubscription.malformed}) and emits a
+   * `"malformed"` status event with the `ProtocolError`.
    */
   malformed?: "error" | "drop" | undefined;
   /**
    * The largest frame accepted, in bytes, so a peer cannot make the
-   * subscriber hold unbounded memory: libzmq drops the connection of a
-   * publisher that sends more, and does not connect it again. Default
-   * 64 MiB; -1 for no limit.
+   * subscriber hold unbounded memory. libzmq drops the connection of a
+   * publisher that sends more (the frame is lost) and would leave it down;
+   * the subscription reports it (an `"error"` status event with a
+   * `ProtocolError`) and connects that publisher again, while the others
+   * keep flowing. Default 64 MiB; -1 for no limit.
    */
   maxMessageSize?: number | undefined;
   /** Settings in code, over the `POSTTROLL_*` environment. */
@@ -100,6 +105,30 @@ function hostOf(nameserver: string): string {
 export interface AddressedSource extends PushSource<PosttrollMessage> {
   /** The connected publisher URIs. */
   readonly addresses: string[];
+  /** The publishers' connection events, malformed frames, refusals. */
+  readonly status: StatusChannel;
+  /** How many malformed frames were dropped (`malformed: "drop"`). */
+  readonly malformed: number;
+}
+
+/**
+ * How long after a publisher's connection dropped libzmq must have said it
+ * reconnects (it does so at once) before the subscription takes the
+ * connection for given up (a protocol error, such as a frame above
+ * `maxMessageSize`) and connects it again itself.
+ */
+const GIVEN_UP_AFTER_MS = 1000;
+
+/** What the subscription knows of one publisher's connection, from the socket's events. */
+interface Link {
+  /** Whether a handshake ever completed. */
+  handshaken: boolean;
+  /** When the connection dropped, while it is down. */
+  downAt: number | undefined;
+  /** Waiting for libzmq's reconnection after a drop. */
+  check: ReturnType<typeof setTimeout> | undefined;
+  /** A refusal was reported; further failures of the same kind are not. */
+  refused: boolean;
 }
 
 class SubscriberSource implements AddressedSource {
@@ -115,6 +144,9 @@ class SubscriberSource implements AddressedSource {
   readonly #maxMessageSize: number;
   #controller!: PushController<PosttrollMessage>;
   #listener: zmq.Subscriber | undefined;
+  readonly status: StatusChannel = new StatusChannel();
+  #malformed = 0;
+  readonly #links = new Map<string, Link>();
 
   constructor(options: PosttrollSubscribeOptions, hooks: SubscriberHooks) {
     this.#options = options;
@@ -185,8 +217,150 @@ class SubscriberSource implements AddressedSource {
     for (const t of this.#topics) socket.subscribe(t);
     for (const t of this.#hooks.extraTopics ?? []) socket.subscribe(t);
     this.#sockets.set(backend, socket);
-    this.#loops.push(this.#run(socket));
+    this.#loops.push(this.#run(socket), this.#watch(socket, backend));
     return socket;
+  }
+
+  get malformed(): number {
+    return this.#malformed;
+  }
+
+  /** The connected URI an event's address stands for (libzmq reports the peer's resolved address). */
+  #uriOf(address: string): string | undefined {
+    if (this.#connected.has(address)) return address;
+    const port = address.slice(address.lastIndexOf(":"));
+    const same = [...this.#connected.keys()].filter((u) => u.endsWith(port));
+    return same.length === 1 ? same[0] : undefined;
+  }
+
+  #link(uri: string): Link {
+    let link = this.#links.get(uri);
+    if (link === undefined) {
+      link = { handshaken: false, downAt: undefined, check: undefined, refused: false };
+      this.#links.set(uri, link);
+    }
+    return link;
+  }
+
+  /**
+   * Follows the socket's connection events (libzmq's monitor): reports each
+   * publisher's connection, loss and return, the handshakes it refused, and
+   * reconnects a publisher whose connection libzmq gave up after a
+   * protocol error (a frame above `maxMessageSize`).
+   */
+  async #watch(socket: zmq.Subscriber, backend: string): Promise<void> {
+    try {
+      for await (const ev of socket.events) {
+        if (this.#controller.signal.aborted) return;
+        if (!("address" in ev)) continue;
+        const uri = this.#uriOf(ev.address);
+        if (uri === undefined) continue;
+        const link = this.#link(uri);
+        switch (ev.type) {
+          case "handshake":
+            clearTimeout(link.check);
+            link.check = undefined;
+            if (link.downAt !== undefined) {
+              this.status.emit("reconnected", { uri, downMs: Math.round(performance.now() - link.downAt) });
+            } else if (!link.handshaken) this.status.emit("connected", { uri });
+            link.handshaken = true;
+            link.downAt = undefined;
+            link.refused = false;
+            break;
+          case "disconnect":
+            if (!link.handshaken || link.check !== undefined) break;
+            if (link.downAt === undefined) {
+              link.downAt = performance.now();
+              this.status.emit("disconnected", { uri });
+            }
+            link.check = setTimeout(() => this.#givenUp(socket, uri, link), GIVEN_UP_AFTER_MS);
+            break;
+          case "connect:retry":
+          case "connect:delay":
+          case "connect":
+            clearTimeout(link.check);
+            link.check = undefined;
+            break;
+          case "handshake:error:auth":
+            this.#refused(
+              link,
+              uri,
+              new AuthError(
+                `Subscribing to ${uri} failed: the publisher refused this client's ${
+                  backend === "secure_zmq" ? "CURVE key" : "address"
+                } (${ev.error.message})`,
+                { cause: ev.error },
+              ),
+            );
+            break;
+          case "handshake:error:protocol":
+            this.#refused(
+              link,
+              uri,
+              new ProtocolError(
+                `Subscribing to ${uri} failed: the ZeroMQ handshake broke (${ev.error.message}); a ${
+                  backend === "secure_zmq"
+                    ? "CURVE client meeting a plain publisher"
+                    : "plain client meeting a CURVE " +
+                      "publisher"
+                }, or a peer that is not a ZeroMQ publisher`,
+                { cause: ev.error },
+              ),
+            );
+            break;
+          case "handshake:error:other":
+            // Under CURVE, a server that cannot read our HELLO (it was sealed for another key) closes the connection.
+            if (backend !== "secure_zmq" || link.handshaken) break;
+            this.#refused(
+              link,
+              uri,
+              new AuthError(
+                `Subscribing to ${uri} failed: the publisher closed the connection during the CURVE handshake ` +
+                  `(${ev.error.message}): the server public key (serverPublicKeyFile) is most likely not this ` +
+                  `publisher's; libzmq keeps trying`,
+                { cause: ev.error },
+              ),
+            );
+            break;
+        }
+      }
+    } catch {
+      // The socket was closed: its events end.
+    }
+  }
+
+  #refused(link: Link, uri: string, err: Error): void {
+    if (link.refused) return;
+    link.refused = true;
+    this.status.emit("error", { uri }, err);
+  }
+
+  /** libzmq dropped a handshaken connection and did not schedule a reconnection: report it and connect again. */
+  #givenUp(socket: zmq.Subscriber, uri: string, link: Link): void {
+    link.check = undefined;
+    if (this.#controller.signal.aborted || socket.closed || !this.#connected.has(uri)) return;
+    const max = this.#maxMessageSize;
+    this.status.emit(
+      "error",
+      { uri, maxMessageSize: max },
+      new ProtocolError(
+        `Receiving from ${uri} failed: the connection broke on a protocol error after the handshake, most likely a ` +
+          `frame above maxMessageSize (${max} bytes), which libzmq drops with the connection: that frame is lost, ` +
+          `and the publisher is connected again`,
+      ),
+    );
+    try {
+      socket.disconnect(uri);
+    } catch { /* libzmq forgot it already */ }
+    try {
+      socket.connect(uri);
+    } catch (err) {
+      this.status.emit(
+        "error",
+        { uri },
+        new ConnectionError(`Connecting to ${uri} again failed`, { url: uri, cause: err }),
+      );
+    }
   }
 
   async #connectEntry(e: AddressEntry): Promise<void> {
@@ -214,6 +388,9 @@ class SubscriberSource implements AddressedSource {
     const backend = this.#connected.get(uri);
     if (backend === undefined) return;
     this.#connected.delete(uri);
+    const link = this.#links.get(uri);
+    if (link !== undefined) clearTimeout(link.check);
+    this.#links.delete(uri);
     try {
       this.#sockets.get(backend)?.disconnect(uri);
     } catch { /* already gone */ }
@@ -293,7 +470,11 @@ class SubscriberSource implements AddressedSource {
           if (filter !== undefined && !filter(text)) continue;
           msg = decodeText(text, frame);
         } catch (err) {
-          if (drop && err instanceof ProtocolError) continue;
+          if (drop && err instanceof ProtocolError) {
+            this.#malformed++;
+            this.status.emit("malformed", { dropped: this.#malformed }, err);
+            continue;
+          }
           controller.error(err);
           return;
         }
@@ -313,7 +494,10 @@ class SubscriberSource implements AddressedSource {
     this.#listener?.close();
     this.#sockets.clear();
     this.#connected.clear();
+    for (const link of this.#links.values()) clearTimeout(link.check);
+    this.#links.clear();
     await Promise.allSettled(this.#loops);
+    this.status.close();
   }
 }
 
@@ -361,6 +545,28 @@ export class PosttrollSubscription extends Subscription<PosttrollMessage> {
   /** The publisher URIs connected now (from the nameserver, the address feed and `addresses`). */
   get addresses(): string[] {
     return this.#source.addresses;
+  }
+
+  /**
+   * What happens to the publishers' connections, from libzmq's socket
+   * events: `"connected"`, `"disconnected"` and `"reconnected"` (detail
+   * `uri`; `downMs` on `"reconnected"`: what the publisher sent meanwhile is
+   * lost, PUB/SUB keeps nothing); `"error"` (detail `uri`) with an
+   * `AuthError` when a publisher refused this client or, under CURVE, closed
+   * the handshake (most likely a wrong server key; nothing is delivered from
+   * it), or a `ProtocolError` when a connection broke on a protocol error
+   * (most likely a frame above `maxMessageSize`: the frame is lost and the
+   * publisher connected again); `"malformed"` (detail `dropped`, the count)
+   * with the `ProtocolError` of each frame dropped under `malformed: "drop"`;
+   * `"closed"` when the subscription ends.
+   */
+  get status(): StatusChannel {
+    return this.#source.status;
+  }
+
+  /** How many malformed frames were dropped so far (`malformed: "drop"`). */
+  get malformed(): number {
+    return this.#source.malformed;
   }
 }
 

@@ -12,14 +12,11 @@ import {
   formatStartTime,
   isExpiring,
   Offset,
-  parseAckSubject,
-  parseApiReply,
   parseConfig,
   parseRegistryEntry,
   pullBody,
   registryUrl,
   streamNameOf,
-  streamNamesOf,
   userJwtUrl,
 } from "../../src/mdb/protocol.ts";
 
@@ -121,41 +118,30 @@ Deno.test("pullBody() writes nats-py's MSG.NEXT bodies", () => {
   assert.equal(pullBody(1, false), '{"batch": 1, "expires": 9999900000}');
 });
 
-Deno.test("parseApiReply() returns documents and errors", () => {
-  const ok = parseApiReply(enc.encode('{"streams":["EVENTS_d"]}'), "x");
-  assert.ok(ok.ok);
-  assert.deepEqual(streamNamesOf(ok.doc), ["EVENTS_d"]);
-  assert.deepEqual(streamNamesOf({ streams: null }), []);
-  assert.throws(() => streamNamesOf({ streams: [1] }), ProtocolError);
-  const err = parseApiReply(
-    enc.encode('{"error":{"code":404,"err_code":10014,"description":"consumer not found"}}'),
-    "x",
+Deno.test("MdbMessage reads v1 and v2 ack subjects: delivery count, sequences, exact timestamp, pending", () => {
+  const v1 = MdbMessage.fromDelivery(
+    "EVENTS.d",
+    enc.encode("x"),
+    undefined,
+    "$JS.ACK.EVENTS_d.c1.2.17.5.1687521600123456789.3",
   );
-  assert.deepEqual(err, { ok: false, error: { code: 404, err_code: 10014, description: "consumer not found" } });
-  assert.throws(() => parseApiReply(enc.encode('{"error":"x"}'), "x"), ProtocolError);
-  assert.throws(() => parseApiReply(new Uint8Array([0xff]), "x"), ProtocolError);
-});
-
-Deno.test("parseAckSubject() reads v1 and v2 ack subjects", () => {
-  const v1 = parseAckSubject("$JS.ACK.EVENTS_d.c1.2.17.5.1687521600123456789.3");
-  assert.deepEqual(v1, {
-    stream: "EVENTS_d",
-    consumer: "c1",
-    delivered: 2,
-    streamSequence: 17,
-    consumerSequence: 5,
-    timestampNs: 1687521600123456789n,
-    pending: 3,
-    domain: undefined,
-  });
-  const v2 = parseAckSubject("$JS.ACK.hub.ACCHASH.EVENTS_d.c1.1.9.9.1687521600000000000.0.rand");
-  assert.equal(v2.domain, "hub");
-  assert.equal(v2.streamSequence, 9);
-  assert.equal(parseAckSubject("$JS.ACK._.ACCHASH.S.C.1.2.3.4.5.r").domain, undefined);
+  assert.deepEqual(
+    [v1.stream, v1.consumer, v1.delivered, v1.sequence, v1.consumerSequence, v1.timestampNs, v1.pending],
+    ["EVENTS_d", "c1", 2, 17, 5, 1687521600123456789n, 3],
+  );
+  assert.equal(v1.timestamp.toISOString(), "2023-06-23T12:00:00.123Z");
+  const v2 = MdbMessage.fromDelivery(
+    "EVENTS.d",
+    enc.encode("x"),
+    undefined,
+    "$JS.ACK.hub.ACCHASH.EVENTS_d.c1.1.9.9.1687521600000000000.0.rand",
+  );
+  assert.equal(v2.sequence, 9);
+  assert.equal(v2.stream, "EVENTS_d");
   for (
     const bad of ["", "$JS.ACK", "_INBOX.x.y", "$JS.ACK.S.C.x.1.1.1.1", "$JS.ACK.S.C.1.1.1.1", "$JS.ACK..C.1.1.1.1.1"]
   ) {
-    assert.throws(() => parseAckSubject(bad), ProtocolError, bad);
+    assert.throws(() => MdbMessage.fromDelivery("EVENTS.d", enc.encode("x"), undefined, bad), ProtocolError, bad);
   }
 });
 

@@ -1,6 +1,8 @@
 // MDB subscriptions against a real nats-server (operator mode) and FakeMas.
 import assert from "node:assert/strict";
-import { AuthError, ConnectionError, ProtocolError } from "../../src/core/errors.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { jwtAuthenticator, wsconnect } from "@nats-io/nats-core";
+import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../../src/core/errors.ts";
 import { durableName, type MdbMessage, type MdbSubscription, Offset, UnknownDatasetError } from "../../src/mdb/mod.ts";
 import { isSettleable } from "../../src/core/message.ts";
 import { MdbTestBed, type MdbTestBedOptions } from "../../src/testing/mdb/mod.ts";
@@ -259,7 +261,6 @@ bedTest("MdbSubscription delivers to a callback and wait() counts the messages i
     await sub.wait({ timeout: new Date(Date.now() - 1000) }); // a past time returns at once
     await assert.rejects(() => sub.wait({ messages: -1 }), RangeError);
     const stranded = assert.rejects(() => sub.wait({ messages: 5 }), /ended/);
-    await sleep(20);
     await sub.close();
     await stranded;
   } finally {
@@ -316,7 +317,8 @@ bedTest("MdbSubscription goes on after nats-server restarts mid-stream, losing n
   try {
     const sub = await conn.subscribe("ds", { offset: Offset.BEGIN, batch: 5 });
     assert.deepEqual(seqs(await read(sub, 5)), [1, 2, 3, 4, 5]);
-    await sleep(100); // the batch's acks reach the server
+    const durable = await durableName("alice");
+    await until(async () => (await bed.consumerInfo("ds", durable))?.ackFloorStreamSeq === 5, "the batch's acks");
     await bed.nats.restart();
     const reading = read(sub, 10);
     await until(() => bed.streamReady("EVENTS_ds"), "JetStream", 20_000);
@@ -540,3 +542,30 @@ bedTest("MdbSubscription fails with ProtocolError on a delivery with a malformed
     await conn.close();
   }
 });
+
+bedTest(
+  "MdbSubscription ends with ClosedError when its durable consumer is deleted under a waiting reader",
+  async (bed) => {
+    await bed.createDataset("ds");
+    const sniff = bed.sniff("$JS.API.CONSUMER.MSG.NEXT.EVENTS_ds.*");
+    const conn = await bed.connect();
+    const { jwt, seed } = await bed.nats.adminCredentials();
+    const admin = await wsconnect({ servers: bed.nats.wsUrl!, authenticator: jwtAuthenticator(jwt, seed) });
+    try {
+      const sub = await conn.subscribe("ds", { batch: 1 });
+      const reader = sub.getReader();
+      const read = assert.rejects(() => reader.read(), ClosedError);
+      await until(() => sniff.messages.length === 1, "the long poll");
+      await (await jetstreamManager(admin)).consumers.delete("EVENTS_ds", await durableName("alice"));
+      // Bounded: a subscription that ignored the deletion would wait on forever.
+      const timer = setTimeout(() => void sub.close(new Error("still open 10 s after the deletion")), 10_000);
+      await read.finally(() => clearTimeout(timer));
+      assert.ok((await sub.closed) instanceof ClosedError);
+      reader.releaseLock();
+    } finally {
+      sniff.stop();
+      await admin.close();
+      await conn.close();
+    }
+  },
+);

@@ -262,3 +262,19 @@ Deno.test("FakeMessageBus enforces publish and subscribe roles per feed", async 
   assert.equal(b.messages.length, 0);
   await Promise.all([a.close(), b.close()]);
 });
+
+Deno.test("FakeMessageBus names a 127.0.0.1 peer by the server's machine name (spec §6), not localhost", async () => {
+  await using server = await FakeMessageBus.start(); // null authentication: user "unknown" in v3
+  const notifier = await Raw.connect(server);
+  await notifier.write(`04 ${TEST} 01`); // NotificationRequest(TEST, add)
+  const sub = await Raw.connect(server);
+  await sub.write(`05 ${TEST} ${FOO} 01`); // SubscriptionRequest(TEST, FOO, add)
+  await until(() => notifier.bytes.length > 0 && server.clients.length === 2, "the notification");
+  // ForwardedSubscriptionRequest: 03 lp32(user) lp32(host) ...
+  const host = utf8(Deno.hostname());
+  const lp32 = (b: Uint8Array) => [...hex((b.length >>> 0).toString(16).padStart(8, "0")), ...b];
+  const expected = [3, ...lp32(utf8("unknown")), ...lp32(host)];
+  assert.deepEqual(notifier.bytes.slice(0, expected.length), expected);
+  await notifier.close();
+  await sub.close();
+});

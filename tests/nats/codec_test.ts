@@ -8,7 +8,9 @@ import {
   isWildcardSubject,
   nakPayload,
   parseAckSubject,
+  parseApiReply,
   pullRequest,
+  streamNamesOf,
   termPayload,
 } from "../../src/nats/codec.ts";
 import { rng } from "../_seeded.ts";
@@ -113,14 +115,32 @@ Deno.test("pullRequest() encodes durations in nanoseconds", () => {
   assert.throws(() => pullRequest({ batch: 1, expiresMs: -1 }), /Requesting messages failed/);
 });
 
-Deno.test("classifyStatus() tells request ends from heartbeats and deletions", () => {
+Deno.test("classifyStatus() ends a subscription only on a deleted consumer or a refused kind of request", () => {
   assert.equal(classifyStatus(100, "Idle Heartbeat"), "heartbeat");
   assert.equal(classifyStatus(404, "No Messages"), "no-messages");
   assert.equal(classifyStatus(408, "Request Timeout"), "timeout");
+  // Terminal: no retry can succeed.
   assert.equal(classifyStatus(409, "Consumer Deleted"), "deleted");
   assert.equal(classifyStatus(409, "Consumer is Deleted"), "deleted");
-  assert.equal(classifyStatus(409, "Exceeded MaxWaiting"), "limit");
-  assert.equal(classifyStatus(503, "No Responders"), "other");
+  assert.equal(classifyStatus(409, "Stream Deleted"), "deleted");
+  assert.equal(classifyStatus(409, "Consumer is push based"), "refused");
+  assert.equal(classifyStatus(400, "Bad Request"), "refused");
+  // Everything else ends the request only (nats-server's descriptions).
+  for (
+    const description of [
+      "Server Shutdown",
+      "Leadership Change",
+      "Exceeded MaxWaiting",
+      "Exceeded MaxRequestBatch of 10",
+      "Exceeded MaxRequestExpires of 1s",
+      "Exceeded MaxRequestMaxBytes of 100",
+      "Message Size Exceeds MaxBytes",
+    ]
+  ) {
+    assert.equal(classifyStatus(409, description), "interrupted", description);
+  }
+  assert.equal(classifyStatus(503, "No Responders"), "interrupted");
+  assert.equal(classifyStatus(423, "Nats-Pin-Id mismatch"), "interrupted");
 });
 
 Deno.test("ack payloads follow the JetStream protocol", () => {
@@ -170,4 +190,21 @@ Deno.test("checkName() refuses names JetStream cannot hold", () => {
   for (const bad of ["", "a.b", "a*", "a>", "a b", "a/b", "a\\b", "x".repeat(256), 7]) {
     assert.throws(() => checkName(bad, "durable", "Subscribing"), TypeError);
   }
+});
+
+Deno.test("parseApiReply() returns documents and errors; streamNamesOf() reads STREAM.NAMES", () => {
+  const enc = new TextEncoder();
+  const ok = parseApiReply(enc.encode('{"streams":["EVENTS_d"]}'), "x");
+  assert.ok(ok.ok);
+  assert.deepEqual(streamNamesOf(ok.doc), ["EVENTS_d"]);
+  assert.deepEqual(streamNamesOf({ streams: null }), []);
+  assert.throws(() => streamNamesOf({ streams: [1] }), ProtocolError);
+  const err = parseApiReply(
+    enc.encode('{"error":{"code":404,"err_code":10014,"description":"consumer not found"}}'),
+    "x",
+  );
+  assert.deepEqual(err, { ok: false, error: { code: 404, err_code: 10014, description: "consumer not found" } });
+  assert.throws(() => parseApiReply(enc.encode('{"error":"x"}'), "x"), ProtocolError);
+  assert.throws(() => parseApiReply(new Uint8Array([0xff]), "x"), ProtocolError);
+  assert.throws(() => parseApiReply(enc.encode("[1]"), "x"), ProtocolError);
 });

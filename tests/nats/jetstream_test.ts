@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { jetstream } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import type { StatusEvent } from "../../src/core/status.ts";
 import { ClosedError, isSettleable, ProtocolError, PubSubError, TimeoutError } from "../../mod.ts";
 import { JetStreamMessage, type NatsMessage, NatsPubSub as WsNatsPubSub } from "../../src/nats/mod.ts";
 import { NatsPubSub } from "../../src/nats/tcp.ts";
@@ -389,3 +392,168 @@ Deno.test({ name: "NatsPubSub.publish() throws TimeoutError when no PubAck comes
     await ps.close();
   }
 });
+
+for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+  Deno.test(
+    {
+      name: `NatsPubSub JetStream reader idle on a long poll loses nothing when the server restarts (${signal})`,
+      ignore,
+    },
+    async () => {
+      await using e = await env();
+      const ps = await NatsPubSub.connect({
+        servers: e.server.url,
+        jetstream: true,
+        reconnectTimeWaitMs: 50,
+        maxReconnectAttempts: -1,
+      });
+      const pulls = await sniffPulls(e.admin);
+      const statuses: StatusEvent[] = [];
+      ps.status.addEventListener("pull-status", (ev) => statuses.push(ev as StatusEvent));
+      try {
+        await publishN(ps, "s.idle", 3);
+        // A long poll far longer than the test: only the server's own answer (or the reconnect) can end it.
+        const sub = ps.subscribe("s.idle", { durable: "idle", deliver: "all", highWaterMark: 4, expiresMs: 60_000 });
+        const reader = sub.getReader();
+        for (const m of await readN(reader, 3)) await m.ack();
+        const before = pulls.batches.length;
+        // At least once: every new message arrives; 0..2 may come again (nats-server 2.9.10 can restart from a
+        // consumer state older than the acks it had), nothing else.
+        const rest = (async () => {
+          const texts: string[] = [];
+          while (!Array.from({ length: 10 }, (_, i) => `${i + 3}`).every((t) => texts.includes(t))) {
+            const [m] = await readN(reader, 1);
+            texts.push(m!.text());
+            await m!.ack();
+            if (texts.length > 30) break;
+          }
+          return texts;
+        })();
+        rest.catch(() => {}); // awaited below
+        await until(() => pulls.batches.length > before, 5_000, "the long poll");
+        await e.server.restart({ signal });
+        await until(() => !e.admin.isClosed() && e.admin.info !== undefined, 10_000, "the admin reconnect");
+        for (let i = 3; i < 13; i++) {
+          await until(
+            async () => {
+              try {
+                await ps.publish("s.idle", `${i}`);
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            10_000,
+            `publishing ${i}`,
+          );
+        }
+        const got = await rest;
+        const fresh = got.filter((t) => Number(t) >= 3);
+        assert.deepEqual(fresh, Array.from({ length: 10 }, (_, i) => `${i + 3}`), got.join(","));
+        assert.ok(got.every((t) => Number(t) >= 0 && Number(t) < 13), got.join(","));
+        if (signal === "SIGTERM") {
+          // The graceful shutdown told the waiting pull "409 Server Shutdown": reported, then retried.
+          assert.ok(statuses.some((s) => s.detail.code === 409 && /shutdown/i.test(String(s.detail.description))));
+          assert.equal(statuses[0]?.detail.topic, "s.idle");
+        }
+        reader.releaseLock();
+        await sub.close();
+      } finally {
+        pulls.stop();
+        await ps.close();
+      }
+    },
+  );
+}
+
+Deno.test({ name: "NatsPubSub.consume() reads through JetStream in core mode too", ignore }, async () => {
+  await using e = await env();
+  const ps = await NatsPubSub.connect({ servers: e.server.url });
+  try {
+    assert.equal(ps.jetstream, false);
+    await jetstream(e.admin).publish("s.core", "stored");
+    const sub = ps.consume("s.core", { deliver: "all" });
+    // A core subscription would never see the stored message: bound the wait so that the test fails, not hangs.
+    const timer = setTimeout(() => void sub.close(), 5_000);
+    const [m] = await readN(sub.getReader(), 1).finally(() => clearTimeout(timer));
+    assert.equal(m?.text(), "stored");
+    assert.equal(m?.sequence, 1);
+    await m?.ack();
+    await sub.close();
+  } finally {
+    await ps.close();
+  }
+});
+
+Deno.test({ name: "NatsPubSub leaves out headers a web Headers cannot carry, keeping the rest", ignore }, async () => {
+  await using e = await env();
+  const ps = await WsNatsPubSub.connect({ servers: e.server.wsUrl!, jetstream: true });
+  try {
+    const h = natsHeaders();
+    h.append("x-euro", "5 €"); // above U+00FF: not a byte string
+    h.append("x-plain", "fine");
+    await jetstream(e.admin).publish("s.hdr", "x", { headers: h });
+    const sub = ps.subscribe("s.hdr", { deliver: "all" });
+    const [m] = await readN(sub.getReader(), 1);
+    assert.equal(m?.headers.get("x-plain"), "fine");
+    assert.equal(m?.headers.get("x-euro"), null);
+    await sub.close();
+  } finally {
+    await ps.close();
+  }
+});
+
+Deno.test(
+  {
+    name: "NatsPubSub JetStream retries a pull ended by a non-terminal status and ends only on a terminal one",
+    ignore,
+  },
+  async () => {
+    await using e = await env();
+    // Records each pull request's reply subject, to answer it with a status as the server would.
+    const replies: string[] = [];
+    const sniffer = e.admin.subscribe("$JS.API.CONSUMER.MSG.NEXT.S.>", {
+      callback: (_err, m) => void replies.push(m.reply!),
+    });
+    await e.admin.flush();
+    const ps = await NatsPubSub.connect({ servers: e.server.url, jetstream: true });
+    const statuses: StatusEvent[] = [];
+    ps.status.addEventListener("pull-status", (ev) => statuses.push(ev as StatusEvent));
+    /** Answers the newest pull request not answered yet; returns its reply subject. */
+    const answered = new Set<string>();
+    const answer = async (code: number, description: string) => {
+      await until(() => replies.length > 0 && !answered.has(replies.at(-1)!), 5_000, "a new pull request");
+      const target = replies.at(-1)!;
+      answered.add(target);
+      e.admin.publish(target, new Uint8Array(0), { headers: natsHeaders(code, description) });
+      await e.admin.flush();
+      return target;
+    };
+    try {
+      const sub = ps.subscribe("s.status", { durable: "status", expiresMs: 60_000 });
+      const reader = sub.getReader();
+      const first = reader.read();
+      first.catch(() => {});
+      // Let the stream's first no_wait request end (404) so that the long poll is the newest request.
+      await until(() => replies.length >= 2, 5_000, "the long poll");
+      for (const description of ["Leadership Change", "Exceeded MaxWaiting"]) {
+        const target = await answer(409, description);
+        await until(() => statuses.some((s) => s.detail.description === description), 5_000, description);
+        await until(() => replies.at(-1) !== target, 5_000, `the pull after "${description}"`); // retried
+      }
+      assert.deepEqual(statuses.map((s) => [s.detail.code, s.detail.topic]), [[409, "s.status"], [409, "s.status"]]);
+      assert.ok((statuses[1]!.detail.retryInMs as number) > (statuses[0]!.detail.retryInMs as number), "backoff");
+      // Still reading.
+      await ps.publish("s.status", "still here");
+      assert.equal((await first).value?.text(), "still here");
+      // A status that no retry can get past ends the subscription.
+      const last = reader.read();
+      await answer(409, "Consumer is push based");
+      await assert.rejects(last, PubSubError);
+      assert.ok((await sub.closed) instanceof PubSubError);
+    } finally {
+      sniffer.unsubscribe();
+      await ps.close();
+    }
+  },
+);

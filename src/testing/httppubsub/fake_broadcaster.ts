@@ -6,15 +6,10 @@
  */
 
 import { Hono } from "hono";
-import { ChunkedReader, NEED_MORE } from "../../core/bytes.ts";
+import { ByteReader, ChunkedReader, NEED_MORE } from "../../core/bytes.ts";
 import { type AuthConfig, type AuthResult, noneAuth } from "../../httppubsub/auth.ts";
 import {
   type AuthDocument,
-  decodeCheckSubscriptionsRequest,
-  decodeSetSubscriptionsRequest,
-  decodeSubscribeRequest,
-  decodeSubscriberResponse,
-  decodeUnsubscribeRequest,
   encodeCheckSubscriptionsResponse,
   encodeGenericResponse,
   encodeMissedRequest,
@@ -24,14 +19,22 @@ import {
   hex,
   MAX_NOTIFY_PREFIX,
   type NotifyPrefix,
+  readCheckSubscriptionsRequest,
   readNotifyPrefix,
+  readSetSubscriptionsRequest,
+  readSubscribeRequest,
+  readSubscriberResponse,
+  readUnsubscribeRequest,
   strongEtag,
+  type SubscriberResponse,
   type SubscriptionSet,
 } from "../../httppubsub/codec.ts";
 import { compileGlob } from "../../httppubsub/glob.ts";
 import type { ReceiverApp } from "../../httppubsub/receiver.ts";
 import { cancelQuietly, equalBytes, readCapped, withDeadline } from "../../httppubsub/io.ts";
 import { type FakeWebsocketHost, FakeWebsocketPeer } from "./fake_websocket.ts";
+import { base64UrlPadded, NotifyTrace, type TraceExtra } from "./notify_trace.ts";
+import { WebsocketFanout } from "./websocket_fanout.ts";
 
 /** Options of {@linkcode FakeBroadcaster}. */
 export interface FakeBroadcasterOptions {
@@ -85,12 +88,25 @@ export interface FakeBroadcasterStats {
   refused: number;
 }
 
+/** One url's rows; `seq` is the insertion order lonelypss's table scan follows. */
 interface UrlSubs {
-  exact: Map<string, { topic: Uint8Array; recovery: string }>;
-  glob: Map<string, { match: (t: string) => boolean; recovery: string }>;
+  exact: Map<string, { topic: Uint8Array; recovery: string; seq: number }>;
+  glob: Map<string, { match: (t: string) => boolean; recovery: string; seq: number }>;
+}
+
+/** One row a notify matched: an HTTP subscription, or an internal websocket registration (`url` undefined). */
+interface Target {
+  kind: "exact" | "glob";
+  glob: string | undefined;
+  seq: number;
+  url: string | undefined;
+  recovery: string;
+  remove: () => boolean;
 }
 
 const OCTET = { "content-type": "application/octet-stream" };
+/** FastAPI's body for a path it has no route for. */
+const NOT_FOUND = { detail: "Not Found" };
 const EMPTY = new Uint8Array(0);
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lossy = new TextDecoder();
@@ -101,6 +117,23 @@ function utf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Reads a body's fields as lonelypss does: in order, ignoring whatever
+ * follows them.
+ */
+function readLeading<T>(read: (r: ByteReader) => T, body: Uint8Array): T | undefined {
+  try {
+    return read(new ByteReader(body));
+  } catch {
+    return undefined;
+  }
+}
+
+/** What lonelypss (FastAPI) answers for a method a route does not take. */
+function methodNotAllowed(): Response {
+  return Response.json({ detail: "Method Not Allowed" }, { status: 405, headers: { allow: "POST" } });
 }
 
 function denied(r: AuthResult): number | undefined {
@@ -157,10 +190,16 @@ export class FakeBroadcaster {
   readonly #pending = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   #failures: number[] = [];
-  readonly #peers = new Set<FakeWebsocketPeer>();
+  /** Insertion order of every row, HTTP and internal, as the subscription tables keep it. */
+  #seq = 0;
+  readonly #fanout = new WebsocketFanout(() => this.#seq++);
+  /** The served origin, for the internal registrations' url in traces. */
+  #origin: string | undefined;
   readonly #partBytes: number;
   #server: { shutdown(): Promise<void>; addr: { port: number } } | undefined;
   #closed = false;
+  /** Told of each frame a websocket subscriber sent (binary frames as bytes), e.g. for logs. */
+  onFrame: ((peer: FakeWebsocketPeer, frame: Uint8Array | string) => void) | undefined;
 
   /**
    * Creates the fake.
@@ -217,7 +256,8 @@ export class FakeBroadcaster {
   serve(options: { hostname?: string; port?: number } = {}): Promise<string> {
     const hostname = options.hostname ?? "127.0.0.1";
     this.#server = Deno.serve({ hostname, port: options.port ?? 0, onListen: () => {} }, this.app.fetch);
-    return Promise.resolve(`http://${hostname}:${this.#server.addr.port}`);
+    this.#origin = `http://${hostname}:${this.#server.addr.port}`;
+    return Promise.resolve(this.#origin);
   }
 
   /**
@@ -231,14 +271,23 @@ export class FakeBroadcaster {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#abort.abort(new Error("The fake broadcaster was closed"));
-    for (const p of this.#peers) p.close(1001, "going away");
+    for (const p of this.#fanout.peers) p.close(1001, "going away");
     await Promise.allSettled([...this.#pending]);
     await this.#server?.shutdown();
   }
 
   /** The websocket subscribers connected now. */
   get websocketPeers(): FakeWebsocketPeer[] {
-    return [...this.#peers];
+    return [...this.#fanout.peers];
+  }
+
+  /**
+   * The broadcaster's internal registrations for its websocket subscribers:
+   * one per distinct exact topic (hex) and glob across all of them, with how
+   * many subscriptions hold each.
+   */
+  get websocketRegistrations(): { exact: Map<string, number>; glob: Map<string, number> } {
+    return this.#fanout.registrations;
   }
 
   /**
@@ -249,7 +298,7 @@ export class FakeBroadcaster {
    */
   async missedToWebsockets(topic: string): Promise<void> {
     const bytes = new TextEncoder().encode(topic);
-    await Promise.all([...this.#peers].filter((p) => p.matches(bytes)).map((p) => p.missed(bytes)));
+    await Promise.all([...this.#fanout.peers].filter((p) => p.matches(bytes)).map((p) => p.missed(bytes)));
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -279,8 +328,8 @@ export class FakeBroadcaster {
     };
   }
 
-  async #sign(doc: AuthDocument): Promise<string | undefined> {
-    return await this.#toSubscriber.authorize(doc, EMPTY);
+  async #sign(doc: AuthDocument, tracing: Uint8Array = EMPTY): Promise<string | undefined> {
+    return await this.#toSubscriber.authorize(doc, tracing);
   }
 
   #routes(): void {
@@ -305,12 +354,9 @@ export class FakeBroadcaster {
       app.post(`/v1/subscribe/${kind}`, async (c) => {
         const body = await small(c.req.raw.body);
         if (body === undefined) return this.#refuse(400);
-        let req;
-        try {
-          req = decodeSubscribeRequest(body);
-        } catch {
-          return this.#refuse(400);
-        }
+        // Fields in order; lonelypss ignores bytes after them.
+        const req = readLeading(readSubscribeRequest, body);
+        if (req === undefined) return this.#refuse(400);
         const glob = kind === "glob" ? utf8(req.key) : undefined;
         if (kind === "glob" && glob === undefined) return this.#refuse(400);
         const doc: AuthDocument = kind === "exact"
@@ -322,10 +368,10 @@ export class FakeBroadcaster {
         if (kind === "exact") {
           const k = hex(req.key);
           if (s.exact.has(k)) return this.#refuse(409);
-          s.exact.set(k, { topic: req.key.slice(), recovery: req.recovery });
+          s.exact.set(k, { topic: req.key.slice(), recovery: req.recovery, seq: this.#seq++ });
         } else {
           if (s.glob.has(glob!)) return this.#refuse(409);
-          s.glob.set(glob!, { match: compileGlob(glob!), recovery: req.recovery });
+          s.glob.set(glob!, { match: compileGlob(glob!), recovery: req.recovery, seq: this.#seq++ });
         }
         const confirm: AuthDocument = kind === "exact"
           ? { type: "confirm-subscribe-exact", url: req.url, recovery: req.recovery, topic: req.key }
@@ -338,12 +384,8 @@ export class FakeBroadcaster {
       app.post(`/v1/unsubscribe/${kind}`, async (c) => {
         const body = await small(c.req.raw.body);
         if (body === undefined) return this.#refuse(400);
-        let req;
-        try {
-          req = decodeUnsubscribeRequest(body);
-        } catch {
-          return this.#refuse(400);
-        }
+        const req = readLeading(readUnsubscribeRequest, body);
+        if (req === undefined) return this.#refuse(400);
         const glob = kind === "glob" ? utf8(req.key) : undefined;
         if (kind === "glob" && glob === undefined) return this.#refuse(400);
         const doc: AuthDocument = kind === "exact"
@@ -364,28 +406,32 @@ export class FakeBroadcaster {
     }
 
     app.get("/v1/websocket", (c) => {
-      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return this.#refuse(400);
+      // Not an upgrade: FastAPI has no HTTP route there.
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return Response.json(NOT_FOUND, { status: 404 });
       const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
       const host: FakeWebsocketHost = {
         toBroadcaster: this.#toBroadcaster,
         toSubscriber: this.#toSubscriber,
         partBytes: this.#partBytes,
-        fanOut: (topic, data, sha) => this.#track(this.#fanOut(topic, data, sha)),
-        gone: (peer) => this.#peers.delete(peer),
+        fanOut: (topic, data, sha) => this.#track(this.#fanOut(topic, data, sha, undefined, "")),
+        subscribed: (kind, key, delta) => this.#fanout.change(kind, key, delta),
+        gone: (peer) => this.#fanout.remove(peer),
       };
-      this.#peers.add(new FakeWebsocketPeer(socket, host));
+      const peer = new FakeWebsocketPeer(socket, host);
+      this.#fanout.peers.add(peer);
+      socket.addEventListener("message", (ev) => {
+        try {
+          this.onFrame?.(peer, ev.data instanceof ArrayBuffer ? new Uint8Array(ev.data) : String(ev.data));
+        } catch { /* a listener's failure is not the fake's */ }
+      });
       return response;
     });
 
     app.post("/v1/check_subscriptions", async (c) => {
       const body = await small(c.req.raw.body);
       if (body === undefined) return this.#refuse(400);
-      let req;
-      try {
-        req = decodeCheckSubscriptionsRequest(body);
-      } catch {
-        return this.#refuse(400);
-      }
+      const req = readLeading(readCheckSubscriptionsRequest, body);
+      if (req === undefined) return this.#refuse(400);
       const bad = denied(
         await this.#toBroadcaster.verify(
           { type: "check-subscriptions", url: req.url },
@@ -404,12 +450,8 @@ export class FakeBroadcaster {
     app.post("/v1/set_subscriptions", async (c) => {
       const body = await readCapped(c.req.raw.body, 64 * 1024 * 1024);
       if (body === undefined) return this.#refuse(400);
-      let req;
-      try {
-        req = decodeSetSubscriptionsRequest(body);
-      } catch {
-        return this.#refuse(400);
-      }
+      const req = readLeading(readSetSubscriptionsRequest, body);
+      if (req === undefined) return this.#refuse(400);
       const bad = denied(
         await this.#toBroadcaster.verify(
           { type: "set-subscriptions", url: req.url, etag: req.etag },
@@ -420,9 +462,17 @@ export class FakeBroadcaster {
       if (bad !== undefined) return this.#refuse(bad);
       const etag = await strongEtag(req.url, req);
       if (!equalBytes(etag, req.etag)) return this.#refuse(400);
+      // Rows that stay keep their place in the table order; new ones go last.
+      const old = this.#subs.get(req.url);
       const s: UrlSubs = { exact: new Map(), glob: new Map() };
-      for (const e of req.exact) s.exact.set(hex(e.key), { topic: e.key.slice(), recovery: e.recovery });
-      for (const e of req.glob) s.glob.set(e.key, { match: compileGlob(e.key), recovery: e.recovery });
+      for (const e of req.exact) {
+        const k = hex(e.key);
+        s.exact.set(k, { topic: e.key.slice(), recovery: e.recovery, seq: old?.exact.get(k)?.seq ?? this.#seq++ });
+      }
+      for (const e of req.glob) {
+        const seq = old?.glob.get(e.key)?.seq ?? this.#seq++;
+        s.glob.set(e.key, { match: compileGlob(e.key), recovery: e.recovery, seq });
+      }
       if (s.exact.size === 0 && s.glob.size === 0) this.#subs.delete(req.url);
       else this.#subs.set(req.url, s);
       const authorization = await this.#sign({ type: "set-subscriptions-response", etag });
@@ -430,6 +480,8 @@ export class FakeBroadcaster {
     });
 
     app.post("/v1/notify", async (c) => {
+      // lonelypss's tracer starts when the request arrives.
+      const trace = new NotifyTrace();
       const body = c.req.raw.body;
       const reader = body?.getReader();
       const input = new ChunkedReader({ maxBuffered: Number.MAX_SAFE_INTEGER });
@@ -466,6 +518,7 @@ export class FakeBroadcaster {
         await cancelQuietly(reader);
         return this.#refuse(413);
       }
+      trace.event("auth_tentatively_accepted");
       const data = new Uint8Array(p.length);
       let at = 0;
       const first = input.drain();
@@ -492,68 +545,155 @@ export class FakeBroadcaster {
       }
       const sha = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
       if (!equalBytes(sha, p.sha512)) return this.#refuse(400);
+      trace.event("auth_accepted");
       this.stats.notifies++;
-      const subscribers = await this.#track(this.#fanOut(p.topic, data, sha));
+      const origin = this.#origin ?? new URL(c.req.url).origin;
+      const subscribers = await this.#track(this.#fanOut(p.topic, data, sha, trace, origin));
       // A fan-out cut short by close() confirms nothing: the notifier must not count it as delivered.
       if (this.#closed) return this.#refuse(503);
+      // lonelypss answers a notify with its "simple" tracer's record (every other answer has empty tracing).
+      const tracing = trace.encode();
       const authorization = await this.#sign({
         type: "confirm-notify",
         identifier: p.identifier,
         subscribers,
         topic: p.topic,
         sha512: sha,
-      });
+      }, tracing);
       return new Response(
-        encodeNotifyResponse({ authorization, tracing: EMPTY, subscribers, identifier: p.identifier }),
+        encodeNotifyResponse({ authorization, tracing, subscribers, identifier: p.identifier }),
         { headers: OCTET },
       );
     });
+
+    // FastAPI answers another method on a route with 405 (and a path it does not know with 404).
+    for (
+      const path of [
+        "/v1/subscribe/exact",
+        "/v1/subscribe/glob",
+        "/v1/unsubscribe/exact",
+        "/v1/unsubscribe/glob",
+        "/v1/notify",
+        "/v1/check_subscriptions",
+        "/v1/set_subscriptions",
+      ]
+    ) {
+      app.all(path, async (c) => {
+        await cancelQuietly(c.req.raw.body);
+        return methodNotAllowed();
+      });
+    }
+    app.notFound(async (c) => {
+      await cancelQuietly(c.req.raw.body);
+      return Response.json(NOT_FOUND, { status: 404 });
+    });
   }
 
-  /** Sends the message to each matching subscription in turn; returns the sum of confirmed counts. */
-  async #fanOut(topic: Uint8Array, data: Uint8Array, sha512: Uint8Array): Promise<number> {
+  /**
+   * Sends the message to every row it matches, one after another, in
+   * lonelypss's order: the exact rows, then the glob rows, each in the order
+   * they were stored. An HTTP subscription gets a receive POST and counts what
+   * it confirms; an internal websocket registration hands a copy to every
+   * websocket peer the topic is relevant to and counts each (so a peer
+   * covered by two registrations gets two copies). Returns the sum.
+   */
+  async #fanOut(
+    topic: Uint8Array,
+    data: Uint8Array,
+    sha512: Uint8Array,
+    trace: NotifyTrace | undefined,
+    origin: string,
+  ): Promise<number> {
     const key = hex(topic);
     const text = utf8(topic);
-    const targets: { url: string; recovery: string; remove: () => boolean }[] = [];
+    const targets: Target[] = [];
     for (const [url, s] of this.#subs) {
       const e = s.exact.get(key);
-      if (e !== undefined) targets.push({ url, recovery: e.recovery, remove: () => s.exact.delete(key) });
+      if (e !== undefined) {
+        targets.push({
+          kind: "exact",
+          glob: undefined,
+          seq: e.seq,
+          url,
+          recovery: e.recovery,
+          remove: () => s.exact.delete(key),
+        });
+      }
       if (text === undefined) continue;
       for (const [g, ge] of s.glob) {
-        if (ge.match(text)) targets.push({ url, recovery: ge.recovery, remove: () => s.glob.delete(g) });
+        if (!ge.match(text)) continue;
+        targets.push({
+          kind: "glob",
+          glob: g,
+          seq: ge.seq,
+          url,
+          recovery: ge.recovery,
+          remove: () => s.glob.delete(g),
+        });
       }
     }
-    let total = 0;
-    // Websocket subscribers are fed asynchronously and count 1 each, as lonelypss's
-    // internal receiver does.
-    for (const peer of this.#peers) {
-      if (!peer.matches(topic)) continue;
-      void this.#track(peer.deliver(topic, data, sha512));
-      total++;
+    for (const row of this.#fanout.rows(topic)) {
+      targets.push({ ...row, url: undefined, recovery: "", remove: () => false });
     }
+    targets.sort((a, b) => a.kind === b.kind ? a.seq - b.seq : a.kind === "exact" ? -1 : 1);
+    let total = 0;
     for (const t of targets) {
       if (this.#closed) break;
-      const n = await this.#receive(t.url, topic, data, sha512);
+      const url = t.url ?? `${origin}/v1/receive_for_websockets`;
+      if (t.kind === "exact") trace?.event("exact_subscriber_found", { url });
+      else trace?.event("glob_subscriber_found", { glob: t.glob!, url });
+      if (t.url === undefined) {
+        // lonelypss POSTs to itself; its websocket receiver answers at once with the peers it queued the copy for.
+        trace?.event("sending_receive", {
+          identifier_b64url: base64UrlPadded(crypto.getRandomValues(new Uint8Array(8))),
+        });
+        const n = this.#fanout.deliver(topic, data, sha512, (p) => void this.#track(p));
+        trace?.event("response_received", { status_code: 200 });
+        trace?.event("receive_confirmed", { num_subscribers: n });
+        total += n;
+        continue;
+      }
+      const n = await this.#receive(t.url, topic, data, sha512, trace);
       if (n === "unsubscribe") {
-        if (t.remove()) this.stats.unsubscribedImmediately++;
+        trace?.event("unsubscribe_immediate_requested");
+        if (t.remove()) {
+          this.stats.unsubscribedImmediately++;
+          trace?.event("unsubscribe_immediate_success");
+        } else trace?.event("unsubscribe_immediate_not_found");
       } else if (n === undefined) {
         this.stats.failedReceives++;
-        if (t.recovery !== "") this.#scheduleMissed(t.recovery, topic);
+        trace?.event("handle_missed_start");
+        if (t.recovery === "") trace?.event("handle_missed_skipped", { recovery: null, next_retry_at: null });
+        else {
+          trace?.event("handle_missed_success", {
+            recovery: t.recovery,
+            next_retry_at: (Date.now() + this.#missedDelayMs) / 1000,
+          });
+          this.#scheduleMissed(t.recovery, topic);
+        }
       } else {
         this.stats.confirmed++;
         total += n;
       }
     }
+    trace?.event("no_more_subscribers");
     return total;
   }
 
+  /**
+   * POSTs one receive and judges the answer as lonelypss does: the status is
+   * ignored; the body's fields are read in order (what follows is ignored);
+   * the confirmation is verified for the identifier it echoes.
+   */
   async #receive(
     url: string,
     topic: Uint8Array,
     data: Uint8Array,
     sha512: Uint8Array,
+    trace: NotifyTrace | undefined,
   ): Promise<number | "unsubscribe" | undefined> {
     const identifier = crypto.getRandomValues(new Uint8Array(8));
+    trace?.event("sending_receive", { identifier_b64url: base64UrlPadded(identifier) });
     const prefix = encodeReceivePrefix({ tracing: EMPTY, topic, identifier, length: data.length });
     const headers: Record<string, string> = {
       "content-type": "application/octet-stream",
@@ -562,6 +702,7 @@ export class FakeBroadcaster {
     const authorization = await this.#sign({ type: "receive", url, topic, identifier, sha512 });
     if (authorization !== undefined) headers.authorization = authorization;
     this.stats.receives++;
+    let status: number | undefined;
     let answer: Uint8Array | undefined;
     try {
       answer = await withDeadline(this.#receiveTimeoutMs, this.#abort.signal, async (signal) => {
@@ -571,27 +712,30 @@ export class FakeBroadcaster {
           body: new Blob([prefix, data as Uint8Array<ArrayBuffer>]),
           signal,
         });
+        status = res.status;
+        trace?.event("response_received", { status_code: res.status });
         // The status is ignored, as lonelypss does: only the body counts.
         return await readCapped(res.body, 4 * 0xffff);
       });
     } catch {
-      return undefined;
+      answer = undefined;
     }
-    if (answer === undefined) return undefined;
-    let res;
-    try {
-      res = decodeSubscriberResponse(answer);
-    } catch {
+    const outcome = (extra?: TraceExtra, name = "bad_response") => {
+      trace?.event(status === undefined ? "network_error" : name, status === undefined ? undefined : extra);
       return undefined;
-    }
+    };
+    if (answer === undefined) return outcome();
+    const res: SubscriberResponse | undefined = readLeading(readSubscriberResponse, answer);
+    if (res === undefined || res.type === "confirm-missed") return outcome();
     if (res.type === "unsubscribe-immediate") return "unsubscribe";
-    if (res.type !== "confirm-receive" || !equalBytes(res.identifier, identifier)) return undefined;
     const ok = await this.#toBroadcaster.verify(
-      { type: "confirm-receive", identifier, numSubscribers: res.numSubscribers, url },
+      { type: "confirm-receive", identifier: res.identifier, numSubscribers: res.numSubscribers, url },
       res.authorization,
       res.tracing,
     );
-    return ok === "ok" ? res.numSubscribers : undefined;
+    if (ok !== "ok") return outcome({ result: ok.toUpperCase() }, "bad_auth_result");
+    trace?.event("receive_confirmed", { num_subscribers: res.numSubscribers });
+    return res.numSubscribers;
   }
 
   #scheduleMissed(recovery: string, topic: Uint8Array): void {
@@ -618,8 +762,8 @@ export class FakeBroadcaster {
         return await readCapped(res.body, 4 * 0xffff);
       });
       if (answer === undefined) return;
-      const res = decodeSubscriberResponse(answer);
-      if (res.type !== "confirm-missed") return;
+      const res = readLeading(readSubscriberResponse, answer);
+      if (res?.type !== "confirm-missed") return;
       const ok = await this.#toBroadcaster.verify(
         { type: "confirm-missed", topic, url: recovery },
         res.authorization,

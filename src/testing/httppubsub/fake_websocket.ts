@@ -32,6 +32,11 @@ export interface FakeWebsocketHost {
   readonly partBytes: number;
   /** Fans a verified notify out; resolves with the subscribers reached. */
   fanOut(topic: Uint8Array, data: Uint8Array, sha512: Uint8Array): Promise<number>;
+  /**
+   * Counts one of this peer's subscriptions in (+1) or out (-1) of the
+   * broadcaster's internal registrations, before the confirmation is sent.
+   */
+  subscribed(kind: "exact" | "glob", key: Uint8Array | string, delta: 1 | -1): void;
   /** Called when the peer's socket closed. */
   gone(peer: FakeWebsocketPeer): void;
 }
@@ -191,11 +196,15 @@ export class FakeWebsocketPeer {
           m.tracing,
           m.type,
         );
+        // Closed meanwhile: its subscriptions were already counted out.
+        if (!this.#open) return;
         const key = hex(m.topic);
         if (m.type === "subscribe-exact") {
           if (this.exact.has(key)) throw new Error("already subscribed");
           this.exact.set(key, m.topic.slice());
-        } else if (!this.exact.delete(key)) throw new Error("not subscribed");
+          this.#host.subscribed("exact", m.topic, 1);
+        } else if (this.exact.delete(key)) this.#host.subscribed("exact", m.topic, -1);
+        else throw new Error("not subscribed");
         const authorization = await this.#sign({ type: "confirm-subscribe-exact", url, recovery: "", topic: m.topic });
         this.#send({
           type: m.type === "subscribe-exact" ? "confirm-subscribe-exact" : "confirm-unsubscribe-exact",
@@ -214,10 +223,13 @@ export class FakeWebsocketPeer {
           m.tracing,
           m.type,
         );
+        if (!this.#open) return;
         if (m.type === "subscribe-glob") {
           if (this.globs.has(m.glob)) throw new Error("already subscribed");
           this.globs.set(m.glob, compileGlob(m.glob));
-        } else if (!this.globs.delete(m.glob)) throw new Error("not subscribed");
+          this.#host.subscribed("glob", m.glob, 1);
+        } else if (this.globs.delete(m.glob)) this.#host.subscribed("glob", m.glob, -1);
+        else throw new Error("not subscribed");
         const authorization = await this.#sign({ type: "confirm-subscribe-glob", url, recovery: "", glob: m.glob });
         this.#send({
           type: m.type === "subscribe-glob" ? "confirm-subscribe-glob" : "confirm-unsubscribe-glob",

@@ -31,6 +31,8 @@ export interface MintRequest {
 export interface FakeMasOptions {
   /** The test PKI: server certificate, and the CA that client certificates must chain to. */
   pki: TestPki;
+  /** The port on 127.0.0.1; default 0 (a free one). */
+  port?: number | undefined;
   /** The config's `nats_websocket_url`. */
   natsWebsocketUrl: string;
   /** The config's `nats_url`, if any. */
@@ -139,12 +141,18 @@ export class FakeMas {
   bearerUserJwts = true;
   /** The config's `nats_websocket_url`; change it to point clients elsewhere. */
   natsWebsocketUrl: string;
+  /** The config's `api_gateway_url`; default `<url>/getjwt`. Point it at {@linkcode FakeMas.listenGateway}'s URL. */
+  gatewayUrl: string | undefined;
   /** NATS user JWTs issued, in order. */
   readonly issuedUserJwts: string[] = [];
+  /** Told of each request once answered (the record `calls` keeps), e.g. for logs. */
+  onCall: ((call: FakeMasCall) => void) | undefined;
   readonly #options: FakeMasOptions;
   readonly #server: https.Server;
   readonly #secret: Uint8Array;
   readonly #sockets = new Set<{ destroy(): void }>();
+  readonly #extra: https.Server[] = [];
+  readonly #refusals = new Map<FakeMasCall["role"], { status: number; left: number }>();
 
   private constructor(options: FakeMasOptions, server: https.Server, port: number, secret: Uint8Array) {
     this.#options = options;
@@ -163,9 +171,9 @@ export class FakeMas {
   }
 
   /**
-   * Starts the server on a free loopback port.
+   * Starts the server on 127.0.0.1, on a free port unless `port` is given.
    *
-   * @param options PKI, NATS URLs, the user-JWT signer, datasets, lifetimes.
+   * @param options PKI, port, NATS URLs, the user-JWT signer, datasets, lifetimes.
    * @returns The running fake.
    */
   static async start(options: FakeMasOptions): Promise<FakeMas> {
@@ -182,7 +190,7 @@ export class FakeMas {
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
+      server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
     });
     const port = (server.address() as { port: number }).port;
     box.fake = new FakeMas(options, server, port, secret);
@@ -192,12 +200,66 @@ export class FakeMas {
   /** The config document this fake serves. */
   get config(): Record<string, string> {
     return {
-      api_gateway_url: `${this.url}/getjwt`,
+      api_gateway_url: this.gatewayUrl ?? `${this.url}/getjwt`,
       registry_url: this.url,
       mas_url: this.url,
       nats_websocket_url: this.natsWebsocketUrl,
       ...(this.#options.natsUrl === undefined ? {} : { nats_url: this.#options.natsUrl }),
     };
+  }
+
+  /**
+   * Starts a second loopback HTTPS listener answering as this fake does, whose
+   * TLS handshake refuses: `"client-cert"` requires a client certificate from
+   * the test CA at the handshake (a missing or foreign one gets a TLS alert,
+   * not a 403); `"untrusted-cert"` presents a server certificate from the other
+   * CA, which clients trusting the test CA must refuse. `stop()` closes it.
+   *
+   * @param refuse How the handshake refuses.
+   * @returns Its gateway URL, `https://127.0.0.1:<port>/getjwt` (set it as {@linkcode FakeMas.gatewayUrl}).
+   */
+  async listenGateway(refuse: "client-cert" | "untrusted-cert"): Promise<string> {
+    const pki = this.#options.pki;
+    const tls = refuse === "client-cert"
+      ? { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true }
+      : {
+        key: pki.otherServerKey,
+        cert: pki.otherServerCert,
+        ca: pki.caCert,
+        requestCert: true,
+        rejectUnauthorized: false,
+      };
+    const server = https.createServer(tls, (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res));
+    server.on("connection", (socket: { destroy(): void; on(e: string, f: () => void): void }) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+    server.on("tlsClientError", () => {}); // the refusal itself
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    this.#extra.push(server);
+    return `https://127.0.0.1:${(server.address() as { port: number }).port}/getjwt`;
+  }
+
+  /**
+   * Makes one role answer `status` to its next `times` requests, then serve
+   * normally again (a refusal that a retry gets past).
+   *
+   * @param role The role.
+   * @param status The status to answer.
+   * @param times How many requests.
+   */
+  refuseNext(role: "config" | "gateway" | "registry" | "mas", status: number, times = 1): void {
+    this.#refusals.set(role, { status, left: times });
+  }
+
+  #refused(role: FakeMasCall["role"]): Response | undefined {
+    const r = this.#refusals.get(role);
+    if (r === undefined) return undefined;
+    if (--r.left <= 0) this.#refusals.delete(role);
+    return new Response(`${role} refuses (refuseNext)`, { status: r.status });
   }
 
   /** The calls of one role. */
@@ -243,33 +305,40 @@ export class FakeMas {
     const path = u.pathname + u.search;
     let role: FakeMasCall["role"] = "unknown";
     let response: Response;
-    if (u.pathname === "/api/v1/config") {
-      role = "config";
+    if (u.pathname === "/api/v1/config") role = "config";
+    else if (u.pathname === "/getjwt") role = "gateway";
+    else if (u.pathname === "/api/v1/datasets") role = "registry";
+    else if (u.pathname.startsWith("/api/v1/user/jwt/")) role = "mas";
+    const refused = this.#refused(role);
+    if (refused !== undefined) {
+      response = refused;
+    } else if (role === "config") {
       response = this.failures.config !== undefined
         ? new Response("config unavailable", { status: this.failures.config })
         : new Response(this.configBody ?? JSON.stringify(this.config), {
           headers: { "content-type": "application/json" },
         });
-    } else if (u.pathname === "/getjwt") {
-      role = "gateway";
+    } else if (role === "gateway") {
       response = await this.#gateway(peer);
-    } else if (u.pathname === "/api/v1/datasets") {
-      role = "registry";
+    } else if (role === "registry") {
       response = await this.#registry(request, u);
-    } else if (u.pathname.startsWith("/api/v1/user/jwt/")) {
-      role = "mas";
+    } else if (role === "mas") {
       response = await this.#mas(request, decodeURIComponent(u.pathname.slice("/api/v1/user/jwt/".length)));
     } else {
       response = new Response("not found", { status: 404 });
     }
-    this.calls.push({
+    const call: FakeMasCall = {
       role,
       path,
       authorization: request.headers.get("authorization") ?? undefined,
       accept: request.headers.get("accept") ?? undefined,
       cn: peer.cn,
       status: response.status,
-    });
+    };
+    this.calls.push(call);
+    try {
+      this.onCall?.(call);
+    } catch { /* a listener's failure is not the fake's */ }
     return response;
   }
 
@@ -357,7 +426,9 @@ export class FakeMas {
    * @returns When it is closed.
    */
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = Promise.all(
+      [this.#server, ...this.#extra.splice(0)].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
     await closed;

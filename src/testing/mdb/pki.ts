@@ -31,6 +31,10 @@ export interface TestPki {
   readonly otherCaCert: string;
   /** Its path. */
   readonly otherCaCertPath: string;
+  /** A server certificate for `127.0.0.1` signed by the other CA (PEM): a server clients must not trust. */
+  readonly otherServerCert: string;
+  /** Its key (PEM). */
+  readonly otherServerKey: string;
   /** A client certificate for `clientCn` signed by the other CA (path). */
   readonly foreignClientCertPath: string;
   /** Its key (path). */
@@ -113,8 +117,8 @@ const CLIENT_EXT = "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextend
 /**
  * Makes a fresh PKI in a temp directory with `openssl` (which must be on
  * PATH): a CA, a server certificate for 127.0.0.1, a client certificate for
- * `clientCn`, and a second CA with its own client certificate for negative
- * tests. Nothing is reused between runs.
+ * `clientCn`, and a second CA with its own client and server certificates
+ * for negative tests. Nothing is reused between runs.
  *
  * @example
  * ```ts ignore
@@ -136,15 +140,11 @@ export async function createTestPki(clientCn = "alice"): Promise<TestPki> {
   const dir = await Deno.makeTempDir({ prefix: "mdb-pki-" });
   try {
     await Promise.all([makeCa(dir, "ca"), makeCa(dir, "other")]);
+    const serverExt = "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n" +
+      "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
     await Promise.all([
-      issue(
-        dir,
-        "ca",
-        "server",
-        "/CN=127.0.0.1",
-        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n" +
-          "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-      ),
+      issue(dir, "ca", "server", "/CN=127.0.0.1", serverExt),
+      issue(dir, "other", "otherserver", "/CN=127.0.0.1", serverExt),
       issue(dir, "ca", "client", `/CN=${clientCn}`, CLIENT_EXT),
       issue(dir, "other", "foreign", `/CN=${clientCn}`, CLIENT_EXT),
     ]);
@@ -153,14 +153,17 @@ export async function createTestPki(clientCn = "alice"): Promise<TestPki> {
     throw err;
   }
   const read = (f: string) => Deno.readTextFile(`${dir}/${f}`);
-  const [caCert, serverCert, serverKey, clientCert, clientKey, otherCaCert] = await Promise.all([
-    read("ca.crt"),
-    read("server.crt"),
-    read("server.key"),
-    read("client.crt"),
-    read("client.key"),
-    read("other.crt"),
-  ]);
+  const [caCert, serverCert, serverKey, clientCert, clientKey, otherCaCert, otherServerCert, otherServerKey] =
+    await Promise.all([
+      read("ca.crt"),
+      read("server.crt"),
+      read("server.key"),
+      read("client.crt"),
+      read("client.key"),
+      read("other.crt"),
+      read("otherserver.crt"),
+      read("otherserver.key"),
+    ]);
   let n = 0;
   return {
     dir,
@@ -175,6 +178,8 @@ export async function createTestPki(clientCn = "alice"): Promise<TestPki> {
     clientCn,
     otherCaCert,
     otherCaCertPath: `${dir}/other.crt`,
+    otherServerCert,
+    otherServerKey,
     foreignClientCertPath: `${dir}/foreign.crt`,
     foreignClientKeyPath: `${dir}/foreign.key`,
     async issueClient(cn: string) {

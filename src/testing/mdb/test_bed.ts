@@ -45,6 +45,8 @@ export interface Sniffer {
 export interface MdbTestBedOptions {
   /** The CN of the test user. Default `"alice"`. */
   cn?: string | undefined;
+  /** The FakeMas port on 127.0.0.1. Default a free one. */
+  masPort?: number | undefined;
   /** Lifetime of MAS-issued NATS user JWTs, in seconds. Default 3600. */
   userJwtTtlSeconds?: number | undefined;
   /** Also allow nats.js-style `CONSUMER.CREATE` (for raw-client comparisons). Default false. */
@@ -116,6 +118,7 @@ export class MdbTestBed {
       pki = await createTestPki(options.cn ?? "alice");
       mas = await FakeMas.start({
         pki,
+        port: options.masPort,
         natsWebsocketUrl: nats.wsUrl!,
         natsUrl: nats.url,
         mintUser: (r) => nats.mintUser(r),

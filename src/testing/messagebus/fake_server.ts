@@ -7,6 +7,7 @@
 
 import { jwtVerify } from "jose";
 import { type ByteReader, ChunkedReader, NEED_MORE } from "../../core/bytes.ts";
+import { grantedWithoutPrompt } from "../../core/permissions.ts";
 import {
   type AuthDialect,
   type BusMessage,
@@ -17,6 +18,17 @@ import {
   parseConnectionString,
   readCredentialString,
 } from "../../messagebus/codec.ts";
+import { Outbox } from "./outbox.ts";
+
+/** The server's machine name (what the real server gives a 127.0.0.1 peer), without ever prompting. */
+function machineHostName(): string {
+  if (!grantedWithoutPrompt({ name: "sys", kind: "hostname" })) return "localhost";
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
 
 /** How the fake checks credentials. */
 export type FakeAuthentication =
@@ -44,8 +56,47 @@ export interface FakeFeedConfig {
   subscribers?: readonly string[] | undefined;
 }
 
+/**
+ * What {@linkcode FakeMessageBusOptions.observer} is told, in the order the
+ * fake sees it (for logs): a login, a failed login, each message a client
+ * sent (decoded, before the fake acts on it; do not change it), a disconnect.
+ */
+export type FakeMessageBusEvent =
+  | { readonly type: "login"; readonly client: FakeClientInfo }
+  | { readonly type: "login-failed" }
+  | { readonly type: "message"; readonly client: FakeClientInfo; readonly message: BusMessage }
+  | { readonly type: "disconnect"; readonly client: FakeClientInfo };
+
+/** One live subscription, as {@linkcode FakeMessageBus.subscriptions} lists it. */
+export interface FakeMessageBusSubscription {
+  /** The subscribing client's id. */
+  readonly clientId: string;
+  /** Its user. */
+  readonly user: string;
+  /** The feed. */
+  readonly feed: string;
+  /** The topic. */
+  readonly topic: string;
+  /** How many adds the client sent, less its removes. */
+  readonly refCount: number;
+}
+
+/** Options of {@linkcode FakeMessageBus.publish}. */
+export interface FakePublishOptions {
+  /** The image flag in the bool dialect; default false (a delta). */
+  isImage?: boolean | undefined;
+  /** The content type in the contentType dialect; default `""`. */
+  contentType?: string | undefined;
+  /** The publishing user the recipients see; default `"admin"`. */
+  user?: string | undefined;
+  /** The publishing host the recipients see; default the host the fake gives its own clients. */
+  host?: string | undefined;
+}
+
 /** Options of {@linkcode FakeMessageBus.start}. */
 export interface FakeMessageBusOptions {
+  /** The address to listen on; default `127.0.0.1`. */
+  hostname?: string | undefined;
   /** The port; default 0 (a free one). */
   port?: number | undefined;
   /** Serve TLS on the port with this PEM certificate chain and key. */
@@ -63,7 +114,12 @@ export interface FakeMessageBusOptions {
   onAuthFailure?: "stall" | "close" | undefined;
   /** Multicast `__admin__/heartbeat` this often (ms); 0 (default) is off. */
   heartbeatIntervalMs?: number | undefined;
-  /** The host name given to loopback peers. Default `"localhost"`. */
+  /**
+   * The host name given to loopback peers (every peer: the fake listens on
+   * 127.0.0.1). Default the machine's host name, as the real server gives a
+   * 127.0.0.1 peer (spec §6); `"localhost"` when the `sys` permission for
+   * `hostname` is not granted.
+   */
   hostName?: string | undefined;
   /** Server-wide `isAuthorizationRequired`. Default false. */
   isAuthorizationRequired?: boolean | undefined;
@@ -74,6 +130,8 @@ export interface FakeMessageBusOptions {
    * connection whose message produced them (holding its sender). Default 1 MiB.
    */
   maxQueuedBytes?: number | undefined;
+  /** Told of every login, failed login, client message and disconnect (see {@linkcode FakeMessageBusEvent}). */
+  observer?: ((event: FakeMessageBusEvent) => void) | undefined;
 }
 
 /** A connected, authenticated client, as the fake sees it. */
@@ -104,68 +162,41 @@ class Interactor implements FakeClientInfo {
   readonly conn: Deno.Conn;
   readonly authCache = new Map<string, AuthInfo>();
   readonly publishing = new Set<string>();
-  #queue: Uint8Array[] = [];
-  queued = 0;
-  #writing: Promise<void> | undefined;
-  #waiters: (() => void)[] = [];
-  closed = false;
+  readonly outbox: Outbox;
 
   constructor(conn: Deno.Conn, user: string, host: string) {
     this.conn = conn;
     this.user = user;
     this.host = host;
+    this.outbox = new Outbox(conn, () => this.close());
+  }
+
+  get closed(): boolean {
+    return this.outbox.closed;
+  }
+
+  get queued(): number {
+    return this.outbox.queued;
+  }
+
+  get info(): FakeClientInfo {
+    return { id: this.id, user: this.user, host: this.host };
   }
 
   send(bytes: Uint8Array): void {
-    if (this.closed) return;
-    this.#queue.push(bytes);
-    this.queued += bytes.length;
-    this.#writing ??= this.#drain().finally(() => this.#writing = undefined);
+    this.outbox.send(bytes);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0 && !this.closed) {
-      const parts = this.#queue;
-      this.#queue = [];
-      let size = 0;
-      for (const p of parts) size += p.length;
-      const bytes = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        bytes.set(p, at);
-        at += p.length;
-      }
-      try {
-        let off = 0;
-        while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
-      } catch {
-        this.close();
-        return;
-      } finally {
-        this.queued -= size;
-        this.#wake();
-      }
-    }
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Resolves once fewer than `limit` bytes are queued (or the connection is gone). */
-  async below(limit: number): Promise<void> {
-    while (!this.closed && this.queued >= limit) await new Promise<void>((r) => this.#waiters.push(r));
+  below(limit: number): Promise<void> {
+    return this.outbox.below(limit);
   }
 
   get writing(): Promise<void> | undefined {
-    return this.#writing;
+    return this.outbox.writing;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.#queue = [];
-    this.#wake();
+    this.outbox.close();
     try {
       this.conn.close();
     } catch { /* already closed */ }
@@ -215,8 +246,8 @@ function isSubset(need: ReadonlySet<number>, granted: ReadonlySet<number> | null
 export class FakeMessageBus {
   /** The port listened on. */
   readonly port: number;
-  /** Always `127.0.0.1`. */
-  readonly hostname = "127.0.0.1";
+  /** The address listened on (`127.0.0.1` unless `hostname` was given). */
+  readonly hostname: string;
   readonly #listener: Deno.Listener;
   readonly #options: FakeMessageBusOptions;
   readonly #field: ImageField;
@@ -238,6 +269,7 @@ export class FakeMessageBus {
     this.#field = options.imageField ?? "bool";
     this.#maxQueued = options.maxQueuedBytes ?? 1024 * 1024;
     this.port = (listener.addr as Deno.NetAddr).port;
+    this.hostname = (listener.addr as Deno.NetAddr).hostname;
     this.#accepting = this.#accept();
     const every = options.heartbeatIntervalMs ?? 0;
     if (every > 0) this.#heartbeat = setInterval(() => this.#sendHeartbeat(), every);
@@ -258,9 +290,10 @@ export class FakeMessageBus {
       );
     }
     const port = options.port ?? 0;
+    const hostname = options.hostname ?? "127.0.0.1";
     const listener = options.tls
-      ? Deno.listenTls({ hostname: "127.0.0.1", port, cert: options.tls.cert, key: options.tls.key })
-      : Deno.listen({ hostname: "127.0.0.1", port, transport: "tcp" });
+      ? Deno.listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
+      : Deno.listen({ hostname, port, transport: "tcp" });
     return Promise.resolve(new FakeMessageBus(listener, options));
   }
 
@@ -284,6 +317,73 @@ export class FakeMessageBus {
    */
   refCount(clientId: string, feed: string, topic: string): number {
     return this.#subs.get(feed)?.get(topic)?.get(clientId)?.refCount ?? 0;
+  }
+
+  /** The live subscriptions, in no particular order. */
+  get subscriptions(): FakeMessageBusSubscription[] {
+    const out: FakeMessageBusSubscription[] = [];
+    for (const [feed, topics] of this.#subs) {
+      for (const [topic, clients] of topics) {
+        for (const [clientId, s] of clients) {
+          const user = this.#clients.get(clientId)?.user ?? "";
+          out.push({ clientId, user, feed, topic, refCount: s.refCount });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Sends a data message (type 8) to every client subscribed to the feed and
+   * topic, as the server forwards a client's multicast: each recipient gets
+   * the packets its entitlements allow. No client is recorded as the
+   * topic's publisher (so no "stale" message follows).
+   *
+   * @example
+   * ```ts ignore
+   * const sent = server.publish("PRICES", "EURUSD", [{ entitlements: null, data: new TextEncoder().encode("1.08") }]);
+   * ```
+   *
+   * @param feed The feed.
+   * @param topic The topic.
+   * @param packets The packets, or `null` for none.
+   * @param options The image flag or content type, and the publisher the recipients see.
+   * @returns How many clients it was sent to.
+   */
+  publish(
+    feed: string,
+    topic: string,
+    packets: readonly DataPacket[] | null,
+    options: FakePublishOptions = {},
+  ): number {
+    const clients = this.#subs.get(feed)?.get(topic);
+    if (clients === undefined) return 0;
+    const image = this.#field === "bool"
+      ? { isImage: options.isImage ?? false, contentType: null }
+      : { isImage: null, contentType: options.contentType ?? "" };
+    const user = options.user ?? "admin";
+    const host = options.host ?? this.#options.hostName ?? machineHostName();
+    let sent = 0;
+    for (const [id, s] of clients) {
+      const c = this.#clients.get(id);
+      if (c === undefined) continue;
+      const m: BusMessage = { type: 8, user, host, feed, topic, ...image, packets: this.#filter(packets, s) };
+      c.send(encodeMessage(m, { imageField: this.#field }));
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Drops one client's connection abruptly (the others stay).
+   *
+   * @param clientId The client's id (see {@linkcode FakeMessageBus.clients}).
+   * @returns Whether such a client was connected.
+   */
+  disconnect(clientId: string): boolean {
+    const c = this.#clients.get(clientId);
+    c?.close();
+    return c !== undefined;
   }
 
   /**
@@ -371,7 +471,7 @@ export class FakeMessageBus {
     };
     // 1. Credentials, as bare strings.
     let user: string | undefined;
-    const host = this.#options.hostName ?? "localhost";
+    const host = this.#options.hostName ?? machineHostName();
     try {
       user = await this.#authenticate(input, read);
     } catch {
@@ -379,6 +479,7 @@ export class FakeMessageBus {
     }
     if (user === undefined) {
       this.#authFailures++;
+      this.#observe({ type: "login-failed" });
       if (this.#options.onAuthFailure === "close") {
         conn.close();
         return;
@@ -389,11 +490,13 @@ export class FakeMessageBus {
     // 2. The interactor and its read loop.
     const me = new Interactor(conn, user, host);
     this.#clients.set(me.id, me);
+    this.#observe({ type: "login", client: me.info });
     const decoder = new MessageDecoder({ imageField: this.#field, maxLength: 16 * 1024 * 1024, maxCount: 65536 });
     try {
       decoder.feed(input.drain());
       for (;;) {
         for (let m = decoder.next(); m !== null; m = decoder.next()) {
+          this.#observe({ type: "message", client: me.info, message: m });
           const slow = this.#handle(me, m);
           for (const target of slow) await target.below(this.#maxQueued);
           if (me.closed) return;
@@ -445,6 +548,12 @@ export class FakeMessageBus {
       requiredClaims: ["exp"],
     });
     return typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined;
+  }
+
+  #observe(event: FakeMessageBusEvent): void {
+    try {
+      this.#options.observer?.(event);
+    } catch { /* an observer's failure is not the fake's */ }
   }
 
   // ------------------------------------------------------------ semantics
@@ -699,5 +808,6 @@ export class FakeMessageBus {
       }
     }
     me.close();
+    this.#observe({ type: "disconnect", client: me.info });
   }
 }

@@ -22,5 +22,9 @@ export {
   type FakeClientInfo,
   type FakeFeedConfig,
   FakeMessageBus,
+  type FakeMessageBusEvent,
   type FakeMessageBusOptions,
+  type FakeMessageBusSubscription,
+  type FakePublishOptions,
 } from "./fake_server.ts";
+export type { BusMessage, DataPacket } from "../../messagebus/codec.ts";

@@ -33,3 +33,4 @@ export {
   type RestartOptions,
 } from "./server.ts";
 export { ignoreLateSocketResets, type LateResetGuard } from "./reset_guard.ts";
+export { NatsCluster, type NatsClusterNode, type NatsClusterOptions } from "./cluster.ts";

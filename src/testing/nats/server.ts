@@ -103,6 +103,8 @@ export interface NatsServerOptions {
 export interface RestartOptions {
   /** How the process is stopped: `"SIGTERM"` (default, a graceful shutdown) or `"SIGKILL"` (a crash). */
   signal?: "SIGTERM" | "SIGKILL" | undefined;
+  /** Awaited between the stop and the start, to keep the server down until something happened. */
+  whileDown?: (() => Promise<void>) | undefined;
 }
 
 /** What {@linkcode NatsServer.mintUser} takes. */
@@ -432,13 +434,16 @@ export class NatsServer {
    * Stops the process (gracefully by default) and starts it again on the
    * same ports with the same store; waits until it accepts connections.
    *
-   * @param options The signal that stops it.
+   * @param options `signal`: how the process is stopped: `"SIGTERM"` (default, a graceful shutdown: the server
+   *   tells waiting pull requests "409 Server Shutdown") or `"SIGKILL"` (nothing is sent); `whileDown`: awaited
+   *   between the stop and the start, to keep the server down until something happened.
    * @returns When the server is ready again.
    * @throws {Error} When the server was stopped, or does not come back.
    */
   async restart(options: RestartOptions = {}): Promise<void> {
     if (this.#stopped) throw new Error("Restarting nats-server failed: it was stopped");
-    await this.#kill(options.signal ?? "SIGTERM");
+    await this.#kill(options.signal);
+    await options.whileDown?.();
     let lastError: unknown;
     for (let attempt = 0; attempt < 20; attempt++) {
       try {

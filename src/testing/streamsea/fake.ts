@@ -18,6 +18,7 @@ import {
   type ValidateOptions,
 } from "../../streamsea/schema.ts";
 import { toSpkiPem } from "./keys.ts";
+import { sameFields } from "./same_fields.ts";
 
 /** A client account of the fake server. */
 export interface FakeClient {
@@ -83,8 +84,9 @@ export interface FakeStreamSeaOptions extends Partial<FakeStreamSeaSettings> {
   /** Client accounts. Default one: `abc` / `def123` in jail `some_jail`. */
   clients?: FakeClient[] | undefined;
   /**
-   * Seconds between server pings; a socket that does not answer in time is
-   * closed (Deno's `idleTimeout`). Default 30, as the spec requires.
+   * Seconds between server pings: a ping goes out after this long without a
+   * frame from the client, and a socket that sends nothing back (no pong)
+   * within as long again is closed. Default 30, as the spec requires.
    */
   pingIntervalSeconds?: number | undefined;
 }
@@ -101,6 +103,18 @@ export interface FakeRequestRecord {
   body: unknown;
   /** The status answered. */
   status: number;
+}
+
+/** One WebSocket connection, as {@linkcode FakeStreamSea.connections} lists it. */
+export interface FakeConnectionInfo {
+  /** Its number (from 1, in the order they were opened). */
+  connection: number;
+  /** The authenticated client id, or `undefined` before authentication. */
+  clientId: string | undefined;
+  /** Its jail, or `undefined` before authentication. */
+  jailId: string | undefined;
+  /** How many live subscriptions it holds. */
+  subscriptions: number;
 }
 
 /** One WebSocket frame a client sent, for assertions. */
@@ -154,6 +168,18 @@ function sendOn(conn: Conn, text: string): void {
   try {
     conn.socket.send(text);
   } catch { /* the peer is closing the connection */ }
+}
+
+/** Whether a PEM (SPKI or PKCS#1) holds an RSA public key WebCrypto can verify RS512 with. */
+async function isRsaPublicKey(pem: string): Promise<boolean> {
+  const spki = toSpkiPem(pem);
+  if (spki === undefined) return false;
+  try {
+    await importSPKI(spki, "RS512");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 class HttpFailure extends Error {
@@ -215,13 +241,16 @@ export class FakeStreamSea {
   readonly requests: FakeRequestRecord[] = [];
   /** The WebSocket frames received, oldest first (the last 1000). */
   readonly frames: FakeFrameRecord[] = [];
+  /** Told of each HTTP request once answered (the record `requests` keeps), e.g. for logs. */
+  onRequest: ((request: FakeRequestRecord) => void) | undefined;
+  /** Told of each text frame a client sent, before the fake acts on it, e.g. for logs. */
+  onFrame: ((frame: FakeFrameRecord) => void) | undefined;
   readonly #accounts = new Map<string, Account>();
   readonly #jails = new Map<string, Map<string, SchemaDefinition>>();
   readonly #conns = new Set<Conn>();
   readonly #rr = new Map<string, number>();
   readonly #ping: number;
   #closing = false;
-  readonly #pendingDeliveries = new Set<ReturnType<typeof setTimeout>>();
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connections = 0;
   #uniq = 0;
@@ -312,6 +341,31 @@ export class FakeStreamSea {
           connection: c.n,
         });
       }
+    }
+    return out;
+  }
+
+  /** The open WebSocket connections: number, client, jail and subscription count of each. */
+  get connections(): FakeConnectionInfo[] {
+    return [...this.#conns].filter((c) => !c.closed).map((c) => ({
+      connection: c.n,
+      clientId: c.account?.clientId,
+      jailId: c.account?.jailId,
+      subscriptions: c.subs.length,
+    }));
+  }
+
+  /**
+   * Lists the stored schemas.
+   *
+   * @param jailId Only those of this jail; default every jail's.
+   * @returns The jail and schema of each.
+   */
+  schemas(jailId?: string): { jailId: string; schema: SchemaDefinition }[] {
+    const out: { jailId: string; schema: SchemaDefinition }[] = [];
+    for (const [jail, streams] of this.#jails) {
+      if (jailId !== undefined && jail !== jailId) continue;
+      for (const schema of streams.values()) out.push({ jailId: jail, schema });
     }
     return out;
   }
@@ -421,7 +475,14 @@ export class FakeStreamSea {
     record.status = res.status;
     this.requests.push(record);
     if (this.requests.length > 1000) this.requests.shift();
+    this.#tell(this.onRequest, record);
     return res;
+  }
+
+  #tell<T>(listener: ((value: T) => void) | undefined, value: T): void {
+    try {
+      listener?.(value);
+    } catch { /* a listener's failure is not the fake's */ }
   }
 
   #authenticateHttp(req: Request): Account {
@@ -508,7 +569,7 @@ export class FakeStreamSea {
       }
       const body = await this.#body(req, record);
       const key = isRecord(body) ? body.jwtPublicKey : undefined;
-      if (key !== null && (typeof key !== "string" || toSpkiPem(key) === undefined)) {
+      if (key !== null && (typeof key !== "string" || !(await isRsaPublicKey(key)))) {
         throw new HttpFailure(400, "jwtPublicKey must be an RSA public key PEM or null");
       }
       account.jwtPublicKey = key;
@@ -530,13 +591,10 @@ export class FakeStreamSea {
         throw new HttpFailure(400, `The payload does not match the schema of ${stream}`, formatViolations(violations));
       }
     }
-    // Fan out after the reply is written (the real ordering is unknown; this
-    // way a publisher sees its confirmation before subscribers see the message).
-    const t = setTimeout(() => {
-      this.#pendingDeliveries.delete(t);
-      this.#deliver(account.jailId, stream, payload);
-    }, 0);
-    this.#pendingDeliveries.add(t);
+    // Fan out now, to the subscriptions confirmed so far, before the publisher
+    // hears 200: a subscription made after that never gets this message
+    // (spec §8, §15.1: only messages published after a subscription reach it).
+    this.#deliver(account.jailId, stream, payload);
     return json({});
   }
 
@@ -560,7 +618,8 @@ export class FakeStreamSea {
         );
       }
       if (def.version === current.version) {
-        if (JSON.stringify(current.fields) !== JSON.stringify(def.fields)) {
+        // `fields` is an unordered set (§6.1): the same fields in another order are the same schema.
+        if (!sameFields(current.fields, def.fields)) {
           throw new HttpFailure(
             400,
             `The schema [${stream}] version [${def.version}] is already defined with other fields`,
@@ -622,7 +681,9 @@ export class FakeStreamSea {
   }
 
   #upgrade(req: Request): Response {
-    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: this.#ping });
+    // Deno pings after idleTimeout / 2 seconds without a frame from the client, and closes the
+    // socket when nothing comes back within another idleTimeout / 2.
+    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 2 * this.#ping });
     const conn: Conn = {
       n: ++this.#connections,
       socket,
@@ -639,8 +700,10 @@ export class FakeStreamSea {
     socket.onmessage = (ev) => {
       if (conn.closed) return;
       if (typeof ev.data === "string") {
-        this.frames.push({ connection: conn.n, text: ev.data });
+        const frame = { connection: conn.n, text: ev.data };
+        this.frames.push(frame);
         if (this.frames.length > 1000) this.frames.shift();
+        this.#tell(this.onFrame, frame);
       }
       void this.#onFrame(conn, ev.data).catch(() => this.#closeConn(conn, 1011, "internal error"));
     };
@@ -827,8 +890,6 @@ export class FakeStreamSea {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    for (const t of this.#pendingDeliveries) clearTimeout(t);
-    this.#pendingDeliveries.clear();
     await Promise.all([...this.#conns].map((c) => this.#closeConn(c, 1001, "server shutting down")));
     const server = this.#server;
     this.#server = undefined;

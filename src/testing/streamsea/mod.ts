@@ -26,6 +26,7 @@
 
 export {
   type FakeClient,
+  type FakeConnectionInfo,
   type FakeFrameRecord,
   type FakeRequestRecord,
   FakeStreamSea,

@@ -1,0 +1,688 @@
+/**
+ * One route of `pubsub serve`: reads its source, transforms, publishes into
+ * its target with retries, settles each source message after its outputs
+ * were taken, dead-letters what the target refuses, reconnects, and drains.
+ *
+ * @module
+ */
+
+import { context as otelContext } from "@opentelemetry/api";
+import { AuthError, ClosedError, ConnectionError, OverflowError, PubSubError, TimeoutError } from "../core/errors.ts";
+import { isSettleable, type Message } from "../core/message.ts";
+import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
+import type { Subscription } from "../core/subscription.ts";
+import type { Opener, OpenerOptions } from "../cli/context.ts";
+import type { EndpointConfig, RouteConfig, TargetConfig } from "./config.ts";
+import { endRouteSpan, type RouteSpan, startRouteSpan } from "./trace.ts";
+import { TransformError, type TransformFactory, type TransformOutput, TransformRunner } from "./transform.ts";
+
+export type { Opener, OpenerOptions };
+
+/**
+ * The counters of one route in one process. Source messages: `received =
+ * acked + naked + dropped + inFlight` once nothing is in flight for a settling
+ * source. Outputs (what was published): `confirmed + written`.
+ */
+export interface RouteStats {
+  /** Source messages read. */
+  received: number;
+  /** Outputs the target confirmed (at-least-once where the source settles). */
+  confirmed: number;
+  /** Outputs the target only reported written (at-most-once on a target crash). */
+  written: number;
+  /** Source messages the transform dropped (acked). */
+  skipped: number;
+  /** Source messages acked: every output taken, dropped by the transform, or dead-lettered. */
+  acked: number;
+  /** Source messages nak'd: the source delivers them again (to this replica or another). */
+  naked: number;
+  /** Source messages whose forwarding failed (after retries): then dead-lettered, nak'd or dropped. */
+  failed: number;
+  /** Source messages published to the dead-letter target (then acked). */
+  deadLettered: number;
+  /** Source messages the source marked as delivered before. */
+  redelivered: number;
+  /** Publish attempts retried. */
+  retries: number;
+  /** Failed source messages a source without settlement could not take back: lost. */
+  dropped: number;
+  /**
+   * Times the source subscription was replaced because it delivered nothing
+   * while the server held messages for the group (see {@linkcode STALL_CHECK_MS}).
+   */
+  resubscribed: number;
+}
+
+/**
+ * How often a JetStream route checks that its subscription still delivers:
+ * when nothing came and nothing is in flight for this long while the
+ * server's consumer holds undelivered messages, the subscription is replaced
+ * (same durable consumer, nothing is lost). It guards against a pull request
+ * whose answer never came back (nats-server drops the answer to a `no_wait`
+ * pull sent before the reply subject's interest reached the consumer leader
+ * over the cluster routes).
+ */
+export const STALL_CHECK_MS = 3_000;
+
+/** What a route reports besides its counters. */
+export interface RouteStatus {
+  /** Source messages read and not yet settled. */
+  readonly inFlight: number;
+  /** When the last error happened (ms since the epoch), if any. */
+  readonly lastErrorTime: number | undefined;
+  /** The last error, one line. */
+  readonly lastError: string | undefined;
+  /** Source, target (and dead-letter target) connected, subscription active, not draining. */
+  readonly ready: boolean;
+  /** Why it is not ready, when it is not. */
+  readonly notReady: string | undefined;
+}
+
+/** The server's view of a JetStream source's consumer (every replica's work together). */
+export interface SourceInfo {
+  /** Messages the consumer has not delivered yet. */
+  readonly pending: number;
+  /** Messages delivered and not acked yet (by any replica). */
+  readonly ackPending: number;
+  /** Messages delivered more than once. */
+  readonly redelivered: number;
+}
+
+/** What a route needs from the service. */
+export interface RouteDeps {
+  /** Opens URLs. */
+  readonly open: Opener;
+  /** Writes one log line. */
+  readonly log: (line: string) => void;
+  /** The transform's factory, loaded by the service. */
+  readonly transform?: TransformFactory | undefined;
+  /** How often a JetStream route checks that its subscription delivers; default {@linkcode STALL_CHECK_MS}. */
+  readonly stallCheckMs?: number | undefined;
+}
+
+const TRANSIENT = [ConnectionError, TimeoutError, ClosedError, AuthError, OverflowError];
+
+/**
+ * Whether an error says the target could not be reached (try again later) rather than that it refused the
+ * message. JetStream's "nothing answered" (a plain `PubSubError`) happens during a leader election, so it is
+ * transient too.
+ *
+ * @param err What a publish threw.
+ * @returns Whether it is transient.
+ */
+export function isTransient(err: unknown): boolean {
+  if (TRANSIENT.some((c) => err instanceof c)) return true;
+  if (err instanceof PubSubError && Object.getPrototypeOf(err) === PubSubError.prototype) return true;
+  if (err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError")) return true;
+  return false;
+}
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.replace(/\s+/g, " ").slice(0, 300);
+}
+
+function wasRedelivered(msg: Message): boolean {
+  const m = msg as { redelivered?: unknown; deliveryCount?: unknown };
+  return m.redelivered === true || (typeof m.redelivered === "number" && m.redelivered > 0) ||
+    (typeof m.deliveryCount === "number" && m.deliveryCount > 1);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function untilAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => resolve = r);
+  if (signal.aborted) resolve();
+  else signal.addEventListener("abort", () => resolve(), { once: true });
+  return { promise, dispose: () => resolve() };
+}
+
+interface Prepared {
+  readonly topic: string;
+  readonly data: Uint8Array | string;
+  readonly headers: Headers | undefined;
+}
+
+/** One connected endpoint and whether its connection is up. */
+class Link {
+  readonly ps: PubSub;
+  up = true;
+  readonly #off: () => void;
+
+  constructor(ps: PubSub, onChange: (up: boolean, event: string) => void) {
+    this.ps = ps;
+    const set = (up: boolean) => (e: Event) => {
+      if (this.up === up) return;
+      this.up = up;
+      onChange(up, e.type);
+    };
+    const on: [string, (e: Event) => void][] = [
+      ["connected", set(true)],
+      ["reconnected", set(true)],
+      ["disconnected", set(false)],
+      ["reconnecting", set(false)],
+    ];
+    for (const [type, fn] of on) ps.status.addEventListener(type, fn);
+    this.#off = () => {
+      for (const [type, fn] of on) ps.status.removeEventListener(type, fn);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#off();
+    this.up = false;
+    await this.ps.close().catch(() => {});
+  }
+}
+
+/**
+ * Runs one route until drained: connects (again after a failure, with
+ * backoff), reads, transforms, publishes (up to `maxInFlight` source
+ * messages at once, each output retried per `retry`), and settles.
+ */
+export class Route {
+  /** The route's configuration. */
+  readonly config: RouteConfig;
+  /** Live counters. */
+  readonly stats: RouteStats = {
+    received: 0,
+    confirmed: 0,
+    written: 0,
+    skipped: 0,
+    acked: 0,
+    naked: 0,
+    failed: 0,
+    deadLettered: 0,
+    redelivered: 0,
+    retries: 0,
+    dropped: 0,
+    resubscribed: 0,
+  };
+  readonly #deps: RouteDeps;
+  readonly #stallCheckMs: number;
+  /** Aborted when the drain begins: stop taking, stop reconnecting. */
+  readonly #draining = new AbortController();
+  /** Aborted at the drain deadline: give up on publishes and retries, nak. */
+  readonly #hardStop = new AbortController();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #windowWaiters: (() => void)[] = [];
+  #inFlight = 0;
+  #lastErrorTime: number | undefined;
+  #lastError: string | undefined;
+  #source: Link | undefined;
+  #target: Link | undefined;
+  #deadLetter: Link | undefined;
+  #sub: Subscription<Message> | undefined;
+  #transform: TransformRunner | undefined;
+  #running = false;
+  #stalled = false;
+  #checking = false;
+  #lastReceived = -1;
+  #jetStreamName: string | undefined;
+  #supervisor: Promise<void> | undefined;
+  #started: { promise: Promise<void>; resolve: () => void };
+
+  /**
+   * Prepares the route (nothing is opened before {@linkcode Route.start}).
+   *
+   * @param config The route's configuration.
+   * @param deps Opener, logger, transform factory.
+   */
+  constructor(config: RouteConfig, deps: RouteDeps) {
+    this.config = config;
+    this.#deps = deps;
+    this.#stallCheckMs = deps.stallCheckMs ?? STALL_CHECK_MS;
+    let resolve!: () => void;
+    this.#started = { promise: new Promise<void>((r) => resolve = r), resolve };
+  }
+
+  /** Resolves the first time the route is running (or when it is drained before). */
+  get started(): Promise<void> {
+    return this.#started.promise;
+  }
+
+  /** In-flight count, last error, readiness. */
+  get status(): RouteStatus {
+    const notReady = this.#notReady();
+    return {
+      inFlight: this.#inFlight,
+      lastErrorTime: this.#lastErrorTime,
+      lastError: this.#lastError,
+      ready: notReady === undefined,
+      notReady,
+    };
+  }
+
+  #notReady(): string | undefined {
+    if (this.#draining.signal.aborted) return "draining";
+    if (!this.#running) return this.#lastError === undefined ? "starting" : `reconnecting (${this.#lastError})`;
+    if (this.#source?.up !== true) return "source disconnected";
+    if (this.#target?.up !== true) return "target disconnected";
+    if (this.#deadLetter !== undefined && !this.#deadLetter.up) return "dead-letter target disconnected";
+    return undefined;
+  }
+
+  #log(line: string): void {
+    this.#deps.log(`route ${this.config.name}: ${line}`);
+  }
+
+  #error(err: unknown, what: string): void {
+    this.#lastErrorTime = Date.now();
+    this.#lastError = `${what}: ${oneLine(err)}`;
+  }
+
+  /** Starts the route in the background: it connects, and reconnects after failures, until drained. */
+  start(): void {
+    this.#supervisor ??= this.#supervise();
+  }
+
+  async #supervise(): Promise<void> {
+    let backoff = 500;
+    while (!this.#draining.signal.aborted) {
+      let why: unknown;
+      try {
+        await this.#connect();
+        backoff = 500;
+        this.#running = true;
+        this.#log("running");
+        this.#started.resolve();
+        const watchdog = setInterval(() => void this.#checkStall(), this.#stallCheckMs);
+        try {
+          while (true) {
+            why = await this.#pump();
+            if (!this.#stalled || this.#draining.signal.aborted) break;
+            this.#stalled = false;
+            this.stats.resubscribed++;
+            await this.#subscribe();
+            if (this.#draining.signal.aborted) await this.#sub?.close();
+          }
+        } finally {
+          clearInterval(watchdog);
+        }
+      } catch (err) {
+        why = err;
+      }
+      this.#running = false;
+      if (this.#draining.signal.aborted) break;
+      this.#error(why ?? new ClosedError("the source subscription ended"), "stopped");
+      this.#log(`${this.#lastError}; reconnecting in ${backoff} ms`);
+      await this.#settleAll();
+      await this.#disconnect();
+      await sleep(backoff, this.#draining.signal);
+      backoff = Math.min(backoff * 2, 30_000);
+    }
+    this.#started.resolve();
+  }
+
+  /** Replaces a subscription that delivers nothing while the server holds messages for the group. */
+  async #checkStall(): Promise<void> {
+    if (this.#checking || !this.#running || this.#draining.signal.aborted) return;
+    const received = this.stats.received;
+    if (received !== this.#lastReceived || this.#inFlight > 0) {
+      this.#lastReceived = received;
+      return;
+    }
+    this.#checking = true;
+    try {
+      const info = await this.sourceInfo();
+      if (info === undefined || info.pending === 0 || this.stats.received !== received || !this.#running) return;
+      this.#log(
+        `the source delivered nothing for ${this.#stallCheckMs} ms while the server holds ${info.pending} ` +
+          `messages for the group: subscribing again`,
+      );
+      this.#stalled = true;
+      await this.#sub?.close();
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  async #openLink(ep: EndpointConfig, role: string): Promise<Link> {
+    const options: OpenerOptions = ep.servers === undefined ? {} : { nats: { servers: [...ep.servers] } };
+    return new Link(await this.#deps.open(ep.url, options), (up, event) => {
+      if (!this.#draining.signal.aborted) {
+        this.#log(`${role} ${up ? "connected again" : `lost its connection (${event})`}`);
+      }
+    });
+  }
+
+  async #connect(): Promise<void> {
+    const c = this.config;
+    this.#source = await this.#openLink(c.from, "source");
+    this.#target = await this.#openLink(c.to, "target");
+    if (c.deadLetter !== undefined) {
+      this.#deadLetter = c.deadLetter.url === c.to.url
+        ? this.#target
+        : await this.#openLink(c.deadLetter, "dead-letter target");
+    }
+    if (this.#deps.transform !== undefined) {
+      this.#transform = new TransformRunner(this.#deps.transform, {
+        route: c.name,
+        options: c.transform?.options,
+      });
+      await this.#transform.start();
+    }
+    await this.#subscribe();
+  }
+
+  async #subscribe(): Promise<void> {
+    const c = this.config;
+    const options: SubscribeOptions & Record<string, unknown> = {
+      highWaterMark: c.from.highWaterMark,
+      ...c.from.consumer,
+    };
+    if (this.#source!.ps.capabilities.groups) options.group = c.from.group;
+    const sub = this.#source!.ps.subscribe(c.from.topic, options);
+    this.#sub = sub;
+    await sub.ready;
+    if (c.from.jetstream) await this.#consumerLed();
+  }
+
+  async #disconnect(): Promise<void> {
+    const sub = this.#sub;
+    this.#sub = undefined;
+    await sub?.close().catch(() => {});
+    await this.#transform?.close();
+    this.#transform = undefined;
+    const links = new Set([this.#source, this.#target, this.#deadLetter]);
+    this.#source = this.#target = this.#deadLetter = undefined;
+    await Promise.all([...links].map((l) => l?.close()));
+  }
+
+  /** Waits for room in the window, unless the drain began (then the reader only naks). */
+  #room(): Promise<void> | undefined {
+    if (this.#inFlight < this.config.maxInFlight || this.#draining.signal.aborted) return undefined;
+    return new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
+  }
+
+  #release(): void {
+    this.#inFlight--;
+    this.#windowWaiters.shift()?.();
+  }
+
+  /** Reads until the subscription ends; returns why it ended. */
+  async #pump(): Promise<unknown> {
+    const sub = this.#sub!;
+    const reader = sub.getReader();
+    try {
+      while (true) {
+        const wait = this.#room();
+        if (wait !== undefined) await wait;
+        const r = await reader.read();
+        if (r.done) return await sub.closed;
+        const msg = r.value;
+        this.stats.received++;
+        if (wasRedelivered(msg)) this.stats.redelivered++;
+        this.#inFlight++;
+        if (this.#draining.signal.aborted && isSettleable(msg)) {
+          // Stop taking: hand it back at once, for another replica. (A source that cannot take it back
+          // gets what it had buffered forwarded, within the drain's deadline.)
+          this.#track(this.#giveBack(msg));
+          continue;
+        }
+        await this.#take(msg);
+      }
+    } catch (err) {
+      return err;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+
+  async #take(msg: Message): Promise<void> {
+    const c = this.config;
+    const target = this.#target!.ps;
+    const span = startRouteSpan(`${c.name} forward`, msg.headers, {
+      "messaging.system": c.from.system,
+      "messaging.operation.type": "process",
+      "messaging.destination.name": msg.topic,
+      "pubsub.route": c.name,
+    });
+    let outputs: TransformOutput[];
+    try {
+      outputs = this.#transform === undefined
+        ? [msg]
+        : await otelContext.with(span.context, () => this.#transform!.run(msg));
+    } catch (err) {
+      this.#track(this.#fail(msg, err, span));
+      return;
+    }
+    if (outputs.length === 0) {
+      this.stats.skipped++;
+      this.#track(this.#settle(msg, span));
+      return;
+    }
+    let prepared: Prepared[];
+    try {
+      prepared = outputs.map((o) => this.#prepare(msg, o, span, target, c.to));
+    } catch (err) {
+      this.#track(this.#fail(msg, err, span));
+      return;
+    }
+    this.#track(this.#forward(msg, prepared, span, target));
+  }
+
+  #prepare(msg: Message, out: TransformOutput, span: RouteSpan, target: PubSub, to: TargetConfig): Prepared {
+    const topic = to.topic.render(out.topic ?? msg.topic);
+    let headers: Headers | undefined;
+    if (target.capabilities.headers) {
+      headers = new Headers(out.headers ?? undefined);
+      if (span.traceparent !== undefined) {
+        headers.set("traceparent", span.traceparent);
+        if (span.tracestate !== null && !headers.has("tracestate")) headers.set("tracestate", span.tracestate);
+      }
+      let any = false;
+      headers.forEach(() => any = true);
+      if (!any) headers = undefined;
+    }
+    return { topic, data: out.data, headers };
+  }
+
+  async #publish(target: PubSub, p: Prepared): Promise<PublishReceipt> {
+    const { attempts, delayMs, maxDelayMs } = this.config.retry;
+    const signal = this.#hardStop.signal;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await target.publish(
+          p.topic,
+          p.data,
+          p.headers === undefined ? { signal } : { headers: p.headers, signal },
+        );
+      } catch (err) {
+        if (err instanceof TypeError || err instanceof RangeError || attempt >= attempts || signal.aborted) throw err;
+        this.stats.retries++;
+        await sleep(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+        if (signal.aborted) throw err;
+      }
+    }
+  }
+
+  async #forward(msg: Message, outputs: Prepared[], span: RouteSpan, target: PubSub): Promise<void> {
+    let receipts: PublishReceipt[];
+    try {
+      receipts = await Promise.all(outputs.map((p) => this.#publish(target, p)));
+    } catch (err) {
+      await this.#fail(msg, err, span);
+      return;
+    }
+    for (const r of receipts) {
+      if (r.confirmed) this.stats.confirmed++;
+      else this.stats.written++;
+    }
+    await this.#settle(msg, span);
+  }
+
+  /** Acks (every output was taken, there was none, or the message was dead-lettered). */
+  async #settle(msg: Message, span: RouteSpan, err?: unknown): Promise<void> {
+    try {
+      if (isSettleable(msg)) await msg.ack();
+      this.stats.acked++;
+      endRouteSpan(span.span, err);
+    } catch (ackErr) {
+      // The source will deliver it again: a copy, never a loss.
+      this.#error(ackErr, "acking");
+      endRouteSpan(span.span, ackErr);
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** A message that could not be forwarded: dead-letter what was refused, else give it back. */
+  async #fail(msg: Message, err: unknown, span: RouteSpan): Promise<void> {
+    this.stats.failed++;
+    this.#error(err, err instanceof TransformError ? "transform" : "publishing");
+    const refused = err instanceof TransformError || !isTransient(err);
+    const dl = this.#deadLetter;
+    const dlc = this.config.deadLetter;
+    if (refused && dl !== undefined && dlc !== undefined && !this.#hardStop.signal.aborted) {
+      try {
+        let headers: Headers | undefined;
+        if (dl.ps.capabilities.headers) {
+          headers = new Headers(msg.headers);
+          headers.set("x-pubsub-route", this.config.name);
+          headers.set("x-pubsub-source-topic", msg.topic);
+          headers.set("x-pubsub-error", oneLine(err).replace(/[^\x20-\x7e]/g, "?"));
+        }
+        await this.#publish(dl.ps, { topic: dlc.topic.render(msg.topic), data: msg.data, headers });
+        this.stats.deadLettered++;
+        await this.#settle(msg, span, err);
+        return;
+      } catch (dlErr) {
+        this.#error(dlErr, "dead-lettering");
+      }
+    }
+    endRouteSpan(span.span, err);
+    await this.#giveBack(msg);
+  }
+
+  /** Naks (the source delivers it again), or counts it dropped where the source cannot take it back. */
+  async #giveBack(msg: Message): Promise<void> {
+    try {
+      if (isSettleable(msg)) {
+        await msg.nak(this.#draining.signal.aborted ? 0 : this.config.nakDelayMs);
+        this.stats.naked++;
+      } else {
+        this.stats.dropped++;
+      }
+    } catch (nakErr) {
+      // Not even the nak went out: the source redelivers after its ack wait.
+      this.#error(nakErr, "nak");
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Waits for every message in flight to be settled. */
+  async #settleAll(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+  }
+
+  /**
+   * The server's view of a JetStream source's consumer, for `/metrics`:
+   * pending, ack pending, redelivered. `undefined` for other sources or when
+   * the server does not answer.
+   *
+   * @returns The figures.
+   */
+  async sourceInfo(): Promise<SourceInfo | undefined> {
+    const info = await this.#consumerInfo();
+    return info === undefined
+      ? undefined
+      : { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+  }
+
+  async #consumerInfo(): Promise<ConsumerInfoLike | undefined> {
+    const ps = this.#source?.ps as
+      | (PubSub & { jetstreamManager?: () => Promise<JetStreamManagerLike> })
+      | undefined;
+    if (!this.config.from.jetstream || ps === undefined || typeof ps.jetstreamManager !== "function") return undefined;
+    try {
+      const jsm = await ps.jetstreamManager();
+      this.#jetStreamName ??= (this.config.from.consumer.stream as string | undefined) ??
+        await jsm.streams.find(this.config.from.topic);
+      return await jsm.consumers.info(this.#jetStreamName, this.config.from.group);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Waits until the shared consumer answers and, in a cluster, has a leader:
+   * a replica that created it at the same time as another may otherwise
+   * send its first pull before any server serves the consumer, and that pull
+   * is never answered. Pulls start at the first read, so reading only after
+   * this avoids it. Gives up after 15 s (the stall check still guards).
+   */
+  async #consumerLed(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (!this.#draining.signal.aborted && Date.now() < deadline) {
+      const info = await this.#consumerInfo();
+      if (info !== undefined && (info.cluster === undefined || (info.cluster.leader ?? "") !== "")) return;
+      await sleep(50, this.#draining.signal);
+    }
+  }
+
+  /**
+   * Drains: stops taking (what was fetched ahead is nak'd at once, for the
+   * other replicas), lets what is in flight finish until `deadline`, then
+   * gives up on it (nak), and closes every connection.
+   *
+   * @param deadline Aborted when the drain must end.
+   * @returns When the route is closed.
+   */
+  async drain(deadline: AbortSignal): Promise<void> {
+    if (this.#draining.signal.aborted) return await this.#supervisor;
+    this.#draining.abort();
+    for (const w of this.#windowWaiters.splice(0)) w();
+    const onDeadline = () => this.#hardStop.abort();
+    if (deadline.aborted) onDeadline();
+    else deadline.addEventListener("abort", onDeadline, { once: true });
+    const stopped = untilAborted(this.#hardStop.signal);
+    try {
+      await this.#sub?.close();
+      // Past the deadline, whatever still hangs (a connect, a publish that ignores its signal) is left behind.
+      await Promise.race([this.#supervisor, stopped.promise]);
+      await Promise.race([this.#settleAll(), stopped.promise]);
+      if (this.#tasks.size > 0) {
+        const grace = new AbortController();
+        await Promise.race([this.#settleAll(), sleep(1_000, grace.signal)]);
+        grace.abort();
+      }
+      await this.#disconnect();
+    } finally {
+      stopped.dispose();
+      deadline.removeEventListener("abort", onDeadline);
+    }
+  }
+}
+
+/** The part of nats.js's consumer info the route reads. */
+interface ConsumerInfoLike {
+  num_pending: number;
+  num_ack_pending: number;
+  num_redelivered: number;
+  cluster?: { leader?: string } | undefined;
+}
+
+/** The part of nats.js's JetStreamManager the route reads. */
+interface JetStreamManagerLike {
+  streams: { find(subject: string): Promise<string> };
+  consumers: { info(stream: string, consumer: string): Promise<ConsumerInfoLike> };
+}
