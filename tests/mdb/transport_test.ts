@@ -18,9 +18,7 @@ async function until(probe: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
-// SIGKILL: a graceful SIGTERM also answers the waiting pull with "409 Server Shutdown", which ends an MDB subscription
-// until the JetStream layer treats it as a retry (#14 fault 1); ./nats's own restart tests cover SIGTERM.
-for (const signal of ["SIGKILL"] as const) {
+for (const signal of ["SIGKILL", "SIGTERM"] as const) {
   Deno.test({
     name: `MDB over WebSocket and a ./nats/tcp connection in one process both resume after a ${signal} restart`,
     ignore,
