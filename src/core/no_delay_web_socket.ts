@@ -215,6 +215,7 @@ export class NoDelayWebSocket extends EventTarget implements WebSocket {
   #wake: (() => void) | undefined;
   #queue: Outgoing[] = [];
   #writing: Promise<void> | undefined;
+  #writeFailed = false;
   #closeSent = false;
   #closeReceived: { code: number; reason: string } | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -449,8 +450,9 @@ export class NoDelayWebSocket extends EventTarget implements WebSocket {
   }
 
   #enqueue(out: Outgoing): void {
-    this.#queue.push(out);
     this.#bufferedAmount += out.counted;
+    if (this.#writeFailed) return; // the connection is going: kept in bufferedAmount, as after close()
+    this.#queue.push(out);
     this.#writing ??= this.#flush();
   }
 
@@ -493,12 +495,17 @@ export class NoDelayWebSocket extends EventTarget implements WebSocket {
         this.#bufferedAmount -= counted;
       }
     } catch {
-      // The connection is broken or closed: the read side reports why.
+      // The connection is broken or closed: nothing more can be written; the read side reports why.
+      this.#writeFailed = true;
+      this.#queue = [];
       closeQuietly(this.#conn);
       this.#wakeUp();
     } finally {
       this.#writing = undefined;
-      if (this.#queue.length > 0 && this.#conn !== undefined && this.#readyState !== NoDelayWebSocket.CLOSED) {
+      if (
+        this.#queue.length > 0 && this.#conn !== undefined && !this.#writeFailed &&
+        this.#readyState !== NoDelayWebSocket.CLOSED
+      ) {
         this.#writing = this.#flush();
       }
     }
@@ -659,7 +666,8 @@ export class NoDelayWebSocket extends EventTarget implements WebSocket {
 
   /** Whether messages are held back: paused while open, or nothing left to do but wait. */
   #holding(): boolean {
-    return this.#paused && this.#readyState === NoDelayWebSocket.OPEN && this.#abortReason === undefined;
+    return this.#paused && this.#readyState === NoDelayWebSocket.OPEN && this.#abortReason === undefined &&
+      !this.#writeFailed;
   }
 
   #onIncoming(m: Incoming): void {

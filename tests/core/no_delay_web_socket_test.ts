@@ -408,6 +408,32 @@ Deno.test("NoDelayWebSocket.pause() in a handler holds back messages already rea
   await server.close();
 });
 
+Deno.test("NoDelayWebSocket that cannot write (the peer is gone) ends with ConnectionError, even while paused", async () => {
+  const server = new RawServer(async (conn, request) => {
+    await accept(conn, request);
+    conn.close(); // gone: the client's next writes meet a reset
+  });
+  const ws = new NoDelayWebSocket(server.url);
+  ws.pause(); // not reading: only the failed writes can tell
+  const ev = record(ws);
+  await opened(ws);
+  const chunk = new Uint8Array(64 * 1024);
+  let sent = 0;
+  const sending = (async () => {
+    while (ws.readyState === WebSocket.OPEN && sent < 4096) {
+      ws.send(chunk);
+      sent++;
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  })();
+  const closed = await within(ev.closed, 20_000, "the close event");
+  await sending;
+  assert.equal(closed.code, 1006);
+  assert.ok(ev.errors[0] instanceof ConnectionError, String(ev.errors[0]));
+  assert.ok(sent < 4096, `all ${sent} sends were taken by a dead connection`);
+  await server.close();
+});
+
 Deno.test("NoDelayWebSocket over wss: a private CA in caCerts is trusted, an unknown issuer is refused", async () => {
   const pki = await createTestPki("ws");
   const server = echoServer(undefined, { cert: pki.serverCert, key: pki.serverKey });

@@ -24,6 +24,8 @@ const CAPS: Capabilities = {
   replay: false,
   groups: true,
   headers: true,
+  overflow: ["block", "drop-oldest", "drop-newest", "error"],
+  delivery: "at-least-once",
 };
 
 /** A source message that records how it was settled. */
