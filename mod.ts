@@ -46,6 +46,7 @@ export {
 } from "./src/core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,
@@ -63,6 +64,7 @@ export {
   type OverflowPolicy,
   type PullSource,
   type PushController,
+  type PushOptions,
   type PushSource,
   type Source,
   type SourceContext,
@@ -79,6 +81,9 @@ export {
   type PrefixWidth,
   TruncatedInputError,
 } from "./src/core/bytes.ts";
+export { hasRawSockets, NoDelayWebSocket, type NoDelayWebSocketOptions } from "./src/core/no_delay_web_socket.ts";
+export { isPausable, type PausableWebSocket, type WebSocketConstructor } from "./src/core/open_web_socket.ts";
+export { WebSocketProtocolError } from "./src/core/websocket_codec.ts";
 export {
   type Bridge,
   bridge,

@@ -1,6 +1,10 @@
-// JetStream throughput through `@x/pubsub/nats` vs raw `@nats-io/jetstream` on the same
-// nats-server in the same run: `deno bench -A bench/nats_bench.ts`.
-// Each iteration moves N messages of 1 KiB; compare the "x slower/faster" lines per group.
+// NATS through `@x/pubsub/nats` vs raw nats.js on the same nats-server in the same run:
+// `deno bench -A bench/nats_bench.ts` (on a quiet machine; compare the "x slower/faster" lines per group).
+// - core subscribe over TCP: ours vs raw nats.js `subscribe()` (target ≥ 0.9×);
+// - JetStream consume and publish, ours vs raw, over TCP and over WebSocket;
+// - WebSocket vs TCP under Deno, on our connections (target: WebSocket within 0.9× of TCP): JetStream `fetch()`
+//   of 10 at a time and sequential request/reply, the exchanges Nagle's algorithm used to stall.
+// Each iteration moves N messages of 1 KiB (request/reply: R sequential requests of 100 bytes).
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { wsconnect } from "@nats-io/nats-core";
@@ -59,6 +63,99 @@ for (let i = 0; i < N; i += WINDOW) {
 }
 const tcp = await TcpNatsPubSub.connect({ servers: `nats://127.0.0.1:${port}`, jetstream: true });
 const ws = await WsNatsPubSub.connect({ servers: `ws://127.0.0.1:${wsPort}`, jetstream: true });
+const coreTcp = await TcpNatsPubSub.connect({ servers: `nats://127.0.0.1:${port}` });
+const rawSub = await connect({ servers: `nats://127.0.0.1:${port}` });
+
+/** Publishes N core messages on `subject` from the admin connection, while `received` counts them. */
+async function coreRound(subject: string, received: () => Promise<void>): Promise<void> {
+  const done = received();
+  for (let i = 0; i < N; i++) nc.publish(subject, payload);
+  await nc.flush();
+  await done;
+}
+
+Deno.bench({
+  name: "raw nats.js subscribe() over TCP, for await",
+  group: "core subscribe tcp",
+  baseline: true,
+  async fn() {
+    const sub = rawSub.subscribe("core.raw");
+    await rawSub.flush();
+    await coreRound("core.raw", async () => {
+      let n = 0;
+      for await (const _ of sub) if (++n === N) break;
+    });
+  },
+});
+
+Deno.bench({
+  name: "@x/pubsub/nats/tcp core subscribe(), for await",
+  group: "core subscribe tcp",
+  async fn() {
+    const sub = coreTcp.subscribe("core.ours", { highWaterMark: 1024 });
+    await sub.ready;
+    await coreRound("core.ours", async () => {
+      let n = 0;
+      for await (const _ of sub) if (++n === N) break;
+    });
+  },
+});
+
+// WebSocket vs TCP on our own connections: what a Nagle stall would show (≈ 43 ms per exchange).
+const FETCHED = 2_000;
+for (const [name, ps] of [["tcp", tcp], ["ws", ws]] as const) {
+  const consumerJs = jetstream(ps.connection);
+  Deno.bench({
+    name: `nats.js fetch({ max_messages: 10 }) on an @x/pubsub ${name === "tcp" ? "TCP" : "WebSocket"} connection`,
+    group: "fetch 10 ws vs tcp",
+    baseline: name === "tcp",
+    async fn(b) {
+      const info = await jsm.consumers.add("BENCH", {
+        ack_policy: AckPolicy.None,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: "bench.read",
+      });
+      const consumer = await consumerJs.consumers.get("BENCH", info.name);
+      b.start();
+      let n = 0;
+      while (n < FETCHED) {
+        const batch = await consumer.fetch({ max_messages: 10, expires: 5_000 });
+        for await (const _ of batch) n++;
+      }
+      b.end();
+      await jsm.consumers.delete("BENCH", info.name);
+    },
+  });
+  Deno.bench({
+    name: `@x/pubsub/nats${name === "tcp" ? "/tcp" : ""} consume(), highWaterMark 10, ack each`,
+    group: "consume 10 ws vs tcp",
+    baseline: name === "tcp",
+    async fn() {
+      const sub = ps.consume("bench.read", { stream: "BENCH", deliver: "all", highWaterMark: 10 });
+      let n = 0;
+      for await (const m of sub) {
+        void m.ack();
+        if (++n === FETCHED) break;
+      }
+    },
+  });
+}
+
+const R = 1_000;
+const question = new Uint8Array(100);
+const responder = nc.subscribe("rpc", { callback: (_err, m) => void m.respond(m.data) });
+await nc.flush();
+for (const [name, ps] of [["tcp", tcp], ["ws", ws]] as const) {
+  Deno.bench({
+    name: `request/reply, ${R} sequential, on an @x/pubsub ${name === "tcp" ? "TCP" : "WebSocket"} connection`,
+    group: "request/reply ws vs tcp",
+    baseline: name === "tcp",
+    async fn() {
+      for (let i = 0; i < R; i++) await ps.connection.request("rpc", question, { timeout: 5_000 });
+    },
+  });
+}
+void responder;
 
 Deno.bench({
   name: "raw @nats-io/jetstream consume(), ack each",

@@ -50,6 +50,7 @@ function loaderKey(p: Plan): string {
  * | URL | system | maps to |
  * |---|---|---|
  * | `nats://[user:pass@\|token@]host[:4222][?jetstream&domain=&apiPrefix=&name=&timeoutMs=&reconnect=&maxReconnectAttempts=]` (also `nats+tcp:`) | NATS over TCP (`./nats/tcp`) | `servers: nats://host:port`, `user`/`pass` or `token`, JetStream mode |
+ * | `nats+tls://host[:4222][?…]` | NATS over TLS (`./nats/tcp`) | `servers: tls://host:port` (TLS required; CA in `options.nats.caCerts`), same query |
  * | `nats+ws://…`, `nats+wss://host[:port][/path][?…]` | NATS over WebSocket (`./nats`) | `servers: ws(s)://host:port/path`, same query |
  * | `mdb+https://mas.example[:port]/[?websocket=&subjects=&unknownDataset=&offset=&ack=&batch=&maxPayload=&timeoutMs=&maxReconnectAttempts=&reconnectTimeWaitMs=]` | MDB (`./mdb`) | `Connection.connect("https://mas.example/")` then `MdbPubSub` |
  * | `httppubsub+http(s)://[:token@]broadcaster:3003[/prefix][?receiver=&bind=&retries=&timeoutMs=&maxPayload=]` | httppubsub (`./httppubsub`) | `broadcasters`, token `sendAuth`, receiver `host`, `bind` (default a server on 127.0.0.1, free port) |

@@ -157,7 +157,10 @@ function positive(value: number | undefined, fallback: number, what: string, all
  * subscription is a stream; the receiver answers the broadcaster only when
  * the reader has taken the message, so `notify().notified` counts messages
  * really handed over, and a slow reader slows the broadcaster (which gives up
- * after its timeout; the message is still delivered here).
+ * after its timeout; the message is still delivered here). While a
+ * subscription under `"block"` holds as many messages as it may (its buffer,
+ * and as many waiting for room), further receives wait with their bodies
+ * unread, so memory stays bounded however many the broadcaster sends.
  *
  * Missed notices (`/v1/recover`) emit a `"missed"` status event with
  * `detail.topic`, and call `onMissed` on the subscriptions covering it.
@@ -200,6 +203,10 @@ export class HttpPubSubClient {
   readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
   readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
   readonly #subs = new Set<LocalSub>();
+  /** Receives are admitted one after another (see `#admit`): the tail of that line. */
+  #admission: Promise<void> = Promise.resolve();
+  /** Called when a delivery is answered, so that waiting admissions look again. */
+  readonly #answered = new Set<() => void>();
   readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #lastMissed = new Map<string, number>();
@@ -313,6 +320,7 @@ export class HttpPubSubClient {
       sendAuth: this.#sendAuth,
       bufferLimit: this.#bufferLimit,
       deliver: (r) => this.#deliver(r),
+      admit: () => this.#admit(),
       missed: (topic) => this.#missed(topic),
       rejected: (error, status) => this.status.emit("error", { status }, error),
     }, basePath);
@@ -679,6 +687,26 @@ export class HttpPubSubClient {
   // Receiving
   // -------------------------------------------------------------------------
 
+  /**
+   * Admits one receive at a time, and only while no subscription under
+   * `"block"` already has as many deliveries unanswered as it may hold
+   * (its `limit`): the rest wait with their bodies unread, holding the
+   * broadcaster at the transport instead of in memory. The admission ends
+   * once the message is handed over (or the receive ends otherwise).
+   */
+  #admit(): Promise<() => void> {
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => end = resolve);
+    const turn = this.#admission;
+    this.#admission = turn.then(() => ended);
+    return turn.then(async () => {
+      while (!this.#closed && [...this.#subs].some((s) => s.waiting >= s.limit)) {
+        await new Promise<void>((resolve) => this.#answered.add(resolve));
+      }
+      return end;
+    });
+  }
+
   async #deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate"> {
     const topic = received.prefix.topic;
     const key = hex(topic);
@@ -691,9 +719,20 @@ export class HttpPubSubClient {
     if (rows > 1 && this.#isDuplicateCopy(`${key}:${hex(received.sha512)}`, rows)) return 0;
     const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
     const messages = received.messages(targets.length);
-    const results = await Promise.allSettled(
-      targets.map((s, i) => s.untilTaken ? s.controller!.deliver(messages[i]!) : s.controller!.push(messages[i]!)),
-    );
+    const handed = targets.map((s, i) => {
+      s.waiting++;
+      const p = s.untilTaken ? s.controller!.deliver(messages[i]!) : s.controller!.push(messages[i]!);
+      const answered = () => {
+        s.waiting--;
+        const wakes = [...this.#answered];
+        this.#answered.clear();
+        for (const wake of wakes) wake();
+      };
+      p.then(answered, answered);
+      return p;
+    });
+    received.admitted?.();
+    const results = await Promise.allSettled(handed);
     return results.filter((r) => r.status === "fulfilled").length;
   }
 

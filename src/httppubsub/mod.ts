@@ -143,8 +143,10 @@ export { createReceiverApp, type ReceivedMessage, type ReceiverApp, type Receive
 export type { ByteReader, PrefixWidth } from "../core/bytes.ts";
 export type { ConnectionError, PubSubError } from "../core/errors.ts";
 export type { Message } from "../core/message.ts";
+export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

@@ -55,6 +55,8 @@ export interface ReceivedMessage {
    * each gets its own stream.
    */
   messages(n: number): HttpPubSubMessage[];
+  /** Ends this request's admission (see `ReceiverTarget.admit`) once its message is handed over. */
+  admitted?: (() => void) | undefined;
 }
 
 /** What the receiver app serves on behalf of. */
@@ -75,6 +77,14 @@ export interface ReceiverTarget {
    * when nothing here subscribes to its topic any more.
    */
   deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate">;
+  /**
+   * Waits until a message may be read in: while a subscription holds as many
+   * messages as it may, new receives wait here, their bodies unread, so the
+   * broadcaster is held at the transport. Resolves with the function that
+   * ends this admission (`deliver` calls it once the message is handed over;
+   * the receiver calls it on every other way out).
+   */
+  admit?(): Promise<() => void>;
   /** Called for every verified missed notice. */
   missed(topic: Uint8Array): void;
   /** Told about rejected requests (bad auth, bad bytes), for status reporting. */
@@ -132,6 +142,16 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
   };
 
   app.post("/v1/receive", async (c) => {
+    const admitted = (await target.admit?.()) ?? (() => {});
+    try {
+      return await receive(c.req.raw, admitted);
+    } finally {
+      admitted();
+    }
+  });
+
+  const receive = async (request: Request, admitted: () => void): Promise<Response> => {
+    const c = { req: { raw: request, header: (name: string) => request.headers.get(name) ?? undefined } };
     const sha512 = parseReprDigest(c.req.header("repr-digest"));
     if (sha512 === undefined) return reject(400, "Receiving a message failed: Repr-Digest has no valid sha-512");
     const body = c.req.raw.body;
@@ -222,6 +242,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       received = {
         prefix: p,
         sha512,
+        admitted,
         messages: (n) =>
           Array.from(
             { length: n },
@@ -294,6 +315,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       received = {
         prefix: p,
         sha512,
+        admitted,
         messages: (n) => {
           const streams: ReadableStream<Uint8Array>[] = [];
           let source = stream;
@@ -343,7 +365,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       }),
       { headers: OCTET },
     );
-  });
+  };
 
   app.post("/v1/recover", async (c) => {
     const body = await readCapped(c.req.raw, 4 + 2 * 0xffff);

@@ -12,6 +12,7 @@ import { StatusChannel } from "../core/status.ts";
 import type { PushController, Subscription } from "../core/subscription.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
 import type { BroadcasterConfig, NotifyData, NotifyOptions, NotifyResult } from "./client.ts";
+import { defaultWebSocket, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import { type AuthDocument, hex, toBytes } from "./codec.ts";
 import { compileGlob } from "./glob.ts";
 import { equalBytes, sleep } from "./io.ts";
@@ -33,6 +34,9 @@ import {
 } from "./subscription.ts";
 import { type B2SMessage, connectionNonce, decodeB2S, encodeS2B, type S2BMessage, websocketUrl } from "./ws_codec.ts";
 
+/** The most received frames waiting to be processed before the broadcaster is taken to break the protocol. */
+const MAX_QUEUED_FRAMES = 64;
+
 /** Options of {@linkcode WebsocketPubSubClient}. */
 export interface WebsocketPubSubClientOptions {
   /** The broadcasters (http(s) base urls); the first reachable in priority order is used. */
@@ -53,8 +57,13 @@ export interface WebsocketPubSubClientOptions {
   minimalHeaders?: boolean;
   /** Time allowed to connect and configure, and for each confirmation, in ms. Default 10 000. */
   timeoutMs?: number;
-  /** The WebSocket class. Default `globalThis.WebSocket`. */
-  WebSocket?: typeof WebSocket;
+  /**
+   * The WebSocket constructor (any WHATWG-compatible one). Default:
+   * `NoDelayWebSocket` under Deno (Nagle off), the platform `WebSocket`
+   * elsewhere. Deno's own `WebSocket` leaves Nagle on: ≈ 43 ms per notify →
+   * confirm round trip.
+   */
+  webSocket?: WebSocketConstructor;
   /**
    * When an established socket is lost (not refused, not a protocol
    * violation): connect again, with backoff from 100 ms to 5 s, for up to
@@ -148,7 +157,7 @@ export class WebsocketPubSubClient {
   readonly #bufferLimit: number;
   readonly #minimal: boolean;
   readonly #timeoutMs: number;
-  readonly #WebSocket: typeof WebSocket;
+  readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: boolean;
   readonly #reconnectTimeoutMs: number;
   readonly #duplicateWindowMs: number;
@@ -174,6 +183,8 @@ export class WebsocketPubSubClient {
   #bcCounter = 1;
   #sendChain: Promise<unknown> = Promise.resolve();
   #recvChain: Promise<unknown> = Promise.resolve();
+  /** Frames in `#recvChain` not yet processed: bounded, as the broadcaster must wait for our acknowledgements. */
+  #recvQueued = 0;
   #opChain: Promise<unknown> = Promise.resolve();
   #notifyLock: Promise<unknown> = Promise.resolve();
   #receiving: Receiving | undefined;
@@ -230,8 +241,10 @@ export class WebsocketPubSubClient {
       }
     }
     this.#minimal = options.minimalHeaders ?? true;
-    const WS = options.WebSocket ?? globalThis.WebSocket;
-    if (typeof WS !== "function") throw new TypeError("Creating a WebsocketPubSubClient failed: there is no WebSocket");
+    const WS = options.webSocket ?? defaultWebSocket();
+    if (typeof WS !== "function") {
+      throw new TypeError("Creating a WebsocketPubSubClient failed: webSocket is not a constructor");
+    }
     this.#WebSocket = WS;
   }
 
@@ -277,7 +290,7 @@ export class WebsocketPubSubClient {
     return new Promise<void>((resolve, reject) => {
       let ws: WebSocket;
       try {
-        ws = new this.#WebSocket(url);
+        ws = openWebSocket(url, { webSocket: this.#WebSocket });
       } catch (err) {
         reject(new ConnectionError(`Connecting to ${url} failed`, { cause: err, url }));
         return;
@@ -544,11 +557,21 @@ export class WebsocketPubSubClient {
         // The broadcaster counter follows arrival order.
         const url = websocketUrl(this.#nonce, this.#bcCounter++);
         const generation = this.#generation;
+        // A broadcaster keeps a few receive parts unacknowledged (lonelypss: 3) and missed notices are quick, so
+        // frames wait here only briefly; one that floods us while the reader is slow breaks the protocol.
+        if (this.#recvQueued >= MAX_QUEUED_FRAMES) {
+          this.#violation(
+            new ProtocolError(`Receiving failed: more than ${MAX_QUEUED_FRAMES} frames arrived unacknowledged`),
+          );
+          return;
+        }
+        this.#recvQueued++;
         const arrived = performance.now();
         this.#recvChain = this.#recvChain.then(() =>
           generation === this.#generation ? this.#process(m, url, arrived) : undefined
         )
-          .catch((err) => generation === this.#generation && this.#violation(err as Error));
+          .catch((err) => generation === this.#generation && this.#violation(err as Error))
+          .finally(() => this.#recvQueued--);
         return;
       }
     }

@@ -34,9 +34,11 @@ export type { AckCodec, AckInfo } from "../nats/codec.ts";
 export type { AckSender } from "../nats/settlement.ts";
 export { type ClientCert, type PemSource, type TlsOptions } from "./tls.ts";
 export type { PubSubError } from "../core/errors.ts";
+export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 export type { BasicMessage, Message, Settleable } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

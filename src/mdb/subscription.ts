@@ -7,18 +7,21 @@
  * @module
  */
 
+import { detachBytes } from "../core/bytes.ts";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { AuthError, ClosedError, ProtocolError } from "../core/errors.ts";
+import { AuthError, ClosedError } from "../core/errors.ts";
 import { StatusChannel, type StatusEvent } from "../core/status.ts";
 import { type PullSource, type SourceContext, Subscription } from "../core/subscription.ts";
 import { BaseNatsPubSub } from "../nats/client.ts";
 import { type AckCodec, ackCodec, type AckInfo } from "../nats/codec.ts";
 import { JetStreamPullSource } from "../nats/jetstream_source.ts";
 import { fromNatsHeaders, mapNatsError } from "../nats/util.ts";
+import type { WebSocketConstructor } from "../core/open_web_socket.ts";
 import { durableName } from "./durable_name.ts";
 import type { JWTManager } from "./jwt_manager.ts";
 import { MasJwt } from "./mas_jwt.ts";
 import { MdbMessage, SettleableMdbMessage } from "./message.ts";
+import { connectMdbNats, mdbNatsUrl } from "./nats_connect.ts";
 import { checkDataset, datasetSubject, type MdbUrls, Offset, parseRegistryEntry, registryUrl } from "./protocol.ts";
 import { SpeedracerConsumer, speedracerPattern } from "./speedracer_consumer.ts";
 import { checkStatus, httpGet } from "./tls.ts";
@@ -71,6 +74,8 @@ export interface MdbContext {
   readonly httpClient: Deno.HttpClient | undefined;
   readonly caCerts: string[] | undefined;
   readonly websocket: boolean;
+  /** The WebSocket constructor given, or `undefined` for the default (`NoDelayWebSocket` under Deno). */
+  readonly webSocket: WebSocketConstructor | undefined;
   readonly unknownDataset: "error" | "events";
   readonly timeoutMs: number;
   readonly subjects: "registry" | "slug";
@@ -101,7 +106,6 @@ class DatasetSource implements PullSource<MdbMessage> {
   cn: string | undefined;
   nc: NatsConnection | undefined;
   #mas: MasJwt | undefined;
-  #wsClient: Deno.HttpClient | undefined;
   #nats: BaseNatsPubSub | undefined;
   #consumer: SpeedracerConsumer | undefined;
   #source: JetStreamPullSource<MdbMessage> | undefined;
@@ -125,6 +129,11 @@ class DatasetSource implements PullSource<MdbMessage> {
 
   get stream(): string | undefined {
     return this.#consumer?.stream;
+  }
+
+  /** Messages pulled and not yet handed out, at most one batch (counted in the subscription's `buffered`). */
+  get held(): number {
+    return this.#source?.held ?? 0;
   }
 
   get pullRequests(): number {
@@ -215,54 +224,11 @@ class DatasetSource implements PullSource<MdbMessage> {
   }
 
   async #connect(): Promise<NatsConnection> {
-    const { urls, caCerts } = this.ctx;
-    const name = `${this.cn} (${this.dataset})`;
-    const authenticator = () => ({ jwt: this.#masJwt, sig: "" });
-    const common = {
-      name,
-      authenticator,
-      maxReconnectAttempts: this.ctx.maxReconnectAttempts,
-      reconnectTimeWait: this.ctx.reconnectTimeWaitMs,
-      timeout: 10_000,
-      pingInterval: 120_000,
-      ignoreAuthErrorAbort: true,
-    };
-    let url: string;
+    const o = { ...this.ctx, name: `${this.cn} (${this.dataset})`, dataset: this.dataset };
     try {
-      if (this.ctx.websocket) {
-        url = urls.nats_websocket_url;
-        const { wsconnect } = await import("@nats-io/nats-core");
-        if (caCerts !== undefined && url.startsWith("wss:")) {
-          const client = Deno.createHttpClient({ caCerts });
-          this.#wsClient = client;
-          return await wsconnect({
-            ...common,
-            servers: url,
-            wsFactory: (u: string) => {
-              const Ws = WebSocket as unknown as new (url: string, init: { client: Deno.HttpClient }) => WebSocket;
-              return Promise.resolve({ socket: new Ws(u, { client }), encrypted: true });
-            },
-          });
-        }
-        return await wsconnect({ ...common, servers: url });
-      }
-      if (urls.nats_url === undefined) {
-        throw new ProtocolError(
-          `Subscribing to dataset ${this.dataset} failed: websocket is false but the MDB config has no nats_url`,
-        );
-      }
-      url = urls.nats_url;
-      const { connect } = await import("@nats-io/transport-node");
-      const tls = caCerts !== undefined && url.startsWith("tls:") ? { tls: { ca: caCerts.join("\n") } } : {};
-      return await connect({ ...common, servers: url, ...tls });
+      return await connectMdbNats({ ...o, authenticator: () => ({ jwt: this.#masJwt, sig: "" }) });
     } catch (err) {
-      this.#wsClient?.close();
-      this.#wsClient = undefined;
-      throw mapNatsError(
-        err,
-        `Connecting to NATS for dataset ${this.dataset}`,
-        this.ctx.websocket ? urls.nats_websocket_url : urls.nats_url,
-      );
+      throw mapNatsError(err, `Connecting to NATS for dataset ${this.dataset}`, mdbNatsUrl(o));
     }
   }
 
@@ -278,7 +244,8 @@ class DatasetSource implements PullSource<MdbMessage> {
     const init = {
       dataset: this.dataset,
       subject: m.subject,
-      data: m.data,
+      // A message kept for the reader must not keep the whole read chunk it was cut from alive.
+      data: detachBytes(m.data),
       headers: fromNatsHeaders(m.headers),
       reply: m.reply!,
       info,
@@ -334,8 +301,6 @@ class DatasetSource implements PullSource<MdbMessage> {
     if (this.#nats !== undefined) await this.#nats.close();
     else await this.nc?.close().catch(() => {});
     await this.#mas?.close();
-    this.#wsClient?.close();
-    this.#wsClient = undefined;
     void reason;
     this.status.close();
   }

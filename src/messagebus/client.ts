@@ -4,7 +4,7 @@
  * @module
  */
 
-import { TruncatedInputError } from "../core/bytes.ts";
+import { detachBytes, TruncatedInputError } from "../core/bytes.ts";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type PushController, type StreamOptions, Subscription } from "../core/subscription.ts";
@@ -843,6 +843,8 @@ export class MessageBusClient {
         const sinks = this.#dataSinks.get(key(m.feed, m.topic));
         if (sinks === undefined) return;
         const notice = m.user === "" && m.host === "" && m.packets === null;
+        // Packets are views into the read buffer: a message kept for a reader must not keep it all alive.
+        const packets = m.packets?.map((p) => p.data === null ? p : { ...p, data: detachBytes(p.data) }) ?? null;
         for (const sink of [...sinks]) {
           // Adapter streams (labelled) do not get the server's own notices.
           if (notice && sink.label !== undefined) continue;
@@ -854,7 +856,7 @@ export class MessageBusClient {
             host: m.host,
             isImage: m.isImage,
             contentType: m.contentType,
-            packets: m.packets,
+            packets,
             unicast: m.type === 9,
           });
           await this.#give(sink, msg);

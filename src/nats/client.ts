@@ -8,7 +8,7 @@
 import type { ConnectionOptions, NatsConnection, Subscription as NatsSubscription } from "@nats-io/nats-core";
 import type { Authenticator } from "@nats-io/nats-core";
 import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { ClosedError, OverflowError, TimeoutError } from "../core/errors.ts";
+import { ClosedError, TimeoutError } from "../core/errors.ts";
 import type {
   Capabilities,
   PublishChunk,
@@ -17,11 +17,19 @@ import type {
   PubSub,
   WritableOptions,
 } from "../core/pubsub.ts";
+import { detachBytes } from "../core/bytes.ts";
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import { StatusChannel } from "../core/status.ts";
-import { type PushController, Subscription } from "../core/subscription.ts";
+import {
+  checkOverflow,
+  type OverflowPolicy,
+  type PushController,
+  Subscription,
+  UNPAUSABLE_HIGH_WATER_MARK,
+} from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
 import { type ConsumerState, consumerState } from "./consumer_info.ts";
+import { connectNats, type NatsTransport } from "./connect_nats.ts";
 import { consumerSource } from "./consumer_source.ts";
 import type { JetStreamMessage } from "./message.ts";
 import { NatsMessage } from "./message.ts";
@@ -39,8 +47,15 @@ export type {
 } from "./options.ts";
 export { mapNatsError } from "./util.ts";
 
-/** @internal The transport's connect function. */
-export type ConnectFunction = (options: ConnectionOptions) => Promise<NatsConnection>;
+/**
+ * The overflow policies of core NATS subscriptions, the default first: the
+ * server cannot be paused without stalling every subscription of the
+ * connection, so `"block"` is not offered; as nats.go's pending limits, the
+ * default drops the newest.
+ */
+const CORE_OVERFLOW: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "error"];
+/** JetStream subscriptions pull only what the reader asks for: nothing overflows, the stream holds the rest. */
+const PULL_OVERFLOW: readonly OverflowPolicy[] = ["block"];
 
 function checkDeliver(deliver: unknown, action: string): void {
   if (deliver === undefined) return;
@@ -64,9 +79,10 @@ function checkDeliver(deliver: unknown, action: string): void {
  *
  * Two modes, chosen at connect time:
  * - core NATS (default): `subscribe()` is a NATS subscription (wildcards
- *   `*`/`>`, `group` = queue group) fed to a bounded buffer; `publish()`
- *   resolves once the message is handed to the connection (`confirmed:
- *   false`).
+ *   `*`/`>`, `group` = queue group) fed to a bounded buffer with a drop or
+ *   error policy (`"drop-newest"` by default; `"block"` is not offered: the
+ *   server cannot be paused for one subscription); `publish()` resolves once
+ *   the message is handed to the connection (`confirmed: false`).
  * - JetStream (`jetstream: true`): `subscribe()` reads through a pull
  *   consumer (ephemeral, or durable with `durable`/`group`) and pulls only as
  *   the reader reads; messages have `ack()/nak()/term()`; `publish()`
@@ -135,6 +151,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
       replay: this.jetstream,
       groups: true,
       headers: true,
+      overflow: this.jetstream ? PULL_OVERFLOW : CORE_OVERFLOW,
+      delivery: this.jetstream ? "at-least-once" : "at-most-once",
     };
     this.status.emit("connected", { server: nc.getServer() });
     this.#statusLoop = this.#watch();
@@ -430,38 +448,24 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     if (options.confirmAcks !== undefined && typeof options.confirmAcks !== "boolean") {
       throw new TypeError(`${action} failed: confirmAcks ${String(options.confirmAcks)} is not a boolean`);
     }
-    if (
-      options.pendingLimit !== undefined && (!Number.isInteger(options.pendingLimit) || options.pendingLimit < 0)
-    ) {
-      throw new RangeError(`${action} failed: pendingLimit ${options.pendingLimit} is not an integer of 0 or more`);
-    }
+    const overflow = checkOverflow(options.overflow, action, jetstream ? PULL_OVERFLOW : CORE_OVERFLOW);
     if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
     const source = jetstream ? consumerSource(this, topic, options) : this.#coreSource(topic, options);
-    const sub = new Subscription<NatsMessage>(source, options);
+    const highWaterMark = options.highWaterMark ?? (jetstream ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
+    const sub = new Subscription<NatsMessage>(source, { ...options, overflow, highWaterMark });
     this.#subs.add(sub);
     void sub.closed.then(() => this.#subs.delete(sub));
     return sub;
   }
 
+  /**
+   * A core subscription: nats.js calls back with each message as it reads
+   * the socket, and the message goes straight to the buffer, whose drop or
+   * error policy decides (no queue of its own: `"block"` is not offered).
+   */
   #coreSource(topic: string, options: NatsSubscribeOptions) {
     const nc = this.#nc;
-    const limit = options.pendingLimit ?? 65_536;
-    const queue: NatsMessage[] = [];
-    let draining = false;
     let sub: NatsSubscription | undefined;
-    const drain = async (controller: PushController<NatsMessage>) => {
-      draining = true;
-      try {
-        while (queue.length > 0) {
-          await controller.push(queue[0]!);
-          queue.shift();
-        }
-      } catch {
-        /* the subscription ended */
-      } finally {
-        draining = false;
-      }
-    };
     let unlisten: (() => void) | undefined;
     return {
       kind: "push" as const,
@@ -479,24 +483,11 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
             }
             const msg = new NatsMessage({
               topic: m.subject,
-              data: m.data,
+              data: detachBytes(m.data),
               headers: fromNatsHeaders(m.headers),
               reply: m.reply,
             });
-            if (queue.length === 0 && controller.offer(msg)) return;
-            if (controller.signal.aborted) return;
-            if (queue.length >= limit) {
-              queue.length = 0;
-              controller.error(
-                new OverflowError(
-                  `Buffering a message of ${topic} failed: the reader fell behind by more than ${limit} messages`,
-                  { highWaterMark: limit },
-                ),
-              );
-              return;
-            }
-            queue.push(msg);
-            if (!draining) void drain(controller);
+            controller.offer(msg);
           },
         });
         try {
@@ -507,7 +498,6 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
       },
       cancel: () => {
         unlisten?.();
-        queue.length = 0;
         try {
           sub?.unsubscribe();
         } catch { /* connection gone */ }
@@ -620,16 +610,18 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
 }
 
 /**
- * Connects with the given transport and maps its errors.
+ * Connects with the given transport and maps its errors. Every NATS
+ * connection of the library (`./nats`, `./nats/tcp`, MDB) is opened here or
+ * through {@linkcode connectNats}, so each keeps its own transport.
  *
- * @param connect The transport's connect function.
+ * @param transport The connection's transport (`webSocketTransport()` or `TCP_TRANSPORT`).
  * @param options The options.
  * @returns The open connection.
  * @throws {AuthError} When the server refuses the credentials.
- * @throws {ConnectionError} When no server can be reached.
+ * @throws {ConnectionError} When no server can be reached, or TLS fails (an untrusted certificate).
  * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
  */
-export async function openConnection(connect: ConnectFunction, options: NatsPubSubOptions): Promise<NatsConnection> {
+export async function openConnection(transport: NatsTransport, options: NatsPubSubOptions): Promise<NatsConnection> {
   const servers = options.servers;
   if (
     !(typeof servers === "string" && servers !== "") &&
@@ -638,6 +630,11 @@ export async function openConnection(connect: ConnectFunction, options: NatsPubS
     throw new TypeError(`Connecting to NATS failed: servers ${JSON.stringify(servers)} is not a URL or a list of URLs`);
   }
   checkPositive(options.timeoutMs, "timeoutMs", "Connecting to NATS");
+  const list = Array.isArray(servers) ? servers : [servers];
+  const caCerts = options.caCerts;
+  if (caCerts !== undefined && (!Array.isArray(caCerts) || !caCerts.every((c) => typeof c === "string"))) {
+    throw new TypeError("Connecting to NATS failed: caCerts must be a list of PEM strings");
+  }
   const opts: ConnectionOptions = {
     servers,
     timeout: options.timeoutMs ?? 5_000,
@@ -652,10 +649,14 @@ export async function openConnection(connect: ConnectFunction, options: NatsPubS
   if (options.authenticator !== undefined) {
     opts.authenticator = options.authenticator as unknown as Authenticator | Authenticator[];
   }
+  if (transport.kind === "tcp" && (caCerts !== undefined || list.some((u) => /^tls:\/\//i.test(u)))) {
+    // TLS required (a tls:// URL or a CA given): a server that does not offer it is refused.
+    opts.tls = caCerts === undefined ? {} : { ca: caCerts.join("\n") };
+  }
   Object.assign(opts, options.nats ?? {});
-  const url = Array.isArray(servers) ? servers.join(",") : servers;
+  const url = list.join(",");
   try {
-    return await connect(opts);
+    return await connectNats(opts, transport);
   } catch (err) {
     const mapped = mapNatsError(err, `Connecting to ${url}`, url);
     if (mapped instanceof TimeoutError) {

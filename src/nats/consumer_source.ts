@@ -6,6 +6,7 @@
  * @module
  */
 
+import { detachBytes } from "../core/bytes.ts";
 import { AckPolicy, type ConsumerConfig, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { type AckCodec, ackCodec, isWildcardSubject, pullRequest } from "./codec.ts";
 import { type ConsumerTarget, JetStreamPullSource, type PullOwner, type PullPattern } from "./jetstream_source.ts";
@@ -110,7 +111,7 @@ export function consumerSource(
       return new JetStreamMessage(
         {
           topic: fixedSubject ?? m.subject,
-          data: m.data,
+          data: detachBytes(m.data),
           headers: fromNatsHeaders(m.headers),
           reply: m.reply!,
           id: String(info.streamSequence),

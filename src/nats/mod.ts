@@ -5,7 +5,10 @@
  * reader reads; `ack()`/`nak()`/`term()`; publish resolves on the PubAck).
  *
  * This entry loads in browsers and edge functions (the transport is the web
- * `WebSocket`); `./nats/tcp` offers the same over TCP.
+ * `WebSocket`; under Deno, `NoDelayWebSocket`, which turns Nagle's algorithm
+ * off; the `webSocket` option takes any other); `./nats/tcp` offers the same
+ * over TCP. Each connection keeps its own transport on every reconnect,
+ * whatever other NATS connections the process opens.
  *
  * @example Core NATS
  * ```ts ignore
@@ -38,8 +41,8 @@
  * @module
  */
 
-import { wsconnect } from "@nats-io/nats-core";
 import { BaseNatsPubSub, connectOptions, type NatsPubSubOptions, openConnection } from "./client.ts";
+import { webSocketTransport } from "./connect_nats.ts";
 
 export {
   BaseNatsPubSub,
@@ -54,6 +57,7 @@ export {
 } from "./client.ts";
 export { type AckSender, JetStreamMessage, NatsMessage, type NatsMessageInit } from "./message.ts";
 export type { AckCodec } from "./codec.ts";
+export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 
 /**
  * NATS over WebSocket as a `PubSub` (see {@linkcode BaseNatsPubSub} for the
@@ -75,12 +79,18 @@ export class NatsPubSub extends BaseNatsPubSub {
    * @returns The adapter, connected.
    * @throws {TypeError} When the servers or options are invalid.
    * @throws {AuthError} When the server refuses the credentials.
-   * @throws {ConnectionError} When no server can be reached.
+   * @throws {ConnectionError} When no server can be reached, or its certificate is not trusted (`wss:`).
    * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
    */
   static async connect(servers: string | string[] | NatsPubSubOptions): Promise<NatsPubSub> {
     const options = connectOptions(servers);
-    const nc = await openConnection(wsconnect, options);
+    const list = Array.isArray(options.servers) ? options.servers : [options.servers];
+    const transport = webSocketTransport({
+      webSocket: options.webSocket,
+      caCerts: options.caCerts,
+      secure: list.some((u) => typeof u === "string" && /^(wss|https):/i.test(u)),
+    });
+    const nc = await openConnection(transport, options);
     return new NatsPubSub(nc, { jetstream: options.jetstream, owns: true, url: String(options.servers) });
   }
 }

@@ -36,7 +36,7 @@ export type OpenMemoryOptions = MemoryPubSubOptions;
  * from the system's usual environment variables.
  */
 export interface OpenOptions {
-  /** `nats:`, `nats+tcp:`, `nats+ws:`, `nats+wss:`. */
+  /** `nats:`, `nats+tcp:`, `nats+tls:`, `nats+ws:`, `nats+wss:`. */
   nats?: OpenNatsOptions | undefined;
   /** `mdb+https:`. */
   mdb?: OpenMdbOptions | undefined;
@@ -91,6 +91,7 @@ interface Common {
 export const SCHEMES: Readonly<Record<string, Plan["system"]>> = Object.freeze({
   "nats": "nats",
   "nats+tcp": "nats",
+  "nats+tls": "nats",
   "nats+ws": "nats",
   "nats+wss": "nats",
   "mdb+https": "mdb",
@@ -158,10 +159,12 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
   switch (system) {
     case "nats": {
       requireHost(u);
-      const tcp = u.scheme === "nats" || u.scheme === "nats+tcp";
+      const tcp = u.scheme === "nats" || u.scheme === "nats+tcp" || u.scheme === "nats+tls";
       if (tcp) noPath(u, "NATS over TCP has no path");
+      // nats+tls: TLS required (a server that does not offer it is refused), verified with the system roots and
+      // options.nats.caCerts.
       const server = tcp
-        ? `nats://${u.host}:${u.port ?? 4222}`
+        ? `${u.scheme === "nats+tls" ? "tls" : "nats"}://${u.host}:${u.port ?? 4222}`
         : `${u.scheme === "nats+wss" ? "wss" : "ws"}://${hostPort(u)}${u.path === "/" ? "" : u.path}`;
       const q = u.query;
       const jsFlag = q.boolean("jetstream");
@@ -243,6 +246,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
             timeoutMs: c.timeoutMs,
             cert: c.cert,
             caBundle: c.caBundle,
+            webSocket: c.webSocket,
             signal: c.signal,
           }),
         },

@@ -9,7 +9,15 @@
 import * as zmq from "zeromq";
 import { AuthError, ConnectionError, ProtocolError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import { type PushController, type PushSource, type StreamOptions, Subscription } from "../core/subscription.ts";
+import {
+  checkOverflow,
+  type OverflowPolicy,
+  type PushController,
+  type PushSource,
+  type StreamOptions,
+  Subscription,
+  UNPAUSABLE_HIGH_WATER_MARK,
+} from "../core/subscription.ts";
 import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { decodeText, PosttrollMessage } from "./message.ts";
@@ -518,8 +526,19 @@ export function createSubscription(
   options: PosttrollSubscribeOptions,
   hooks: SubscriberHooks,
 ): PosttrollSubscription {
-  return new PosttrollSubscription(new SubscriberSource(options, hooks), options);
+  const overflow = checkOverflow(options.overflow, "Subscribing", POSTTROLL_OVERFLOW);
+  const highWaterMark = options.highWaterMark ?? UNPAUSABLE_HIGH_WATER_MARK;
+  return new PosttrollSubscription(new SubscriberSource(options, hooks), { ...options, overflow, highWaterMark });
 }
+
+/**
+ * The overflow policies of a PostTroll subscription, the default first.
+ * ZeroMQ SUB has no flow control: a receive loop that stopped would only
+ * move the queue into ZeroMQ (up to its receive high-water mark), so
+ * `"block"` is not offered; as ZeroMQ itself does at its high-water mark,
+ * the default drops the newest.
+ */
+export const POSTTROLL_OVERFLOW: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "error"];
 
 /**
  * A PostTroll subscription: a `Subscription` of {@linkcode PosttrollMessage}s
@@ -584,10 +603,11 @@ export class PosttrollSubscription extends Subscription<PosttrollMessage> {
  * those removed. Messages whose frame starts with one of the `topics`
  * prefixes arrive on the stream, decoded.
  *
- * The stream is push-driven (ZeroMQ SUB has no flow control): under the
- * default `"block"` policy the receive loop stops while the buffer is full
- * and ZeroMQ queues up to 10 000 frames per socket, beyond which the
- * publisher drops them. `ready` resolves once the nameserver answered and
+ * The stream is push-driven (ZeroMQ SUB has no flow control), so it offers
+ * no `"block"`: by default (`"drop-newest"`, `highWaterMark` 1024) messages
+ * the reader has not made room for are dropped and counted in `dropped`;
+ * ZeroMQ itself queues up to 10 000 frames per socket while the receive
+ * loop is behind, beyond which the publisher drops them. `ready` resolves once the nameserver answered and
  * the sockets are connecting; it rejects with `TimeoutError` when no
  * nameserver answered within `timeout`.
  *

@@ -7,7 +7,7 @@
 
 import { ClosedError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import { Subscription } from "../core/subscription.ts";
+import { checkOverflow, Subscription, UNPAUSABLE_HIGH_WATER_MARK } from "../core/subscription.ts";
 import { resolveReconnectOptions } from "./backoff.ts";
 import {
   baseUrl,
@@ -21,10 +21,17 @@ import {
   setJwtPublicKey,
   type StreamSeaConnectionOptions,
 } from "./http.ts";
+import { makesPausable, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StreamSeaMessage } from "./message.ts";
 import { type CredentialOptions, isUuid, STREAMS_PATH } from "./protocol.ts";
 import type { SchemaDefinition } from "./schema.ts";
-import { DEFAULT_SUBSCRIBE, plainMessage, StreamSeaSource, type StreamSeaSubscribeOptions } from "./subscription.ts";
+import {
+  DEFAULT_SUBSCRIBE,
+  plainMessage,
+  streamSeaOverflow,
+  StreamSeaSource,
+  type StreamSeaSubscribeOptions,
+} from "./subscription.ts";
 
 /** Options of {@linkcode StreamSeaClient}. */
 export interface StreamSeaClientOptions extends Omit<StreamSeaConnectionOptions, "clientSecret"> {
@@ -37,6 +44,13 @@ export interface StreamSeaClientOptions extends Omit<StreamSeaConnectionOptions,
   credentials?: CredentialOptions | undefined;
   /** Defaults for every subscription's options (each `subscribe` call may override them). */
   subscribe?: Omit<StreamSeaSubscribeOptions, "signal" | "groupId" | "group"> | undefined;
+  /**
+   * The WebSocket constructor of subscriptions (any WHATWG-compatible one).
+   * Default: `NoDelayWebSocket` under Deno (Nagle off), the platform
+   * `WebSocket` elsewhere. Deno's own `WebSocket` leaves Nagle on (≈ 43 ms
+   * per request/reply on the socket, e.g. each ack).
+   */
+  webSocket?: WebSocketConstructor | undefined;
 }
 
 /** An internal hook: how payloads become messages (the adapter's envelope format). */
@@ -282,7 +296,7 @@ export class StreamSeaClient {
       }
       return value;
     };
-    const maxBacklog = o.maxBacklog === 0 ? 0 : positive("maxBacklog", o.maxBacklog, DEFAULT_SUBSCRIBE.maxBacklog);
+    const overflow = checkOverflow(o.overflow, action, streamSeaOverflow(makesPausable(this.#options.webSocket)));
     const replyTimeoutMs = positive("replyTimeoutMs", o.replyTimeoutMs, DEFAULT_SUBSCRIBE.replyTimeoutMs);
     const maxFrameLength = positive("maxFrameLength", o.maxFrameLength, DEFAULT_SUBSCRIBE.maxFrameLength);
     const reconnect = o.reconnect === false ? false : resolveReconnectOptions(o.reconnect);
@@ -290,6 +304,7 @@ export class StreamSeaClient {
     if (this.#closed) throw new ClosedError(`${action} failed: the client is closed`);
     const source = new StreamSeaSource({
       url,
+      webSocket: this.#options.webSocket,
       stream,
       credentials,
       groupId,
@@ -297,14 +312,14 @@ export class StreamSeaClient {
       fanout: fanout === true,
       debatch: o.debatch ?? DEFAULT_SUBSCRIBE.debatch,
       reconnect,
-      maxBacklog,
       replyTimeoutMs,
       maxFrameLength,
       status: this.status,
       toMessage,
       onEnd: () => this.#subs.delete(sub),
     });
-    const sub: Subscription<StreamSeaMessage> = new Subscription(source, o);
+    const highWaterMark = o.highWaterMark ?? (overflow === "block" ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
+    const sub: Subscription<StreamSeaMessage> = new Subscription(source, { ...o, overflow, highWaterMark });
     this.#subs.add(sub);
     return sub;
   }

@@ -89,8 +89,10 @@ export {
 export type { StreamSeaSubscribeOptions } from "./subscription.ts";
 export type { PubSubError } from "../core/errors.ts";
 export type { Message } from "../core/message.ts";
+export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

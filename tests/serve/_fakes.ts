@@ -25,6 +25,8 @@ const CAPS: Capabilities = {
   replay: false,
   groups: true,
   headers: true,
+  overflow: ["block", "drop-oldest", "drop-newest", "error"],
+  delivery: "at-least-once",
 };
 
 /** A source message that records how it was settled. */
@@ -126,8 +128,11 @@ export class FakeSource implements PubSub<Message> {
       this.#backlog.push(m);
       return;
     }
-    void c.push(m).catch(() => this.#backlog.push(m));
+    // One push waits for room at a time (a subscription lets at most highWaterMark wait); the rest queue behind it.
+    this.#pushing = this.#pushing.then(() => c.push(m)).catch(() => void this.#backlog.push(m));
   }
+
+  #pushing: Promise<void> = Promise.resolve();
 
   record(m: FakeMessage, how: "ack" | "nak", delayMs: number): void {
     this.unsettled.delete(m);

@@ -6,11 +6,13 @@
  * @module
  */
 
-import { headers as natsHeaders, jwtAuthenticator, type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import { headers as natsHeaders, jwtAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { PublishReceipt } from "../../core/pubsub.ts";
 import { Connection, type ConnectOptions } from "../../mdb/connection.ts";
 import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/protocol.ts";
+import { connectNats } from "../../nats/connect_nats.ts";
+import { TCP_TRANSPORT } from "../../nats/tcp_transport.ts";
 import { NatsServer } from "../nats/server.ts";
 import { FakeMas } from "./fake_mas.ts";
 import { createTestPki, type TestPki } from "./pki.ts";
@@ -130,14 +132,14 @@ export class MdbTestBed {
           : undefined,
       });
       const { jwt, seed } = await nats.adminCredentials();
-      // WebSocket: a TCP (transport-node) client under Deno was seen not to reconnect after a server restart.
-      const admin = await wsconnect({
-        servers: nats.wsUrl!,
+      // Over TCP beside the subscriptions' WebSocket connections: each keeps its own transport across restarts.
+      const admin = await connectNats({
+        servers: nats.url,
         authenticator: jwtAuthenticator(jwt, seed),
         name: "mdb test admin",
         maxReconnectAttempts: -1,
         reconnectTimeWait: 200,
-      });
+      }, TCP_TRANSPORT);
       const jsm = await jetstreamManager(admin);
       bed = new MdbTestBed(nats, mas, pki, admin, jsm, options.autoCreateDatasets ?? false);
       return bed;

@@ -30,6 +30,7 @@ export {
   type NatsServerOptions,
   natsServerPath,
   natsServerSkipReason,
+  type RestartOptions,
 } from "./server.ts";
 export { ignoreLateSocketResets, type LateResetGuard } from "./reset_guard.ts";
 export { NatsCluster, type NatsClusterNode, type NatsClusterOptions } from "./cluster.ts";

@@ -92,6 +92,19 @@ export interface NatsServerOptions {
   operator?: boolean | undefined;
   /** Keep the JetStream store in this directory (not removed on `stop()`), to share it across instances. */
   storeDir?: string | undefined;
+  /**
+   * Require TLS with this certificate and key (PEM files) on the client port
+   * and, when on, the WebSocket port (then `wss://`).
+   */
+  tls?: { certFile: string; keyFile: string } | undefined;
+}
+
+/** Options of {@linkcode NatsServer.restart}. */
+export interface RestartOptions {
+  /** How the process is stopped: `"SIGTERM"` (default, a graceful shutdown) or `"SIGKILL"` (a crash). */
+  signal?: "SIGTERM" | "SIGKILL" | undefined;
+  /** Awaited between the stop and the start, to keep the server down until something happened. */
+  whileDown?: (() => Promise<void>) | undefined;
 }
 
 /** What {@linkcode NatsServer.mintUser} takes. */
@@ -188,7 +201,7 @@ async function canConnect(port: number): Promise<boolean> {
 export class NatsServer {
   /** The client URL, `nats://127.0.0.1:<port>`. */
   readonly url: string;
-  /** The WebSocket URL, `ws://127.0.0.1:<port>`, when `websocket` is on. */
+  /** The WebSocket URL, `ws://127.0.0.1:<port>` (`wss://` with `tls`), when `websocket` is on. */
   readonly wsUrl: string | undefined;
   /** The client port. */
   readonly port: number;
@@ -218,6 +231,7 @@ export class NatsServer {
     wsPort: number | undefined;
     monitorPort: number;
     operator: OperatorKeys | undefined;
+    tls: boolean;
   }) {
     this.#exe = init.exe;
     this.#dir = init.dir;
@@ -227,7 +241,7 @@ export class NatsServer {
     this.port = init.port;
     this.wsPort = init.wsPort;
     this.url = `nats://127.0.0.1:${init.port}`;
-    this.wsUrl = init.wsPort === undefined ? undefined : `ws://127.0.0.1:${init.wsPort}`;
+    this.wsUrl = init.wsPort === undefined ? undefined : `${init.tls ? "wss" : "ws"}://127.0.0.1:${init.wsPort}`;
     this.logFile = `${init.dir}/nats-server.log`;
     this.monitorUrl = `http://127.0.0.1:${init.monitorPort}`;
   }
@@ -260,7 +274,13 @@ export class NatsServer {
         `http: "127.0.0.1:${monitorPort}"`,
       ];
       if (jetstream) lines.push(`jetstream: { store_dir: ${quote(storeDir)} }`);
-      if (wsPort !== undefined) lines.push(`websocket: { listen: "127.0.0.1:${wsPort}", no_tls: true }`);
+      const tls = options.tls === undefined
+        ? undefined
+        : `tls: { cert_file: ${quote(options.tls.certFile)}, key_file: ${quote(options.tls.keyFile)} }`;
+      if (tls !== undefined) lines.push(tls);
+      if (wsPort !== undefined) {
+        lines.push(`websocket: { listen: "127.0.0.1:${wsPort}", ${tls ?? "no_tls: true"} }`);
+      }
       if (operator !== undefined) lines.push(operator.config);
       const configFile = `${dir}/nats-server.conf`;
       await Deno.writeTextFile(configFile, lines.join("\n") + "\n");
@@ -272,6 +292,7 @@ export class NatsServer {
         wsPort,
         monitorPort,
         operator,
+        tls: options.tls !== undefined,
       });
       try {
         await server.#launch();
@@ -350,6 +371,7 @@ export class NatsServer {
     this.#exited = undefined;
     if (child === undefined || exited === undefined) return;
     try {
+      child.kill("SIGCONT"); // a paused server handles the signal only once running
       child.kill(signal);
     } catch { /* already gone */ }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -410,8 +432,43 @@ export class NatsServer {
   }
 
   /**
-   * Stops the process and starts it again on the same ports with the same
-   * store; waits until it accepts connections.
+   * Freezes the process (SIGSTOP): connections stay open, but nothing is
+   * read, answered or confirmed until {@linkcode NatsServer.resume}.
+   *
+   * @returns Once the process is stopped (on Linux, its state says so).
+   * @throws {Error} When the server is not running.
+   */
+  async pause(): Promise<void> {
+    const child = this.#child;
+    if (child === undefined) throw new Error("Pausing nats-server failed: it is not running");
+    child.kill("SIGSTOP");
+    // The signal takes effect when the process is next scheduled: wait until it has.
+    for (let i = 0; i < 200; i++) {
+      let stat: string;
+      try {
+        stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
+      } catch {
+        return; // no procfs: the signal is on its way
+      }
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state === "T" || state === "t") return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /**
+   * Lets a paused process run again (SIGCONT).
+   *
+   * @throws {Error} When the server is not running.
+   */
+  resume(): void {
+    if (this.#child === undefined) throw new Error("Resuming nats-server failed: it is not running");
+    this.#child.kill("SIGCONT");
+  }
+
+  /**
+   * Stops the process (gracefully by default) and starts it again on the
+   * same ports with the same store; waits until it accepts connections.
    *
    * @param options `signal`: how the process is stopped: `"SIGTERM"` (default, a graceful shutdown: the server
    *   tells waiting pull requests "409 Server Shutdown") or `"SIGKILL"` (nothing is sent); `whileDown`: awaited
@@ -419,9 +476,7 @@ export class NatsServer {
    * @returns When the server is ready again.
    * @throws {Error} When the server was stopped, or does not come back.
    */
-  async restart(
-    options: { signal?: "SIGTERM" | "SIGKILL"; whileDown?: () => Promise<void> } = {},
-  ): Promise<void> {
+  async restart(options: RestartOptions = {}): Promise<void> {
     if (this.#stopped) throw new Error("Restarting nats-server failed: it was stopped");
     await this.#kill(options.signal);
     await options.whileDown?.();

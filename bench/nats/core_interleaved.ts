@@ -1,0 +1,60 @@
+// Interleaved core-subscribe comparison over TCP, steadier than `deno bench` on a busy machine:
+// `deno run -A bench/nats/core_interleaved.ts [rounds] [messages]`. Each round publishes N × 1 KiB from a raw
+// connection and times, alternately, raw nats.js `subscribe()` (for await) and `@x/pubsub/nats/tcp` core
+// `subscribe()` (default highWaterMark 16, then 1024); prints medians and ratios.
+import { connect } from "@nats-io/transport-node";
+import { NatsPubSub } from "../../src/nats/tcp.ts";
+import { NatsServer } from "../../src/testing/nats/mod.ts";
+
+const rounds = Number(Deno.args[0] ?? 15);
+const N = Number(Deno.args[1] ?? 20_000);
+const server = await NatsServer.start({ websocket: false, jetstream: false });
+try {
+  const pub = await connect({ servers: server.url });
+  const rawNc = await connect({ servers: server.url });
+  const ps = await NatsPubSub.connect({ servers: server.url });
+  const payload = new Uint8Array(1024);
+  const publish = async (subject: string) => {
+    for (let i = 0; i < N; i++) pub.publish(subject, payload);
+    await pub.flush();
+  };
+  const times: Record<string, number[]> = { raw: [], ours16: [], ours1024: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const k of Object.keys(times)) {
+      let t: number;
+      if (k === "raw") {
+        const sub = rawNc.subscribe("c.raw");
+        await rawNc.flush();
+        t = performance.now();
+        const sent = publish("c.raw");
+        let n = 0;
+        for await (const _ of sub) if (++n === N) break;
+        await sent;
+      } else {
+        const sub = ps.subscribe(`c.${k}`, { highWaterMark: k === "ours16" ? 16 : 1024 });
+        await sub.ready;
+        t = performance.now();
+        const sent = publish(`c.${k}`);
+        let n = 0;
+        for await (const _ of sub) if (++n === N) break;
+        await sent;
+      }
+      times[k]!.push(performance.now() - t);
+    }
+  }
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const raw = median(times.raw!);
+  for (const [k, v] of Object.entries(times)) {
+    const m = median(v);
+    console.log(
+      `${k.padEnd(9)} median ${m.toFixed(1)} ms (${Math.round(N / (m / 1000))} msg/s), ours/raw throughput ${
+        (raw / m).toFixed(2)
+      }`,
+    );
+  }
+  await ps.close();
+  await rawNc.close();
+  await pub.close();
+} finally {
+  await server.stop();
+}
