@@ -5,6 +5,7 @@
  */
 
 import { bridge as runBridge, type BridgeStats } from "../core/bridge.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { TimeoutError } from "../core/errors.ts";
 import type { Message } from "../core/message.ts";
 import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
@@ -172,13 +173,7 @@ async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promi
     size += chunk.length;
     if (size > limit) throw tooLarge(limit);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 async function* lines(stream: ReadableStream<Uint8Array>, limit: number): AsyncGenerator<string> {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { encodeBase64 } from "../core/base64.ts";
 import type { Message } from "../core/message.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -45,23 +46,9 @@ export function messageRecord(msg: Message): MessageRecord {
   try {
     rec.text = strictDecoder.decode(msg.data);
   } catch {
-    rec.base64 = toBase64(msg.data);
+    rec.base64 = encodeBase64(msg.data);
   }
   return rec;
-}
-
-/**
- * Encodes bytes as base64.
- *
- * @param bytes The bytes.
- * @returns The base64 text.
- */
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
 }
 
 /**

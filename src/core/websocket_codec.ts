@@ -10,6 +10,8 @@
  * @module
  */
 
+import { encodeBase64 } from "./base64.ts";
+import { concatBytes } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 
 /** The frame opcodes of RFC 6455 §5.2. */
@@ -397,12 +399,7 @@ export class FrameDecoder {
       this.#fragmentBytes += len;
       if (opcode !== Opcode.continuation) this.#fragmentOpcode = opcode;
       if (!fin) continue;
-      const whole = new Uint8Array(this.#fragmentBytes);
-      let at = 0;
-      for (const f of this.#fragments) {
-        whole.set(f, at);
-        at += f.length;
-      }
+      const whole = concatBytes(this.#fragments, this.#fragmentBytes);
       const kind = this.#fragmentOpcode;
       this.#fragments = [];
       this.#fragmentBytes = 0;
@@ -480,8 +477,7 @@ export function checkProtocols(protocols: string | readonly string[] | undefined
  * @returns The key.
  */
 export function newHandshakeKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes));
+  return encodeBase64(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /**
@@ -492,7 +488,7 @@ export function newHandshakeKey(): string {
  */
 export async function acceptFor(key: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", encoder.encode(key + ACCEPT_GUID)));
-  return btoa(String.fromCharCode(...digest));
+  return encodeBase64(digest);
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 
 import { context as otelContext } from "@opentelemetry/api";
+import { delay } from "../core/async.ts";
 import { AuthError, ClosedError, ConnectionError, OverflowError, PubSubError, TimeoutError } from "../core/errors.ts";
 import { isSettleable, type Message } from "../core/message.ts";
 import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
@@ -111,19 +112,6 @@ function wasRedelivered(msg: Message): boolean {
   const m = msg as { redelivered?: unknown; deliveryCount?: unknown };
   return m.redelivered === true || (typeof m.redelivered === "number" && m.redelivered > 0) ||
     (typeof m.deliveryCount === "number" && m.deliveryCount > 1);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function untilAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
@@ -289,7 +277,7 @@ export class Route {
       this.#log(`${this.#lastError}; reconnecting in ${backoff} ms`);
       await this.#settleAll();
       await this.#disconnect();
-      await sleep(backoff, this.#draining.signal);
+      await delay(backoff, this.#draining.signal);
       backoff = Math.min(backoff * 2, 30_000);
     }
     this.#started.resolve();
@@ -454,7 +442,7 @@ export class Route {
       } catch (err) {
         if (err instanceof TypeError || err instanceof RangeError || attempt >= attempts || signal.aborted) throw err;
         this.stats.retries++;
-        await sleep(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+        await delay(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
         if (signal.aborted) throw err;
       }
     }
@@ -497,7 +485,7 @@ export class Route {
             throw err;
           }
           this.stats.settleRetries++;
-          await sleep(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+          await delay(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
           if (signal.aborted) throw err;
         }
       }
@@ -615,7 +603,7 @@ export class Route {
       await Promise.race([this.#settleAll(), stopped.promise]);
       if (this.#tasks.size > 0) {
         const grace = new AbortController();
-        await Promise.race([this.#settleAll(), sleep(1_000, grace.signal)]);
+        await Promise.race([this.#settleAll(), delay(1_000, grace.signal)]);
         grace.abort();
       }
       await this.#disconnect();

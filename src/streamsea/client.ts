@@ -8,7 +8,7 @@
 import { ClosedError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import { checkOverflow, Subscription, UNPAUSABLE_HIGH_WATER_MARK } from "../core/subscription.ts";
-import { resolveReconnectOptions } from "./backoff.ts";
+import { resolveReconnectOptions } from "../core/backoff.ts";
 import {
   baseUrl,
   checkStream,

@@ -35,7 +35,7 @@ export {
   type ReconnectOptions,
   type ResolvedReconnectOptions,
   resolveReconnectOptions,
-} from "./backoff.ts";
+} from "../core/backoff.ts";
 export { type MessageFactory, StreamSeaClient, type StreamSeaClientOptions } from "./client.ts";
 export { SchemaValidationError, StreamSeaError } from "./errors.ts";
 export { type FilterExpression, matchesFilter } from "./filter.ts";

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { delay, withDeadline } from "../core/async.ts";
+import { equalBytes } from "../core/bytes.ts";
 import { ClosedError, OverflowError, TimeoutError } from "../core/errors.ts";
 import { isSettleable, type Message } from "../core/message.ts";
 import type { Capabilities, PubSub } from "../core/pubsub.ts";
@@ -101,38 +103,14 @@ function check(ok: boolean, message: string): asserts ok {
   if (!ok) throw new ConformanceFailure(message);
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Races a promise against a timer that is always cleared. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${ms} ms`, { timeoutMs: ms })), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(ms, promise, { error: `${what} timed out after ${ms} ms` });
 }
 
 /** Resolves `true` if the promise settles within `ms`, else `false` (the promise goes on). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return withDeadline(ms, promise.then(() => true, () => true)).catch(() => false);
 }
 
 /** Polls `condition` (every 10 ms) until it holds; false if it does not within `ms`. */
@@ -140,7 +118,7 @@ async function until(condition: () => boolean | Promise<boolean>, ms: number): P
   const deadline = Date.now() + ms;
   while (!(await condition())) {
     if (Date.now() > deadline) return false;
-    await sleep(10);
+    await delay(10);
   }
   return true;
 }
@@ -233,7 +211,7 @@ async function memoryInUse(gc: Gc): Promise<number> {
   if (usage === undefined) throw new ConformanceFailure("Memory: Deno.memoryUsage() is not available");
   let best = Infinity;
   for (let i = 0; i < 3; i++) {
-    await sleep(0);
+    await delay(0);
     gc();
     const m = usage();
     best = Math.min(best, m.heapUsed + m.external);
@@ -515,7 +493,7 @@ export async function runConformance(
     let growth = (await memoryInUse(gc)) - before;
     const drainBy = Date.now() + timeoutMs;
     while (growth >= memoryGrowth && Date.now() < drainBy) {
-      await sleep(250);
+      await delay(250);
       growth = (await memoryInUse(gc)) - before;
     }
     const published = outcomes.length;
@@ -959,7 +937,7 @@ export async function runConformance(
     for (let i = 0; i < count; i++) await ps.publish(t, `${i}:group`);
     await within(done, timeoutMs, `Groups: ${got[0]!.length + got[1]!.length} of ${count} arrived`);
     // A duplicate would show up as more than `count`: give one a moment to come.
-    await sleep(100);
+    await delay(100);
     await Promise.all([a.close(), b.close()]);
     await Promise.all(draining);
     const both = [...got[0]!, ...got[1]!];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ByteReader, ByteWriter, ChunkedReader, NEED_MORE, ProtocolError, TruncatedInputError } from "../../mod.ts";
+import { concatBytes, equalBytes, toHex } from "../../src/core/bytes.ts";
 
 Deno.test("ByteWriter() writes big-endian integers, floats and length-prefixed fields", () => {
   const bytes = new ByteWriter(1)
@@ -189,4 +190,40 @@ Deno.test("ByteWriter.view() and reset() reuse one buffer; ByteReader.bool(false
   assert.equal(new ByteReader(new Uint8Array([7])).bool(false), true);
   assert.equal(new ByteReader(new Uint8Array([0])).bool(false), false);
   assert.throws(() => new ByteReader(new Uint8Array([7])).bool(), ProtocolError);
+});
+
+Deno.test("concatBytes() joins parts in order into a new array, with or without the total given", () => {
+  const a = new Uint8Array([1, 2]);
+  const b = new Uint8Array(0);
+  const c = new Uint8Array([3, 4, 5]).subarray(1);
+  assert.deepEqual([...concatBytes([a, b, c])], [1, 2, 4, 5]);
+  assert.deepEqual([...concatBytes([a, b, c], 4)], [1, 2, 4, 5]);
+  assert.deepEqual(concatBytes([]), new Uint8Array(0));
+  const out = concatBytes([a]);
+  out[0] = 9;
+  assert.equal(a[0], 1, "the result is a copy");
+});
+
+Deno.test("equalBytes() compares contents, and reads every byte even when the first differs", () => {
+  assert.equal(equalBytes(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3])), true);
+  assert.equal(equalBytes(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4])), false);
+  assert.equal(equalBytes(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2])), false);
+  assert.equal(equalBytes(new Uint8Array(0), new Uint8Array(0)), true);
+  // Constant time for equal lengths: no early exit at the first difference.
+  const read = new Set<string>();
+  const spy = (bytes: Uint8Array) =>
+    new Proxy(bytes, {
+      get(target, key) {
+        if (typeof key === "string" && /^\d+$/.test(key)) read.add(key);
+        const v = Reflect.get(target, key, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+  assert.equal(equalBytes(spy(new Uint8Array(64)), new Uint8Array(64).fill(1)), false);
+  assert.equal(read.size, 64, "stopped reading after the first difference");
+});
+
+Deno.test("toHex() writes two lower-case digits a byte", () => {
+  assert.equal(toHex(new Uint8Array([0, 1, 15, 16, 171, 255])), "00010f10abff");
+  assert.equal(toHex(new Uint8Array(0)), "");
 });

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { decodeBase64 } from "../../core/base64.ts";
+
 /** A bad admin request: answered with status 400 and `{ "error": message }`. */
 export class AdminError extends Error {
   /** The error's name. */
@@ -13,14 +15,10 @@ export class AdminError extends Error {
 
 const encoder = new TextEncoder();
 
-function decodeBase64(text: string, name: string): Uint8Array {
-  let bin: string;
-  try {
-    bin = atob(text);
-  } catch {
-    throw new AdminError(`"${name}" is not valid base64`);
-  }
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+function base64Field(text: string, name: string): Uint8Array {
+  const bytes = decodeBase64(text);
+  if (bytes === undefined) throw new AdminError(`"${name}" is not valid base64`);
+  return bytes;
 }
 
 /** The fields of an admin request's JSON object. */
@@ -120,7 +118,7 @@ export class AdminBody {
     const given = ["data", "base64", "json"].filter((k) => this.#fields[k] !== undefined);
     if (given.length !== 1) throw new AdminError('Give exactly one of "data" (text), "base64" or "json"');
     if (given[0] === "json") return encoder.encode(JSON.stringify(this.#fields.json));
-    if (given[0] === "base64") return decodeBase64(this.string("base64"), "base64");
+    if (given[0] === "base64") return base64Field(this.string("base64"), "base64");
     return encoder.encode(this.string("data"));
   }
 }

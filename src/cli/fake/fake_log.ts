@@ -6,7 +6,7 @@
  */
 
 import type { Output } from "../context.ts";
-import { toBase64 } from "../format.ts";
+import { encodeBase64 } from "../../core/base64.ts";
 
 /** Keys whose values are never printed: passwords, secrets, tokens, JWTs, authorization headers. */
 const SECRET_KEY = /secret|passw(or)?d|^pass$|token|jwt|authori[sz]ation|credential|seed/i;
@@ -53,7 +53,7 @@ export function preview(bytes: Uint8Array): Record<string, unknown> {
     try {
       out.text = strict.decode(bytes.subarray(0, Math.max(0, PREVIEW_BYTES - 3)));
     } catch {
-      out.base64 = toBase64(head);
+      out.base64 = encodeBase64(head);
     }
   }
   if (bytes.length > PREVIEW_BYTES) out.truncated = true;

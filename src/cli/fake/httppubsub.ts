@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../../core/bytes.ts";
 import { authConfigFromSecrets, type AuthScheme, generateSecrets, type SecretsFile } from "../../httppubsub/auth.ts";
 import { decodeNotifyResponse, encodeNotifyPrefix } from "../../httppubsub/codec.ts";
 import { decodeS2B } from "../../httppubsub/ws_codec.ts";
@@ -104,13 +105,6 @@ function describeFrame(frame: Uint8Array | string): Record<string, unknown> {
   }
   if (m.type === "confirm-receive") out.numSubscribers = m.numSubscribers;
   if (m.type === "notify" || m.type === "notify-stream") out.payload = preview(m.payload);
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
   return out;
 }
 
@@ -263,7 +257,7 @@ export const httppubsub: FakeSystem = {
           if (authorization !== undefined) headers.authorization = authorization;
           const prefix = encodeNotifyPrefix({ topic, sha512, tracing, identifier, length: data.length });
           const res = await fake.app.fetch(
-            new Request(`${broadcaster}/v1/notify`, { method: "POST", headers, body: concat(prefix, data) }),
+            new Request(`${broadcaster}/v1/notify`, { method: "POST", headers, body: concatBytes([prefix, data]) }),
           );
           if (!res.ok) {
             await res.body?.cancel();

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { delay } from "../../core/async.ts";
 import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/protocol.ts";
 import type { FakeMasCall } from "../../testing/mdb/fake_mas.ts";
 import { MdbTestBed } from "../../testing/mdb/test_bed.ts";
@@ -91,7 +92,7 @@ async function restartNats(bed: MdbTestBed): Promise<void> {
     const stream = streamNameOf(datasetSubject(slug, entry));
     while (!await bed.streamReady(stream)) {
       if (Date.now() > deadline) throw new Error(`JetStream did not answer for ${stream} within 30 s of the restart`);
-      await new Promise((r) => setTimeout(r, 50));
+      await delay(50);
     }
   }
 }

@@ -5,7 +5,9 @@
  * @module
  */
 
+import { delay } from "../../core/async.ts";
 import { natsServerPath } from "./server.ts";
+import { stopProcess } from "./stop_process.ts";
 
 /** Options of {@linkcode NatsCluster.start}. */
 export interface NatsClusterOptions {
@@ -72,10 +74,6 @@ async function readText(path: string): Promise<string> {
   } catch {
     return "";
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
@@ -296,21 +294,7 @@ export class NatsCluster {
     node.exited = undefined;
     node.running = false;
     if (child === undefined || exited === undefined) return;
-    try {
-      child.kill(options.kill === true ? "SIGKILL" : "SIGTERM");
-    } catch { /* already gone */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const forced = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already gone */ }
-        resolve();
-      }, 10_000);
-    });
-    await Promise.race([exited, forced]);
-    clearTimeout(timer);
-    await exited;
+    await stopProcess(child, exited, options.kill === true ? "SIGKILL" : "SIGTERM");
   }
 
   /**

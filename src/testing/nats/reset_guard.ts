@@ -4,6 +4,8 @@
  * @module
  */
 
+import { delay } from "../../core/async.ts";
+
 /** What {@linkcode ignoreLateSocketResets} returns. */
 export interface LateResetGuard {
   /** How many late resets were swallowed so far. */
@@ -49,7 +51,7 @@ export function ignoreLateSocketResets(graceMs = 300): LateResetGuard {
       return resets;
     },
     async [Symbol.asyncDispose]() {
-      await new Promise((resolve) => setTimeout(resolve, graceMs));
+      await delay(graceMs);
       globalThis.removeEventListener("error", onError);
     },
   };

@@ -14,6 +14,8 @@ import {
   type User,
 } from "@nats-io/jwt";
 import type { KeyPair } from "@nats-io/nkeys";
+import { delay } from "../../core/async.ts";
+import { stopProcess } from "./stop_process.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -352,7 +354,7 @@ export class NatsServer {
       if (Date.now() > deadline) {
         throw new Error(`Starting nats-server failed: not ready on port ${this.port} within 15000 ms`);
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await delay(25);
     }
   }
 
@@ -372,20 +374,8 @@ export class NatsServer {
     if (child === undefined || exited === undefined) return;
     try {
       child.kill("SIGCONT"); // a paused server handles the signal only once running
-      child.kill(signal);
     } catch { /* already gone */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already gone */ }
-        resolve();
-      }, 10_000);
-    });
-    await Promise.race([exited, killed]);
-    clearTimeout(timer);
-    await exited;
+    await stopProcess(child, exited, signal);
   }
 
   /**
@@ -452,7 +442,7 @@ export class NatsServer {
       }
       const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
       if (state === "T" || state === "t") return;
-      await new Promise((r) => setTimeout(r, 5));
+      await delay(5);
     }
   }
 
@@ -488,7 +478,7 @@ export class NatsServer {
       } catch (err) {
         lastError = err;
         await this.#kill();
-        await new Promise((r) => setTimeout(r, 100));
+        await delay(100);
       }
     }
     throw lastError;

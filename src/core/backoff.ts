@@ -1,6 +1,7 @@
 /**
  * The reconnection delay policy: exponential backoff with a cap and jitter.
- * Pure.
+ * Pure. Its defaults are stream-sea's (the first system to use it); other
+ * systems pass their own.
  *
  * @module
  */
