@@ -55,7 +55,7 @@ export type {
   SubscribeOptions,
   WritableOptions,
 } from "./src/core/pubsub.ts";
-export { checkPublishData, type Publisher, publishWritable } from "./src/core/sink.ts";
+export { checkPublishData, type Publisher, publishWritable } from "./src/core/publish_writable.ts";
 export { StatusChannel, StatusEvent, type StatusType } from "./src/core/status.ts";
 export {
   checkHighWaterMark,
@@ -69,18 +69,12 @@ export {
   type Source,
   type SourceContext,
   type StreamOptions,
-  Subscription,
-} from "./src/core/subscription.ts";
+} from "./src/core/source.ts";
+export { Subscription } from "./src/core/subscription.ts";
 export { checkTopic, compileTopicPattern, isTopicPattern, matchTopic } from "./src/core/topic.ts";
-export {
-  ByteReader,
-  ByteWriter,
-  ChunkedReader,
-  type ChunkedReaderOptions,
-  NEED_MORE,
-  type PrefixWidth,
-  TruncatedInputError,
-} from "./src/core/bytes.ts";
+export { ByteReader, type PrefixWidth, TruncatedInputError } from "./src/core/byte_reader.ts";
+export { ByteWriter } from "./src/core/byte_writer.ts";
+export { ChunkedReader, type ChunkedReaderOptions, NEED_MORE } from "./src/core/chunked_reader.ts";
 export { hasRawSockets, NoDelayWebSocket, type NoDelayWebSocketOptions } from "./src/core/no_delay_web_socket.ts";
 export { isPausable, type PausableWebSocket, type WebSocketConstructor } from "./src/core/open_web_socket.ts";
 export { WebSocketProtocolError } from "./src/core/websocket_codec.ts";

@@ -9,7 +9,7 @@
 
 import type { PubSub } from "./core/pubsub.ts";
 import { type OpenOptions, type Plan, plan } from "./open/plan.ts";
-import { scrub } from "./open/url.ts";
+import { scrub } from "./open/scrub.ts";
 
 export type {
   OpenHttpPubSubOptions,
@@ -21,7 +21,7 @@ export type {
   OpenPosttrollOptions,
   OpenStreamSeaOptions,
 } from "./open/plan.ts";
-export type { EnvSource } from "./open/url.ts";
+export type { EnvSource } from "./open/env.ts";
 
 // Each connector takes its own system's plan; `loaderKey` pairs them.
 type Connector = (plan: never) => Promise<PubSub>;

@@ -49,7 +49,8 @@ export type {
   WritableOptions,
 } from "../core/pubsub.ts";
 export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
-export type { OverflowPolicy, StreamOptions, Subscription } from "../core/subscription.ts";
+export type { OverflowPolicy, StreamOptions } from "../core/source.ts";
+export type { Subscription } from "../core/subscription.ts";
 
 async function openUrl(url: string, options?: OpenerOptions): Promise<PubSub> {
   const { open } = await import("../open.ts");

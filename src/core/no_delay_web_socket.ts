@@ -10,17 +10,19 @@ import {
   acceptFor,
   checkHandshake,
   checkProtocols,
+  handshakeRequest,
+  MAX_HANDSHAKE_BYTES,
+  newHandshakeKey,
+  parseHandshakeResponse,
+  parseWebSocketUrl,
+} from "./websocket_handshake.ts";
+import {
   CloseCode,
   encodeClosePayload,
   encodeFrame,
   FrameDecoder,
-  handshakeRequest,
   type Incoming,
-  MAX_HANDSHAKE_BYTES,
-  newHandshakeKey,
   Opcode,
-  parseHandshakeResponse,
-  parseWebSocketUrl,
   WebSocketProtocolError,
 } from "./websocket_codec.ts";
 

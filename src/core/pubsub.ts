@@ -6,7 +6,8 @@
 
 import type { Message } from "./message.ts";
 import type { StatusChannel } from "./status.ts";
-import type { OverflowPolicy, StreamOptions, Subscription } from "./subscription.ts";
+import type { OverflowPolicy, StreamOptions } from "./source.ts";
+import type { Subscription } from "./subscription.ts";
 
 /**
  * What a system can do, read by the conformance suite and by users choosing

@@ -15,9 +15,9 @@ import type {
   SubscribeOptions,
   WritableOptions,
 } from "../core/pubsub.ts";
-import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import type { StatusChannel } from "../core/status.ts";
-import { OVERFLOW_POLICIES } from "../core/subscription.ts";
+import { OVERFLOW_POLICIES } from "../core/source.ts";
 import { checkTopic, compileTopicPattern, isTopicPattern } from "../core/topic.ts";
 import { HttpPubSubClient, type HttpPubSubClientOptions } from "./client.ts";
 import type { HttpPubSubSubscription } from "./subscription.ts";

@@ -9,7 +9,8 @@
 
 import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import type { PushController, Subscription } from "../core/subscription.ts";
+import type { PushController } from "../core/source.ts";
+import type { Subscription } from "../core/subscription.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
 import {
   type AuthDocument,

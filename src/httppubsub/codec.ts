@@ -6,7 +6,8 @@
  * @module
  */
 
-import { ByteReader, ByteWriter } from "../core/bytes.ts";
+import { ByteReader } from "../core/byte_reader.ts";
+import { ByteWriter } from "../core/byte_writer.ts";
 import { ProtocolError } from "../core/errors.ts";
 
 const utf8 = new TextEncoder();

@@ -140,7 +140,7 @@ export {
 } from "./ws_codec.ts";
 export { type HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
 export { createReceiverApp, type ReceivedMessage, type ReceiverApp, type ReceiverTarget } from "./receiver.ts";
-export type { ByteReader, PrefixWidth } from "../core/bytes.ts";
+export type { ByteReader, PrefixWidth } from "../core/byte_reader.ts";
 export type { ConnectionError, PubSubError } from "../core/errors.ts";
 export type { Message } from "../core/message.ts";
 export type { WebSocketConstructor } from "../core/open_web_socket.ts";
@@ -156,4 +156,5 @@ export type {
   WritableOptions,
 } from "../core/pubsub.ts";
 export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
-export type { OverflowPolicy, StreamOptions, Subscription } from "../core/subscription.ts";
+export type { OverflowPolicy, StreamOptions } from "../core/source.ts";
+export type { Subscription } from "../core/subscription.ts";

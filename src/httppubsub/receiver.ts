@@ -6,7 +6,7 @@
  */
 
 import { Hono } from "hono";
-import { ChunkedReader, NEED_MORE } from "../core/bytes.ts";
+import { ChunkedReader, NEED_MORE } from "../core/chunked_reader.ts";
 import { ProtocolError } from "../core/errors.ts";
 import type { AuthConfig, AuthResult } from "./auth.ts";
 import {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type PushController, type StreamOptions, Subscription } from "../core/subscription.ts";
+import type { PushController, StreamOptions } from "../core/source.ts";
+import { Subscription } from "../core/subscription.ts";
 import { hex, MAX_U16_FIELD, toBytes } from "./codec.ts";
 import { compileGlob } from "./glob.ts";
 import type { HttpPubSubMessage } from "./message.ts";

@@ -9,7 +9,8 @@
 import { createSHA512 } from "hash-wasm";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import type { PushController, Subscription } from "../core/subscription.ts";
+import type { PushController } from "../core/source.ts";
+import type { Subscription } from "../core/subscription.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
 import type { BroadcasterConfig, NotifyData, NotifyOptions, NotifyResult } from "./client.ts";
 import { defaultWebSocket, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { ByteReader, ByteWriter } from "../core/bytes.ts";
+import { ByteReader } from "../core/byte_reader.ts";
+import { ByteWriter } from "../core/byte_writer.ts";
 import { ProtocolError } from "../core/errors.ts";
 import { base64Encode, SHA512_LENGTH } from "./codec.ts";
 

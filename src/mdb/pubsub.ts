@@ -15,9 +15,9 @@ import type {
   SubscribeOptions,
   WritableOptions,
 } from "../core/pubsub.ts";
-import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import { StatusChannel } from "../core/status.ts";
-import { checkHighWaterMark, checkOverflow } from "../core/subscription.ts";
+import { checkHighWaterMark, checkOverflow } from "../core/source.ts";
 import type { Connection } from "./connection.ts";
 import type { MdbMessage } from "./message.ts";
 import { checkDataset, type Offset } from "./protocol.ts";

@@ -4,10 +4,12 @@
  * @module
  */
 
-import { detachBytes, TruncatedInputError } from "../core/bytes.ts";
+import { detachBytes } from "../core/bytes.ts";
+import { TruncatedInputError } from "../core/byte_reader.ts";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import { type PushController, type StreamOptions, Subscription } from "../core/subscription.ts";
+import type { PushController, StreamOptions } from "../core/source.ts";
+import { Subscription } from "../core/subscription.ts";
 import type { Authenticator } from "./authenticator.ts";
 import {
   type AuthDialect,

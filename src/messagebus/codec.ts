@@ -13,7 +13,9 @@
  * @module
  */
 
-import { ByteReader, ByteWriter, ChunkedReader, NEED_MORE } from "../core/bytes.ts";
+import { ByteReader } from "../core/byte_reader.ts";
+import { ByteWriter } from "../core/byte_writer.ts";
+import { ChunkedReader, NEED_MORE } from "../core/chunked_reader.ts";
 import { ProtocolError } from "../core/errors.ts";
 
 /** The message type codes. */
@@ -998,7 +1000,7 @@ export function encodeCredentials(credentials: Credentials, dialect: AuthDialect
  * @example
  * ```ts ignore
  * // Inside this package (not exported from the entry point):
- * import { ByteReader } from "../core/bytes.ts";
+ * import { ByteReader } from "../core/byte_reader.ts";
  * import { readCredentialString } from "./codec.ts";
  *
  * console.log(readCredentialString(new ByteReader(new Uint8Array([0, 0, 0, 0])))); // null

@@ -15,9 +15,10 @@ import type {
   SubscribeOptions,
   WritableOptions,
 } from "../core/pubsub.ts";
-import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import type { StatusChannel } from "../core/status.ts";
-import { OVERFLOW_POLICIES, type Subscription } from "../core/subscription.ts";
+import { OVERFLOW_POLICIES } from "../core/source.ts";
+import type { Subscription } from "../core/subscription.ts";
 import { checkTopic } from "../core/topic.ts";
 import { MessageBusClient, type MessageBusClientOptions, subscribeAs } from "./client.ts";
 import type { DataMessage } from "./message.ts";

@@ -18,15 +18,10 @@ import type {
   WritableOptions,
 } from "../core/pubsub.ts";
 import { detachBytes } from "../core/bytes.ts";
-import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import { StatusChannel } from "../core/status.ts";
-import {
-  checkOverflow,
-  type OverflowPolicy,
-  type PushController,
-  Subscription,
-  UNPAUSABLE_HIGH_WATER_MARK,
-} from "../core/subscription.ts";
+import { checkOverflow, type OverflowPolicy, type PushController, UNPAUSABLE_HIGH_WATER_MARK } from "../core/source.ts";
+import { Subscription } from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
 import { type ConsumerState, consumerState } from "./consumer_info.ts";
 import { connectNats, type NatsTransport } from "./connect_nats.ts";

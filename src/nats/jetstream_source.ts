@@ -10,7 +10,7 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription as NatsSubscription } from "@nats-io/nats-core";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, PubSubError } from "../core/errors.ts";
 import type { StatusChannel } from "../core/status.ts";
-import type { PullSource, SourceContext } from "../core/subscription.ts";
+import type { PullSource, SourceContext } from "../core/source.ts";
 import { type AckInfo, classifyStatus, nakPayload, parseAckSubject } from "./codec.ts";
 import { requestConsumerState } from "./consumer_info.ts";
 import { isStatus, mapNatsError } from "./util.ts";

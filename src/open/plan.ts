@@ -13,7 +13,8 @@ import type { HttpPubSubClientOptions, HttpPubSubOptions } from "../httppubsub/m
 import type { StreamSeaPubSubOptions } from "../streamsea/mod.ts";
 import type { MessageBusClientOptions, MessageBusPubSubOptions } from "../messagebus/mod.ts";
 import type { PosttrollPubSubOptions } from "../posttroll/mod.ts";
-import { envReader, type EnvSource, fail, parseUrl, type UrlParts } from "./url.ts";
+import { defined, extraSecrets, hostPort, noPath, noUserinfo, parseUrl, requireHost, urlError } from "../core/url.ts";
+import { envReader, type EnvSource } from "./env.ts";
 
 /** The NATS part of `open()`'s options: any {@linkcode NatsPubSubOptions}, over the URL's. */
 export type OpenNatsOptions = Partial<NatsPubSubOptions>;
@@ -107,31 +108,6 @@ export const SCHEMES: Readonly<Record<string, Plan["system"]>> = Object.freeze({
   "memory": "memory",
 });
 
-function hostPort(u: UrlParts): string {
-  return u.port === undefined ? u.host : `${u.host}:${u.port}`;
-}
-
-function requireHost(u: UrlParts): void {
-  if (u.host === "") fail(u.display, "the host is missing");
-}
-
-function noPath(u: UrlParts, why: string): void {
-  if (u.path !== "" && u.path !== "/") fail(u.display, `the path ${JSON.stringify(u.path)} is not allowed (${why})`);
-}
-
-function noUserinfo(u: UrlParts, why: string): void {
-  if (u.username !== "" || u.password !== "") fail(u.display, `the URL has a user name or password, but ${why}`);
-}
-
-function defined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
-}
-
-function extraSecrets(...values: unknown[]): string[] {
-  return values.filter((v): v is string => typeof v === "string" && v.length >= 3);
-}
-
 /**
  * Resolves a URL and options into a {@linkcode Plan}.
  *
@@ -151,7 +127,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
   const u = parseUrl(input, tokenSystem === "nats" || tokenSystem === "httppubsub");
   const system = SCHEMES[u.scheme];
   if (system === undefined) {
-    fail(u.display, `the scheme ${u.scheme}: is not one of ${Object.keys(SCHEMES).map((s) => `${s}:`).join(", ")}`);
+    urlError(u.display, `the scheme ${u.scheme}: is not one of ${Object.keys(SCHEMES).map((s) => `${s}:`).join(", ")}`);
   }
   const env = envReader(options.env);
   const secrets = [...u.secrets];
@@ -172,7 +148,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
       const apiPrefix = q.string("apiPrefix");
       const jetstream = domain !== undefined || apiPrefix !== undefined
         ? (jsFlag === false
-          ? fail(u.display, "the query parameter jetstream is false, but domain or apiPrefix is given")
+          ? urlError(u.display, "the query parameter jetstream is false, but domain or apiPrefix is given")
           : defined({ domain, apiPrefix }))
         : jsFlag;
       const fromUrl: NatsPubSubOptions = defined({
@@ -271,7 +247,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
       const q = u.query;
       const receiver = q.string("receiver");
       if (receiver !== undefined && !URL.canParse(receiver)) {
-        fail(u.display, `the query parameter receiver ${JSON.stringify(receiver)} is not a URL`);
+        urlError(u.display, `the query parameter receiver ${JSON.stringify(receiver)} is not a URL`);
       }
       const bindText = q.string("bind");
       let bind: HttpPubSubClientOptions["bind"] = { type: "serve", hostname: "127.0.0.1", port: 0 };
@@ -280,7 +256,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
       } else if (bindText !== undefined) {
         const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(bindText);
         if (m === null || Number(m[2]) > 65535) {
-          fail(u.display, `the query parameter bind ${JSON.stringify(bindText)} is not "manual" or host:port`);
+          urlError(u.display, `the query parameter bind ${JSON.stringify(bindText)} is not "manual" or host:port`);
         }
         bind = { type: "serve", hostname: (m[1] as string).replace(/^\[|\]$/g, ""), port: Number(m[2]) };
       }
@@ -325,7 +301,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
       const o = defined({ ...options.streamsea ?? {} });
       const clientId = o.clientId ?? (u.username === "" ? undefined : u.username);
       if (clientId === undefined && o.credentials === undefined) {
-        fail(u.display, "the client id is missing (give it as the URL's user name or options.streamsea.clientId)");
+        urlError(u.display, "the client id is missing (give it as the URL's user name or options.streamsea.clientId)");
       }
       const clientSecret = o.clientSecret ?? (u.password === "" ? undefined : u.password);
       secrets.push(...extraSecrets(clientSecret));
@@ -343,7 +319,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
     case "messagebus": {
       requireHost(u);
       if (u.port === undefined) {
-        fail(u.display, "the port is missing (messagebus servers listen on 9001 since 4.x, on 9091 before)");
+        urlError(u.display, "the port is missing (messagebus servers listen on 9001 since 4.x, on 9091 before)");
       }
       noPath(u, "messagebus has no path");
       const q = u.query;
@@ -360,7 +336,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
       });
       q.done();
       if (u.username !== "" && u.password === "") {
-        fail(
+        urlError(
           u.display,
           "the URL has a user name but no password (a token goes in the password: messagebus://:TOKEN@host)",
         );
@@ -384,19 +360,19 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
       try {
         service = decodeURIComponent(u.path.replace(/^\/+/, "").replace(/\/+$/, ""));
       } catch {
-        fail(u.display, "the path (service) is not valid percent-encoding");
+        urlError(u.display, "the path (service) is not valid percent-encoding");
       }
-      if (/\s/.test(service)) fail(u.display, `the path (service) ${JSON.stringify(service)} has whitespace`);
+      if (/\s/.test(service)) urlError(u.display, `the path (service) ${JSON.stringify(service)} has whitespace`);
       const q = u.query;
       const register = q.oneOf("register", ["nameserver", "multicast", "none"]) ??
         (u.host === "" ? "none" : "nameserver");
       if (register === "nameserver" && u.host === "") {
-        fail(u.display, "the host (nameserver) is missing, but register=nameserver needs it");
+        urlError(u.display, "the host (nameserver) is missing, but register=nameserver needs it");
       }
       const addresses = q.list("address");
       for (const a of addresses) {
         if (!/^tcp:\/\/[^\s/]+:\d{1,5}$/.test(a)) {
-          fail(u.display, `the query parameter address ${JSON.stringify(a)} is not tcp://host:port`);
+          urlError(u.display, `the query parameter address ${JSON.stringify(a)} is not tcp://host:port`);
         }
       }
       const fromUrl: PosttrollPubSubOptions = defined({
@@ -422,7 +398,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
     }
     case "memory": {
       if (u.host !== "" || (u.path !== "" && u.path !== "/")) {
-        fail(u.display, "the path is not allowed (memory: opens a new in-process broker)");
+        urlError(u.display, "the path is not allowed (memory: opens a new in-process broker)");
       }
       const q = u.query;
       const fromUrl: MemoryPubSubOptions = defined({
@@ -433,7 +409,7 @@ export function plan(input: string | URL, options: OpenOptions = {}): Plan {
       return { system, options: { ...fromUrl, ...defined({ ...options.memory ?? {} }) }, ...common };
     }
   }
-  return fail(u.display, "the scheme is not supported");
+  return urlError(u.display, "the scheme is not supported");
 }
 
 /**

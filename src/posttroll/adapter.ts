@@ -15,7 +15,7 @@ import type {
   SubscribeOptions,
   WritableOptions,
 } from "../core/pubsub.ts";
-import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { Subscription } from "../core/subscription.ts";
 import { checkTopic } from "../core/topic.ts";

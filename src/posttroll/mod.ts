@@ -125,10 +125,5 @@ export type {
   WritableOptions,
 } from "../core/pubsub.ts";
 export { StatusChannel, StatusEvent, type StatusType } from "../core/status.ts";
-export {
-  type OverflowPolicy,
-  type PushController,
-  type PushSource,
-  type StreamOptions,
-  Subscription,
-} from "../core/subscription.ts";
+export { type OverflowPolicy, type PushController, type PushSource, type StreamOptions } from "../core/source.ts";
+export { Subscription } from "../core/subscription.ts";

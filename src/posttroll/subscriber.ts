@@ -15,9 +15,9 @@ import {
   type PushController,
   type PushSource,
   type StreamOptions,
-  Subscription,
   UNPAUSABLE_HIGH_WATER_MARK,
-} from "../core/subscription.ts";
+} from "../core/source.ts";
+import { Subscription } from "../core/subscription.ts";
 import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { decodeText, PosttrollMessage } from "./message.ts";

@@ -15,7 +15,7 @@ import type {
   SubscribeOptions,
   WritableOptions,
 } from "../core/pubsub.ts";
-import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import type { StatusChannel } from "../core/status.ts";
 import type { Subscription } from "../core/subscription.ts";
 import { makesPausable } from "../core/open_web_socket.ts";

@@ -7,7 +7,8 @@
 
 import { ClosedError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import { checkOverflow, Subscription, UNPAUSABLE_HIGH_WATER_MARK } from "../core/subscription.ts";
+import { checkOverflow, UNPAUSABLE_HIGH_WATER_MARK } from "../core/source.ts";
+import { Subscription } from "../core/subscription.ts";
 import { resolveReconnectOptions } from "../core/backoff.ts";
 import {
   baseUrl,

@@ -9,7 +9,7 @@
 import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { isPausable, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StatusChannel } from "../core/status.ts";
-import type { OverflowPolicy, PushController, PushSource, StreamOptions } from "../core/subscription.ts";
+import type { OverflowPolicy, PushController, PushSource, StreamOptions } from "../core/source.ts";
 import { reconnectDelay, type ReconnectOptions, type ResolvedReconnectOptions } from "../core/backoff.ts";
 import { StreamSeaError } from "./errors.ts";
 import { StreamSeaMessage } from "./message.ts";

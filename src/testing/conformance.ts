@@ -12,7 +12,8 @@ import { equalBytes } from "../core/bytes.ts";
 import { ClosedError, OverflowError, TimeoutError } from "../core/errors.ts";
 import { isSettleable, type Message } from "../core/message.ts";
 import type { Capabilities, PubSub } from "../core/pubsub.ts";
-import { OVERFLOW_POLICIES, type OverflowPolicy, type Subscription } from "../core/subscription.ts";
+import { OVERFLOW_POLICIES, type OverflowPolicy } from "../core/source.ts";
+import type { Subscription } from "../core/subscription.ts";
 
 /**
  * What the suite may ask the server (or fake) behind an adapter, to check

@@ -16,9 +16,10 @@ import type {
   SubscribeOptions,
   WritableOptions,
 } from "../core/pubsub.ts";
-import { checkPublishData, publishWritable } from "../core/sink.ts";
+import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import { StatusChannel } from "../core/status.ts";
-import { OVERFLOW_POLICIES, type PushController, Subscription } from "../core/subscription.ts";
+import { OVERFLOW_POLICIES, type PushController } from "../core/source.ts";
+import { Subscription } from "../core/subscription.ts";
 import { checkTopic, compileTopicPattern, isTopicPattern } from "../core/topic.ts";
 
 /** Options of {@linkcode MemoryPubSub}. */

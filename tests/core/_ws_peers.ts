@@ -1,6 +1,6 @@
-// Test peers for the WebSocket client, written independently of src/core/websocket_codec.ts: a raw TCP server that
-// answers the handshake with its own SHA-1 and writes frames built byte by byte, and a reader of the client's masked
-// frames.
+// Test peers for the WebSocket client, written independently of src/core/websocket_codec.ts and
+// websocket_handshake.ts: a raw TCP server that answers the handshake with its own SHA-1 and writes frames built byte
+// by byte, and a reader of the client's masked frames.
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -6,14 +6,16 @@ import {
   acceptFor,
   checkHandshake,
   checkProtocols,
+  parseHandshakeResponse,
+  parseWebSocketUrl,
+} from "../../src/core/websocket_handshake.ts";
+import {
   decodeClosePayload,
   encodeClosePayload,
   encodeFrame,
   FrameDecoder,
   type Incoming,
   isValidCloseCode,
-  parseHandshakeResponse,
-  parseWebSocketUrl,
   WebSocketProtocolError,
 } from "../../src/core/websocket_codec.ts";
 import { rng } from "../_seeded.ts";

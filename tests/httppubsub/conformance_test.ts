@@ -1,4 +1,4 @@
-import { ByteReader } from "../../src/core/bytes.ts";
+import { ByteReader } from "../../src/core/byte_reader.ts";
 import { HttpPubSub, readNotifyPrefix } from "../../src/httppubsub/mod.ts";
 import { type ConformanceTarget, runConformance } from "../../src/testing/conformance.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";

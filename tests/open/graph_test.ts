@@ -47,7 +47,7 @@ function offending(graph: Set<string>): string[] {
 Deno.test("open() module graph: src/open.ts statically loads no system, no npm package and no node: module", async () => {
   const graph = await staticGraph("src/open.ts");
   const local = [...graph].filter((s) => s.startsWith(SRC)).map((s) => s.slice(SRC.length)).sort();
-  assert.deepEqual(local, ["open.ts", "open/plan.ts", "open/url.ts"]);
+  assert.deepEqual(local, ["core/url.ts", "open.ts", "open/env.ts", "open/plan.ts", "open/scrub.ts"]);
   assert.deepEqual([...graph].filter((s) => !s.startsWith("file:")), []);
 });
 

@@ -11,9 +11,10 @@ import type {
   PubSub,
   SubscribeOptions,
 } from "../../src/core/pubsub.ts";
-import { publishWritable } from "../../src/core/sink.ts";
+import { publishWritable } from "../../src/core/publish_writable.ts";
 import { StatusChannel } from "../../src/core/status.ts";
-import { type PushController, Subscription } from "../../src/core/subscription.ts";
+import type { PushController } from "../../src/core/source.ts";
+import { Subscription } from "../../src/core/subscription.ts";
 import type { Opener } from "../../src/serve/route.ts";
 
 const CAPS: Capabilities = {

@@ -6,7 +6,8 @@
  */
 
 import { Hono } from "hono";
-import { ByteReader, ChunkedReader, NEED_MORE } from "../../core/bytes.ts";
+import { ByteReader } from "../../core/byte_reader.ts";
+import { ChunkedReader, NEED_MORE } from "../../core/chunked_reader.ts";
 import { type AuthConfig, type AuthResult, noneAuth } from "../../httppubsub/auth.ts";
 import {
   type AuthDocument,

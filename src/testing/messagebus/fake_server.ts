@@ -6,7 +6,8 @@
  */
 
 import { jwtVerify } from "jose";
-import { type ByteReader, ChunkedReader, NEED_MORE } from "../../core/bytes.ts";
+import type { ByteReader } from "../../core/byte_reader.ts";
+import { ChunkedReader, NEED_MORE } from "../../core/chunked_reader.ts";
 import { grantedWithoutPrompt } from "../../core/permissions.ts";
 import {
   type AuthDialect,

@@ -1,6 +1,7 @@
 /**
- * Pure helpers of `open()`: reading a pub/sub URL's parts, with errors that
- * name the wrong part and never show a password. No I/O, no system code.
+ * Reading a pub/sub URL's parts for `open()`'s planners: the scheme, host,
+ * port, path, user info and query parameters, checked, with errors that name
+ * the wrong part and never show a password. Pure: no I/O, no system code.
  *
  * @module
  */
@@ -38,7 +39,7 @@ const AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^/?#:
  * @returns Never: it throws.
  * @throws {TypeError} Always.
  */
-export function fail(display: string, detail: string): never {
+export function urlError(display: string, detail: string): never {
   throw new TypeError(`Opening ${display} failed: ${detail}`);
 }
 
@@ -46,7 +47,7 @@ function decode(text: string, display: string, what: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    return fail(display, `the ${what} is not valid percent-encoding`);
+    return urlError(display, `the ${what} is not valid percent-encoding`);
   }
 }
 
@@ -67,7 +68,7 @@ export function parseUrl(input: string | URL, tokenInUsername = false): UrlParts
   } else {
     const scheme = SCHEME.exec(input)?.[1];
     if (scheme === undefined) {
-      return fail("a URL", "it has no scheme (such as nats://, streamsea+wss://, memory:)");
+      return urlError("a URL", "it has no scheme (such as nats://, streamsea+wss://, memory:)");
     }
     try {
       url = new URL(input);
@@ -79,12 +80,12 @@ export function parseUrl(input: string | URL, tokenInUsername = false): UrlParts
       if (m?.[2] !== undefined) {
         const port = m[2];
         if (!/^\d+$/.test(port) || Number(port) > 65535) {
-          return fail(shown, "the port is not a number from 1 to 65535");
+          return urlError(shown, "the port is not a number from 1 to 65535");
         }
       }
-      if (m?.[1] === "") return fail(shown, "the host is missing");
-      if (m?.[1] !== undefined) return fail(shown, "the host is not valid");
-      return fail(shown, "it is not a valid URL");
+      if (m?.[1] === "") return urlError(shown, "the host is missing");
+      if (m?.[1] !== undefined) return urlError(shown, "the host is not valid");
+      return urlError(shown, "it is not a valid URL");
     }
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
@@ -107,7 +108,7 @@ export function parseUrl(input: string | URL, tokenInUsername = false): UrlParts
   let port: number | undefined;
   if (url.port !== "") {
     port = Number(url.port);
-    if (port < 1) fail(display, `the port ${port} is not a number from 1 to 65535`);
+    if (port < 1) urlError(display, `the port ${port} is not a number from 1 to 65535`);
   }
   return {
     scheme,
@@ -151,9 +152,9 @@ export class Query {
     this.#read.add(name);
     const all = this.#params.getAll(name);
     if (all.length === 0) return undefined;
-    if (all.length > 1) fail(this.#display, `the query parameter ${name} is given ${all.length} times`);
+    if (all.length > 1) urlError(this.#display, `the query parameter ${name} is given ${all.length} times`);
     const v = all[0] as string;
-    if (v === "") fail(this.#display, `the query parameter ${name} is empty`);
+    if (v === "") urlError(this.#display, `the query parameter ${name} is empty`);
     return v;
   }
 
@@ -179,11 +180,11 @@ export class Query {
     this.#read.add(name);
     const all = this.#params.getAll(name);
     if (all.length === 0) return undefined;
-    if (all.length > 1) fail(this.#display, `the query parameter ${name} is given ${all.length} times`);
+    if (all.length > 1) urlError(this.#display, `the query parameter ${name} is given ${all.length} times`);
     const v = (all[0] as string).toLowerCase();
     if (v === "" || v === "true" || v === "1" || v === "yes") return true;
     if (v === "false" || v === "0" || v === "no") return false;
-    return fail(this.#display, `the query parameter ${name} ${JSON.stringify(all[0])} is not true or false`);
+    return urlError(this.#display, `the query parameter ${name} ${JSON.stringify(all[0])} is not true or false`);
   }
 
   /**
@@ -199,7 +200,7 @@ export class Query {
     if (v === undefined) return undefined;
     const n = Number(v);
     if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) {
-      fail(this.#display, `the query parameter ${name} ${JSON.stringify(v)} is not an integer of ${min} or more`);
+      urlError(this.#display, `the query parameter ${name} ${JSON.stringify(v)} is not an integer of ${min} or more`);
     }
     return n;
   }
@@ -216,7 +217,7 @@ export class Query {
     const v = this.string(name);
     if (v === undefined) return undefined;
     if (!(values as readonly string[]).includes(v)) {
-      fail(this.#display, `the query parameter ${name} ${JSON.stringify(v)} is not one of ${values.join(", ")}`);
+      urlError(this.#display, `the query parameter ${name} ${JSON.stringify(v)} is not one of ${values.join(", ")}`);
     }
     return v as T;
   }
@@ -230,65 +231,75 @@ export class Query {
     for (const name of this.#params.keys()) {
       if (!this.#read.has(name)) {
         const known = [...this.#read].sort().join(", ");
-        fail(this.#display, `the query parameter ${name} is unknown (known: ${known === "" ? "none" : known})`);
+        urlError(this.#display, `the query parameter ${name} is unknown (known: ${known === "" ? "none" : known})`);
       }
     }
   }
 }
 
 /**
- * Replaces every secret in an error's message (and its causes') by `***`,
- * in place, and returns it.
+ * `host:port`, or `host` alone when the URL has no port.
  *
- * @param err What was thrown.
- * @param secrets The secrets.
- * @returns The same value.
+ * @param u The URL's parts.
+ * @returns The authority without user info.
  */
-export function scrub(err: unknown, secrets: readonly string[]): unknown {
-  if (secrets.length === 0) return err;
-  let e: unknown = err;
-  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
-    for (const s of secrets) {
-      if (e.message.includes(s)) e.message = e.message.replaceAll(s, "***");
-      if (typeof e.stack === "string" && e.stack.includes(s)) e.stack = e.stack.replaceAll(s, "***");
-    }
-    e = e.cause;
-  }
-  return err;
+export function hostPort(u: UrlParts): string {
+  return u.port === undefined ? u.host : `${u.host}:${u.port}`;
 }
-
-/** Where `open()` reads environment variables: a record, a function, or `false` for none. */
-export type EnvSource =
-  | Readonly<Record<string, string | undefined>>
-  | ((name: string) => string | undefined)
-  | false;
 
 /**
- * Makes a reader of environment variables: the given record or function, or
- * by default Deno's environment (only variables already granted, so it
- * never prompts) or Node's `process.env`; nothing in a browser.
+ * Requires a host.
  *
- * @param source Where to read; `undefined` for the runtime's environment.
- * @returns The reader.
+ * @param u The URL's parts.
+ * @throws {TypeError} When the host is missing.
  */
-export function envReader(source: EnvSource | undefined): (name: string) => string | undefined {
-  if (source === false) return () => undefined;
-  if (typeof source === "function") return (name) => nonEmpty(source(name));
-  if (source !== undefined) return (name) => nonEmpty(source[name]);
-  return (name) => {
-    try {
-      if (typeof Deno !== "undefined" && typeof Deno.env?.get === "function") {
-        if (Deno.permissions?.querySync?.({ name: "env", variable: name }).state !== "granted") return undefined;
-        return nonEmpty(Deno.env.get(name));
-      }
-      const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-      return nonEmpty(proc?.env?.[name]);
-    } catch {
-      return undefined;
-    }
-  };
+export function requireHost(u: UrlParts): void {
+  if (u.host === "") urlError(u.display, "the host is missing");
 }
 
-function nonEmpty(v: string | undefined): string | undefined {
-  return v === undefined || v === "" ? undefined : v;
+/**
+ * Refuses a path other than `/`.
+ *
+ * @param u The URL's parts.
+ * @param why Why the system has no path, for the message.
+ * @throws {TypeError} When the URL has a path.
+ */
+export function noPath(u: UrlParts, why: string): void {
+  if (u.path !== "" && u.path !== "/") {
+    urlError(u.display, `the path ${JSON.stringify(u.path)} is not allowed (${why})`);
+  }
+}
+
+/**
+ * Refuses a user name or password.
+ *
+ * @param u The URL's parts.
+ * @param why How the system authenticates instead, for the message.
+ * @throws {TypeError} When the URL has user info.
+ */
+export function noUserinfo(u: UrlParts, why: string): void {
+  if (u.username !== "" || u.password !== "") urlError(u.display, `the URL has a user name or password, but ${why}`);
+}
+
+/**
+ * Deletes the keys whose value is `undefined`, in place (options built from
+ * optional query parameters, so that spreading them overrides nothing).
+ *
+ * @param o The object.
+ * @returns The same object.
+ */
+export function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/**
+ * The secrets among option values to scrub from errors: strings of three
+ * characters or more (shorter ones would scrub ordinary words).
+ *
+ * @param values Token, password and the like, any of them absent.
+ * @returns The strings worth scrubbing.
+ */
+export function extraSecrets(...values: unknown[]): string[] {
+  return values.filter((v): v is string => typeof v === "string" && v.length >= 3);
 }
