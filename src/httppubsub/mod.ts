@@ -120,7 +120,7 @@ export {
 export { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
 export { compileGlob, escapeGlob, matchGlob } from "./glob.ts";
 export { HttpPubSubMessage, type HttpPubSubMessageInit } from "./message.ts";
-export { WebsocketPubSubClient, type WebsocketPubSubClientOptions } from "./ws_client.ts";
+export { WebsocketPubSubClient, type WebsocketPubSubClientOptions } from "./websocket_client.ts";
 export {
   type B2SMessage,
   B2SType,
@@ -137,7 +137,7 @@ export {
   type StreamPart,
   type StreamStart,
   websocketUrl,
-} from "./ws_codec.ts";
+} from "./websocket_codec.ts";
 export { type HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
 export { createReceiverApp, type ReceivedMessage, type ReceiverApp, type ReceiverTarget } from "./receiver.ts";
 export type { ByteReader, PrefixWidth } from "../core/byte_reader.ts";

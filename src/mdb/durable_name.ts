@@ -5,7 +5,7 @@
  */
 
 import { md5 } from "hash-wasm";
-import { durableFromMd5 } from "./protocol.ts";
+import { durableFromMd5 } from "./codec.ts";
 
 /**
  * The durable consumer name speedracer uses for a user: the MD5 hex of the

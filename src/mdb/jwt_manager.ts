@@ -5,7 +5,7 @@
  */
 
 import { ClosedError, ProtocolError } from "../core/errors.ts";
-import { decodeJwtClaims, isExpiring, type JwtClaims } from "./protocol.ts";
+import { decodeJwtClaims, isExpiring, type JwtClaims } from "./codec.ts";
 import {
   checkStatus,
   checkTimeout,

@@ -8,7 +8,7 @@
 
 import { checkStatus, httpGet } from "./tls.ts";
 import type { JWTManager } from "./jwt_manager.ts";
-import { decodeJwtClaims, userJwtUrl } from "./protocol.ts";
+import { decodeJwtClaims, userJwtUrl } from "./codec.ts";
 
 /** What {@linkcode MasJwt} needs from the MDB connection. */
 export interface MasJwtContext {

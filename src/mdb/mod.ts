@@ -22,14 +22,14 @@
  * @module
  */
 
-export { Connection, type ConnectOptions } from "./connection.ts";
+export { Connection, type ConnectOptions } from "./client.ts";
 export { durableName } from "./durable_name.ts";
 export { EXPIRY_MARGIN_MS, JWTManager, type JWTManagerOptions } from "./jwt_manager.ts";
 export { MdbMessage, type MdbMessageInit, SettleableMdbMessage } from "./message.ts";
-export { type MdbUrls, Offset, type RegistryEntry } from "./protocol.ts";
-export { type MdbPublisher, MdbPubSub, type MdbPubSubOptions } from "./pubsub.ts";
+export { type MdbUrls, Offset, type RegistryEntry } from "./codec.ts";
+export { type MdbPublisher, MdbPubSub, type MdbPubSubOptions } from "./adapter.ts";
 export { type AckMode, type MdbSubscribeOptions, MdbSubscription, type WaitOptions } from "./subscription.ts";
-export { UnknownDatasetError } from "./unknown_dataset_error.ts";
+export { UnknownDatasetError } from "./errors.ts";
 export type { AckCodec, AckInfo } from "../nats/codec.ts";
 export type { AckSender } from "../nats/settlement.ts";
 export { type ClientCert, type PemSource, type TlsOptions } from "./tls.ts";

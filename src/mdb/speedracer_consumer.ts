@@ -12,8 +12,8 @@ import { ProtocolError } from "../core/errors.ts";
 import { requestApi } from "../nats/api_request.ts";
 import { type ApiReply, CONSUMER_NOT_FOUND, streamNamesOf } from "../nats/codec.ts";
 import type { ConsumerSetup, ConsumerTarget, PullPattern } from "../nats/jetstream_source.ts";
-import { api, consumerConfig, createConsumerBody, PULL_EXPIRES_MS, pullBody, type StartPosition } from "./protocol.ts";
-import { UnknownDatasetError } from "./unknown_dataset_error.ts";
+import { api, consumerConfig, createConsumerBody, PULL_EXPIRES_MS, pullBody, type StartPosition } from "./codec.ts";
+import { UnknownDatasetError } from "./errors.ts";
 
 /** speedracer's JetStream API timeout (nats-py's default). */
 const API_TIMEOUT_MS = 5_000;

@@ -13,7 +13,7 @@ import { AuthError, ClosedError } from "../core/errors.ts";
 import { StatusChannel, type StatusEvent } from "../core/status.ts";
 import type { PullSource, SourceContext } from "../core/source.ts";
 import { Subscription } from "../core/subscription.ts";
-import { BaseNatsPubSub } from "../nats/client.ts";
+import { BaseNatsPubSub } from "../nats/adapter.ts";
 import { type AckCodec, ackCodec, type AckInfo } from "../nats/codec.ts";
 import { JetStreamPullSource } from "../nats/jetstream_source.ts";
 import { fromNatsHeaders, mapNatsError } from "../nats/util.ts";
@@ -23,12 +23,12 @@ import type { JWTManager } from "./jwt_manager.ts";
 import { MasJwt } from "./mas_jwt.ts";
 import { MdbMessage, SettleableMdbMessage } from "./message.ts";
 import { connectMdbNats, mdbNatsUrl } from "./nats_connect.ts";
-import { checkDataset, datasetSubject, type MdbUrls, Offset, parseRegistryEntry, registryUrl } from "./protocol.ts";
+import { checkDataset, datasetSubject, type MdbUrls, Offset, parseRegistryEntry, registryUrl } from "./codec.ts";
 import { SpeedracerConsumer, speedracerPattern } from "./speedracer_consumer.ts";
 import { checkStatus, httpGet } from "./tls.ts";
-import { UnknownDatasetError } from "./unknown_dataset_error.ts";
+import { UnknownDatasetError } from "./errors.ts";
 
-export { UnknownDatasetError } from "./unknown_dataset_error.ts";
+export { UnknownDatasetError } from "./errors.ts";
 
 /** How a subscription settles messages. */
 export type AckMode = "auto" | "manual";

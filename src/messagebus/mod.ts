@@ -74,7 +74,7 @@ export {
   type ReconnectOptions,
 } from "./client.ts";
 export { type AuthorizationRequestEvent, DataMessage, type DataMessageInit, type Notification } from "./message.ts";
-export { MessageBusPubSub, type MessageBusPubSubOptions } from "./pubsub.ts";
+export { MessageBusPubSub, type MessageBusPubSubOptions } from "./adapter.ts";
 
 // Core types that appear in this entry's signatures.
 export type { BasicMessage, Message } from "../core/message.ts";

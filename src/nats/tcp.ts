@@ -17,7 +17,7 @@
  * @module
  */
 
-import { BaseNatsPubSub, connectOptions, type NatsPubSubOptions, openConnection } from "./client.ts";
+import { BaseNatsPubSub, connectOptions, type NatsPubSubOptions, openConnection } from "./adapter.ts";
 import { TCP_TRANSPORT } from "./tcp_transport.ts";
 
 export {
@@ -30,7 +30,7 @@ export {
   type NatsPublishOptions,
   type NatsPubSubOptions,
   type NatsSubscribeOptions,
-} from "./client.ts";
+} from "./adapter.ts";
 export { type AckSender, JetStreamMessage, NatsMessage, type NatsMessageInit } from "./message.ts";
 export type { AckCodec } from "./codec.ts";
 export type { WebSocketConstructor } from "../core/open_web_socket.ts";

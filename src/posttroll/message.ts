@@ -22,7 +22,7 @@ import {
   renderVersion,
 } from "./codec.ts";
 import { containsDatetime, pyDumpsFast, type PyValue } from "./json.ts";
-import { defaultSender } from "./sender.ts";
+import { defaultSender } from "./default_sender.ts";
 
 const encoder = new TextEncoder();
 /** The decoded frame `decodeText` is handing to the constructor, with its text (set only during that call). */

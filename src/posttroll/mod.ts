@@ -102,7 +102,7 @@ export {
   type PublisherOptions,
   type PublishFactoryOptions,
 } from "./publisher.ts";
-export { defaultSender } from "./sender.ts";
+export { defaultSender } from "./default_sender.ts";
 export {
   type AddressedSource,
   normalizeTopic,

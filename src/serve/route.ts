@@ -13,7 +13,7 @@ import { isSettleable, type Message } from "../core/message.ts";
 import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
 import type { Subscription } from "../core/subscription.ts";
 import type { Opener, OpenerOptions } from "../cli/context.ts";
-import type { BaseNatsPubSub } from "../nats/client.ts";
+import type { BaseNatsPubSub } from "../nats/adapter.ts";
 import type { EndpointConfig, RouteConfig, TargetConfig } from "./config.ts";
 import { endRouteSpan, type RouteSpan, startRouteSpan } from "./trace.ts";
 import { TransformError, type TransformFactory, type TransformOutput, TransformRunner } from "./transform.ts";

@@ -24,7 +24,7 @@ import {
 } from "./http.ts";
 import { makesPausable, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StreamSeaMessage } from "./message.ts";
-import { type CredentialOptions, isUuid, STREAMS_PATH } from "./protocol.ts";
+import { type CredentialOptions, isUuid, STREAMS_PATH } from "./codec.ts";
 import type { SchemaDefinition } from "./schema.ts";
 import {
   DEFAULT_SUBSCRIBE,

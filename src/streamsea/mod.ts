@@ -68,7 +68,7 @@ export {
   type ReceivedCredentials,
   type ServerFrame,
   STREAMS_PATH,
-} from "./protocol.ts";
+} from "./codec.ts";
 export {
   checkSchemaDefinition,
   type EnumSchemaField,

@@ -21,7 +21,7 @@ import {
   encodeSubscribe,
   groupIdFromName,
   type ServerFrame,
-} from "./protocol.ts";
+} from "./codec.ts";
 
 /**
  * Options of `StreamSeaClient.subscribe`.

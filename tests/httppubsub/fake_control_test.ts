@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { WebsocketPubSubClient } from "../../src/httppubsub/mod.ts";
-import { decodeS2B } from "../../src/httppubsub/ws_codec.ts";
+import { decodeS2B } from "../../src/httppubsub/websocket_codec.ts";
 import { FakeBroadcaster, type FakeWebsocketPeer } from "../../src/testing/httppubsub/mod.ts";
 
 Deno.test("FakeBroadcaster.onFrame is told of each frame a websocket subscriber sent; a throwing one is harmless", async () => {

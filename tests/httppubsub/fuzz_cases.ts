@@ -37,7 +37,7 @@ import {
   readReceivePrefix,
   toBytes,
 } from "../../src/httppubsub/codec.ts";
-import { decodeB2S, decodeS2B, encodeB2S, encodeS2B } from "../../src/httppubsub/ws_codec.ts";
+import { decodeB2S, decodeS2B, encodeB2S, encodeS2B } from "../../src/httppubsub/websocket_codec.ts";
 import type { FuzzCase, FuzzOutcome } from "../_fuzz.ts";
 
 const EMPTY = new Uint8Array(0);

@@ -7,7 +7,7 @@ import {
   encodeB2S,
   encodeS2B,
   type S2BMessage,
-} from "../../src/httppubsub/ws_codec.ts";
+} from "../../src/httppubsub/websocket_codec.ts";
 
 // Vectors derived by hand from the spec (specs/httppubsub.md §4.3 signed documents, §9.1–9.2 websocket
 // frames), independently of our encoder (a separate byte layout written from the tables, see the report of

@@ -4,7 +4,7 @@ import { runConformance } from "../../src/testing/conformance.ts";
 import { MdbTestBed } from "../../src/testing/mdb/mod.ts";
 import { natsServerSkipReason } from "../../src/testing/nats/mod.ts";
 import { MdbPubSub } from "../../src/mdb/mod.ts";
-import { datasetSubject, streamNameOf } from "../../src/mdb/protocol.ts";
+import { datasetSubject, streamNameOf } from "../../src/mdb/codec.ts";
 
 const skipReason = natsServerSkipReason();
 if (skipReason !== undefined) console.warn(`Skipping MDB conformance: ${skipReason}`);

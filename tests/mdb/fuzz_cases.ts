@@ -7,7 +7,7 @@
  */
 
 import { ProtocolError } from "../../src/core/errors.ts";
-import { decodeJwtClaims, parseConfig, parseRegistryEntry } from "../../src/mdb/protocol.ts";
+import { decodeJwtClaims, parseConfig, parseRegistryEntry } from "../../src/mdb/codec.ts";
 import { parseApiReply, streamNamesOf } from "../../src/nats/codec.ts";
 import type { FuzzCase } from "../_fuzz.ts";
 

@@ -10,7 +10,7 @@ import { ProtocolError } from "../../src/core/errors.ts";
 import { decodeClientFrame, decodeServerFrame } from "../../src/streamsea/mod.ts";
 import type { FuzzCase, FuzzOutcome } from "../_fuzz.ts";
 
-// Golden frames of spec §7.2–§7.3, as protocol_test.ts checks them.
+// Golden frames of spec §7.2–§7.3, as codec_test.ts checks them.
 const AUTH_BASIC =
   '{"id":1,"action":"authenticate","payload":{"type":"basic","clientId":"abc","clientSecret":"def123"}}';
 const AUTH_JWT = '{"id":1,"action":"authenticate","payload":{"type":"jwt","clientId":"abc","jwt":"<compact JWS>"}}';

@@ -7,7 +7,7 @@
  */
 
 import { delay } from "../../core/async.ts";
-import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/protocol.ts";
+import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/codec.ts";
 import type { FakeMasCall } from "../../testing/mdb/fake_mas.ts";
 import { MdbTestBed } from "../../testing/mdb/test_bed.ts";
 import { intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";

@@ -17,7 +17,7 @@ import {
   encodeB2S,
   type S2BMessage,
   websocketUrl,
-} from "../../httppubsub/ws_codec.ts";
+} from "../../httppubsub/websocket_codec.ts";
 
 const EMPTY = new Uint8Array(0);
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

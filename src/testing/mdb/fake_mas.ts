@@ -10,7 +10,7 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { jwtVerify, SignJWT } from "jose";
-import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/protocol.ts";
+import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/codec.ts";
 import type { TestPki } from "./pki.ts";
 
 /** What {@linkcode FakeMasOptions.mintUser} is asked to sign. */

@@ -9,8 +9,8 @@
 import { headers as natsHeaders, jwtAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { PublishReceipt } from "../../core/pubsub.ts";
-import { Connection, type ConnectOptions } from "../../mdb/connection.ts";
-import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/protocol.ts";
+import { Connection, type ConnectOptions } from "../../mdb/client.ts";
+import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/codec.ts";
 import { connectNats } from "../../nats/connect_nats.ts";
 import { TCP_TRANSPORT } from "../../nats/tcp_transport.ts";
 import { NatsServer } from "../nats/server.ts";

@@ -9,7 +9,7 @@
 import { importSPKI, jwtVerify } from "jose";
 import { ProtocolError } from "../../core/errors.ts";
 import { matchesFilter } from "../../streamsea/filter.ts";
-import { type ClientFrame, decodeClientFrame, type ReceivedCredentials } from "../../streamsea/protocol.ts";
+import { type ClientFrame, decodeClientFrame, type ReceivedCredentials } from "../../streamsea/codec.ts";
 import {
   checkSchemaDefinition,
   formatViolations,

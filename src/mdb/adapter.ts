@@ -18,9 +18,9 @@ import type {
 import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import { StatusChannel } from "../core/status.ts";
 import { checkHighWaterMark, checkOverflow } from "../core/source.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "./client.ts";
 import type { MdbMessage } from "./message.ts";
-import { checkDataset, type Offset } from "./protocol.ts";
+import { checkDataset, type Offset } from "./codec.ts";
 import type { AckMode, MdbSubscription } from "./subscription.ts";
 
 /**

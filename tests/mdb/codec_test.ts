@@ -18,7 +18,7 @@ import {
   registryUrl,
   streamNameOf,
   userJwtUrl,
-} from "../../src/mdb/protocol.ts";
+} from "../../src/mdb/codec.ts";
 
 const enc = new TextEncoder();
 

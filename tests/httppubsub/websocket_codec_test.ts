@@ -10,7 +10,7 @@ import {
   encodeMinimalUint,
   encodeS2B,
   websocketUrl,
-} from "../../src/httppubsub/ws_codec.ts";
+} from "../../src/httppubsub/websocket_codec.ts";
 
 const EMPTY = new Uint8Array(0);
 const te = new TextEncoder();

@@ -33,7 +33,14 @@ import {
   topicArgs,
   utf8OrUndefined,
 } from "./subscription.ts";
-import { type B2SMessage, connectionNonce, decodeB2S, encodeS2B, type S2BMessage, websocketUrl } from "./ws_codec.ts";
+import {
+  type B2SMessage,
+  connectionNonce,
+  decodeB2S,
+  encodeS2B,
+  type S2BMessage,
+  websocketUrl,
+} from "./websocket_codec.ts";
 
 /** The most received frames waiting to be processed before the broadcaster is taken to break the protocol. */
 const MAX_QUEUED_FRAMES = 64;
