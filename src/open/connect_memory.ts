@@ -4,7 +4,7 @@
  * @module
  */
 
-import { MemoryPubSub } from "../testing/memory.ts";
+import { MemoryPubSub } from "../memory/mod.ts";
 import type { PubSub } from "../core/pubsub.ts";
 import type { Plan } from "./plan.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { MemoryPubSubOptions } from "../testing/memory.ts";
+import type { MemoryPubSubOptions } from "../memory/mod.ts";
 import type { ConnectOptions as MdbConnectOptions, MdbPubSubOptions } from "../mdb/mod.ts";
 import type { NatsPubSubOptions } from "../nats/mod.ts";
 import type { HttpPubSubClientOptions, HttpPubSubOptions } from "../httppubsub/mod.ts";

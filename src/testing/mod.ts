@@ -18,7 +18,7 @@
  * @module
  */
 
-export { MemoryMessage, type MemoryMessageInit, MemoryPubSub, type MemoryPubSubOptions } from "./memory.ts";
+export { MemoryMessage, type MemoryMessageInit, MemoryPubSub, type MemoryPubSubOptions } from "../memory/mod.ts";
 export {
   type ConformanceFactory,
   type ConformanceOptions,

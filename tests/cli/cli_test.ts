@@ -4,7 +4,7 @@ import { intOption, parseArgs, parseHeaders, UsageError } from "../../src/cli/ar
 import { percentile, redactUrl } from "../../src/cli/format.ts";
 import { BENCH_MIN_SIZE, benchPayload, benchSequence } from "../../src/cli/commands.ts";
 import { ExitCode } from "../../src/cli/context.ts";
-import type { MemoryMessage } from "../../src/testing/memory.ts";
+import type { MemoryMessage } from "../../src/memory/mod.ts";
 import { cli, Collector, SharedBroker, stdinOf } from "./helpers.ts";
 
 const enc = new TextEncoder();

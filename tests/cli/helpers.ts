@@ -3,7 +3,7 @@
 import type { PublishData, PublishOptions, PublishReceipt, PubSub, SubscribeOptions } from "../../src/core/pubsub.ts";
 import type { Subscription } from "../../src/core/subscription.ts";
 import type { Message } from "../../src/core/message.ts";
-import { MemoryPubSub, type MemoryPubSubOptions } from "../../src/testing/memory.ts";
+import { MemoryPubSub, type MemoryPubSubOptions } from "../../src/memory/mod.ts";
 import { run } from "../../src/cli/main.ts";
 import type { CliIO, Opener } from "../../src/cli/context.ts";
 

@@ -1,11 +1,12 @@
 /**
- * `MemoryPubSub`: an in-process broker that implements the contract exactly.
+ * `MemoryPubSub`: an in-process broker that implements the contract exactly,
+ * with no dependency beyond `src/core`. Production code may use it (it is
+ * what `open("memory:")` returns); `@x/pubsub/testing` exports it.
  *
  * @module
  */
 
 import { ClosedError } from "../core/errors.ts";
-import { BasicMessage, type MessageInit, type Settleable } from "../core/message.ts";
 import type {
   Capabilities,
   PublishChunk,
@@ -21,6 +22,7 @@ import { StatusChannel } from "../core/status.ts";
 import { OVERFLOW_POLICIES, type PushController } from "../core/source.ts";
 import { Subscription } from "../core/subscription.ts";
 import { checkTopic, compileTopicPattern, isTopicPattern } from "../core/topic.ts";
+import { MemoryMessage, type MemoryMessageInit, SettleableMemoryMessage } from "./message.ts";
 
 /** Options of {@linkcode MemoryPubSub}. */
 export interface MemoryPubSubOptions {
@@ -32,72 +34,6 @@ export interface MemoryPubSubOptions {
    * can be tested for at-least-once. Default false.
    */
   settle?: boolean | undefined;
-}
-
-/** What {@linkcode MemoryMessage} takes beyond a plain message. */
-export interface MemoryMessageInit extends MessageInit {
-  /** The broker's sequence number of the publish. */
-  sequence: number;
-  /** How many times it was delivered before. */
-  redelivered?: number | undefined;
-}
-
-/**
- * A message from {@linkcode MemoryPubSub}: topic, data, headers, and the
- * broker's sequence number as `id` and `sequence`.
- *
- * @example
- * ```ts
- * import { MemoryMessage } from "@x/pubsub/testing";
- *
- * const m = new MemoryMessage({ topic: "t", data: "x", sequence: 1 });
- * console.log(m.sequence, m.id); // 1 "1"
- * ```
- */
-export class MemoryMessage extends BasicMessage {
-  /** The broker's sequence number of the publish, from 1. */
-  readonly sequence: number;
-  /** How many times this message was delivered before (after `nak()`). */
-  readonly redelivered: number;
-
-  /**
-   * Creates the message.
-   *
-   * @param init The message's fields.
-   */
-  constructor(init: MemoryMessageInit) {
-    super({ ...init, id: init.id ?? String(init.sequence) });
-    this.sequence = init.sequence;
-    this.redelivered = init.redelivered ?? 0;
-  }
-}
-
-class SettleableMemoryMessage extends MemoryMessage implements Settleable {
-  #settled = false;
-  readonly #redeliver: (msg: SettleableMemoryMessage, delayMs: number) => void;
-
-  constructor(init: MemoryMessageInit, redeliver: (msg: SettleableMemoryMessage, delayMs: number) => void) {
-    super(init);
-    this.#redeliver = redeliver;
-  }
-
-  ack(): Promise<void> {
-    this.#settled = true;
-    return Promise.resolve();
-  }
-
-  nak(delayMs = 0): Promise<void> {
-    if (!this.#settled) {
-      this.#settled = true;
-      this.#redeliver(this, delayMs);
-    }
-    return Promise.resolve();
-  }
-
-  term(): Promise<void> {
-    this.#settled = true;
-    return Promise.resolve();
-  }
 }
 
 interface Member {
