@@ -7,6 +7,11 @@
  * piped into another. It loads in browsers and edge functions: no `node:`
  * or `Deno`-only code.
  *
+ * Beside the contract, it exports what an adapter is written with:
+ * {@linkcode Subscription} built from a {@linkcode Source}, and
+ * {@linkcode publishWritable} (see "Writing an adapter" in
+ * docs/architecture.md).
+ *
  * @example Subscribe, publish, read
  * ```ts
  * import { MemoryPubSub } from "@x/pubsub/testing";
@@ -55,28 +60,22 @@ export type {
   SubscribeOptions,
   WritableOptions,
 } from "./src/core/pubsub.ts";
-export { checkPublishData, type Publisher, publishWritable } from "./src/core/publish_writable.ts";
+export { type Publisher, publishWritable } from "./src/core/publish_writable.ts";
 export { StatusChannel, StatusEvent, type StatusType } from "./src/core/status.ts";
-export {
-  checkHighWaterMark,
-  checkOverflow,
-  OVERFLOW_POLICIES,
-  type OverflowPolicy,
-  type PullSource,
-  type PushController,
-  type PushOptions,
-  type PushSource,
-  type Source,
-  type SourceContext,
-  type StreamOptions,
+export type {
+  OverflowPolicy,
+  PullSource,
+  PushController,
+  PushOptions,
+  PushSource,
+  Source,
+  SourceContext,
+  StreamOptions,
 } from "./src/core/source.ts";
 export { Subscription } from "./src/core/subscription.ts";
-export { checkTopic, compileTopicPattern, isTopicPattern, matchTopic } from "./src/core/topic.ts";
-export { ByteReader, type PrefixWidth, TruncatedInputError } from "./src/core/byte_reader.ts";
-export { ByteWriter } from "./src/core/byte_writer.ts";
-export { ChunkedReader, type ChunkedReaderOptions, NEED_MORE } from "./src/core/chunked_reader.ts";
-export { hasRawSockets, NoDelayWebSocket, type NoDelayWebSocketOptions } from "./src/core/no_delay_web_socket.ts";
-export { isPausable, type PausableWebSocket, type WebSocketConstructor } from "./src/core/open_web_socket.ts";
+export { compileTopicPattern, isTopicPattern, matchTopic } from "./src/core/topic.ts";
+export { NoDelayWebSocket, type NoDelayWebSocketOptions } from "./src/core/no_delay_web_socket.ts";
+export type { WebSocketConstructor } from "./src/core/open_web_socket.ts";
 export { WebSocketProtocolError } from "./src/core/websocket_codec.ts";
 export {
   type Bridge,

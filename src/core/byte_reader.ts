@@ -17,7 +17,7 @@ export type PrefixWidth = 1 | 2 | 4;
  *
  * @example
  * ```ts
- * import { ByteReader, TruncatedInputError } from "@x/pubsub";
+ * import { ByteReader, TruncatedInputError } from "./byte_reader.ts";
  *
  * try {
  *   new ByteReader(new Uint8Array([1])).u16();
@@ -41,7 +41,7 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  *
  * @example
  * ```ts
- * import { ByteReader } from "@x/pubsub";
+ * import { ByteReader } from "./byte_reader.ts";
  *
  * const r = new ByteReader(new Uint8Array([0, 0, 0, 7, 0, 3, 104, 195, 169]));
  * console.log(r.u32(), r.string(2), r.remaining); // 7 "hé" 0

@@ -27,7 +27,7 @@ function checkInt(value: number, min: number, max: number, what: string): void {
  *
  * @example Writing a length-prefixed string after a 32-bit integer
  * ```ts
- * import { ByteWriter } from "@x/pubsub";
+ * import { ByteWriter } from "./byte_writer.ts";
  *
  * const bytes = new ByteWriter().u32(7).string("hé", 2).finish();
  * console.log(bytes); // Uint8Array(9) [0, 0, 0, 7, 0, 3, 104, 195, 169]

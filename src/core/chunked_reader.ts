@@ -14,7 +14,7 @@ import { ProtocolError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { ChunkedReader, NEED_MORE } from "@x/pubsub";
+ * import { ChunkedReader, NEED_MORE } from "./chunked_reader.ts";
  *
  * const input = new ChunkedReader();
  * input.push(new Uint8Array([0, 0]));
@@ -44,7 +44,7 @@ export interface ChunkedReaderOptions {
  *
  * @example Two 16-bit values split over three chunks
  * ```ts
- * import { ChunkedReader, NEED_MORE } from "@x/pubsub";
+ * import { ChunkedReader, NEED_MORE } from "./chunked_reader.ts";
  *
  * const input = new ChunkedReader();
  * const seen: number[] = [];

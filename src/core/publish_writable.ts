@@ -18,7 +18,7 @@ export interface Publisher {
  *
  * @example
  * ```ts
- * import { checkPublishData } from "@x/pubsub";
+ * import { checkPublishData } from "./publish_writable.ts";
  *
  * checkPublishData("hello", "Publishing to a", 1024); // fine
  * ```

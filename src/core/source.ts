@@ -173,7 +173,7 @@ export function checkHighWaterMark(value: number | undefined, fallback: number, 
  *
  * @example
  * ```ts
- * import { checkOverflow } from "@x/pubsub";
+ * import { checkOverflow } from "./source.ts";
  *
  * console.log(checkOverflow(undefined, "Subscribing", ["drop-newest", "error"])); // drop-newest
  * ```

@@ -86,7 +86,7 @@ export function matchTopic(pattern: string, topic: string): boolean {
  *
  * @example
  * ```ts
- * import { checkTopic } from "@x/pubsub";
+ * import { checkTopic } from "./topic.ts";
  *
  * checkTopic("orders", "Publishing"); // fine
  * try {

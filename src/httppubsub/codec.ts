@@ -832,7 +832,7 @@ function readLength(r: ByteReader): number {
  *
  * @example
  * ```ts
- * import { ByteReader } from "@x/pubsub";
+ * import { ByteReader } from "../core/byte_reader.ts";
  * import { encodeNotifyPrefix, readNotifyPrefix } from "@x/pubsub/httppubsub";
  *
  * const p = encodeNotifyPrefix({ topic: "t", sha512: new Uint8Array(64), tracing: new Uint8Array(0), identifier: new Uint8Array(1), length: 5 });
@@ -1240,7 +1240,7 @@ export function encodeReceivePrefix(p: Omit<ReceivePrefix, "topic"> & { topic: T
  *
  * @example
  * ```ts
- * import { ByteReader } from "@x/pubsub";
+ * import { ByteReader } from "../core/byte_reader.ts";
  * import { encodeReceivePrefix, readReceivePrefix } from "@x/pubsub/httppubsub";
  *
  * const p = encodeReceivePrefix({ tracing: new Uint8Array(0), topic: "t", identifier: new Uint8Array(8), length: 3 });

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ByteReader, ByteWriter, ChunkedReader, NEED_MORE, ProtocolError, TruncatedInputError } from "../../mod.ts";
+import { ByteReader, TruncatedInputError } from "../../src/core/byte_reader.ts";
+import { ByteWriter } from "../../src/core/byte_writer.ts";
+import { ChunkedReader, NEED_MORE } from "../../src/core/chunked_reader.ts";
+import { ProtocolError } from "../../mod.ts";
 import { concatBytes, equalBytes, toHex } from "../../src/core/bytes.ts";
 
 Deno.test("ByteWriter() writes big-endian integers, floats and length-prefixed fields", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
+import { checkOverflow } from "../../src/core/source.ts";
 import {
-  checkOverflow,
   ClosedError,
   createMessage,
   type Message,

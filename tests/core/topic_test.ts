@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { checkTopic, compileTopicPattern, isTopicPattern, matchTopic } from "../../mod.ts";
+import { checkTopic } from "../../src/core/topic.ts";
+import { compileTopicPattern, isTopicPattern, matchTopic } from "../../mod.ts";
 
 Deno.test("matchTopic() matches * to one segment and ** to any number", () => {
   const cases: [string, string, boolean][] = [

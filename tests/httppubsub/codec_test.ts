@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { ByteReader, ChunkedReader, NEED_MORE, ProtocolError } from "../../mod.ts";
+import { ByteReader } from "../../src/core/byte_reader.ts";
+import { ChunkedReader, NEED_MORE } from "../../src/core/chunked_reader.ts";
+import { ProtocolError } from "../../mod.ts";
 import {
   base64Decode,
   base64Encode,

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { ByteReader, ProtocolError } from "../../mod.ts";
+import { ByteReader } from "../../src/core/byte_reader.ts";
+import { ProtocolError } from "../../mod.ts";
 import {
   decodeCheckSubscriptionsRequest,
   decodeCheckSubscriptionsResponse,
