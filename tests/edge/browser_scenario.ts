@@ -1,12 +1,15 @@
 // The part of the edge proof that runs inside headless Chromium. It is bundled
 // on its own with the package's entry points left external (`@x/pubsub`,
-// `@x/pubsub/httppubsub`, `@x/pubsub/streamsea`, `@x/pubsub/nats`); the page's
+// `@x/pubsub/httppubsub`, `@x/pubsub/streamsea`, `@x/pubsub/nats` and the two
+// wire entries); the page's
 // import map points those at the bundles of the entry points, as a web app
 // would. Only web standards are used: WebSocket, crypto.subtle, Web Streams.
 import { type Bridge, bridge, type BridgeStats, createMessage, type Message, type Subscription } from "@x/pubsub";
 import { hmacAuth, type HttpPubSubSubscription, WebsocketPubSubClient } from "@x/pubsub/httppubsub";
 import { StreamSeaClient, type StreamSeaMessage } from "@x/pubsub/streamsea";
 import { NatsPubSub } from "@x/pubsub/nats";
+import { decodeSubscribeRequest, encodeSubscribeRequest } from "@x/pubsub/httppubsub/wire";
+import { decodeClientFrame, encodeSubscribe } from "@x/pubsub/streamsea/wire";
 
 /** Where the loopback peers are, and the credentials the page gets. */
 export interface EdgeConfig {
@@ -24,6 +27,8 @@ export interface EdgeResult {
   httppubsub: { notified: number };
   nats: { subject: string; text: string };
   bridge: BridgeStats;
+  /** What the wire entries encoded and decoded in the page. */
+  wire: { httppubsub: number[]; httppubsubUrl: string; streamsea: string; streamseaStream: string };
 }
 
 interface State {
@@ -116,7 +121,16 @@ export async function exchange(): Promise<EdgeResult> {
     if (Date.now() > deadline) throw new Error("The bridge forwarded nothing in time");
     await new Promise((r) => setTimeout(r, 10));
   }
+  const body = encodeSubscribeRequest({ url: "http://me/#1", key: "t", recovery: "", tracing: new Uint8Array() });
+  const frame = encodeSubscribe(3, config.streamsea.stream);
+  const decoded = decodeClientFrame(frame);
   return {
+    wire: {
+      httppubsub: [...body],
+      httppubsubUrl: decodeSubscribeRequest(body).url,
+      streamsea: frame,
+      streamseaStream: decoded.action === "subscribe" && "stream" in decoded ? decoded.stream : "",
+    },
     userAgent: navigator.userAgent,
     hasDeno: "Deno" in globalThis,
     streamsea: { stream: sea.stream, payload: sea.payload },

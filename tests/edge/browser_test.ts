@@ -1,9 +1,10 @@
-// The edge proof: the entry points `.`, `./httppubsub`, `./streamsea` and
-// `./nats` are bundled for the browser (`deno bundle --platform browser`) and
+// The edge proof: the entry points `.`, `./httppubsub`, `./streamsea`,
+// `./nats`, `./httppubsub/wire` and `./streamsea/wire` are bundled for the browser (`deno bundle --platform browser`) and
 // run in headless Chromium against loopback peers started here: a stream-sea
 // subscription (FakeStreamSea), an httppubsub WebSocket subscription bridged
 // into NATS with the core `bridge()` (FakeBroadcaster), and a NATS-over-
-// WebSocket round trip (a real nats-server).
+// WebSocket round trip (a real nats-server); the page also encodes and
+// decodes with the two wire entries.
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import type { BridgeStats, Message } from "../../mod.ts";
@@ -35,6 +36,8 @@ const ENTRIES: Record<string, string> = {
   "@x/pubsub/httppubsub": "src/httppubsub/mod.ts",
   "@x/pubsub/streamsea": "src/streamsea/mod.ts",
   "@x/pubsub/nats": "src/nats/mod.ts",
+  "@x/pubsub/httppubsub/wire": "src/httppubsub/wire.ts",
+  "@x/pubsub/streamsea/wire": "src/streamsea/wire.ts",
 };
 const STEP_MS = 10_000;
 
@@ -258,6 +261,13 @@ Deno.test({
       const result: EdgeResult = await tab.evaluate(() => (globalThis as unknown as { edge: EdgeApi }).edge.exchange());
       assert.match(result.userAgent, /HeadlessChrome\//);
       assert.equal(result.hasDeno, false, "the page has no Deno global");
+      // The wire entries ran in the page. A subscribe request body is four u16-length-prefixed fields (url, topic,
+      // recovery, tracing); a stream-sea subscribe frame is {id, action, payload}: written out here by hand.
+      const url = [...new TextEncoder().encode("http://me/#1")];
+      assert.deepEqual(result.wire.httppubsub, [0, url.length, ...url, 0, 1, 0x74, 0, 0, 0, 0]);
+      assert.equal(result.wire.httppubsubUrl, "http://me/#1");
+      assert.equal(result.wire.streamsea, '{"id":3,"action":"subscribe","payload":"edge_readings"}');
+      assert.equal(result.wire.streamseaStream, "edge_readings");
       assert.deepEqual(result.streamsea, { stream: "edge_readings", payload: { room: "attic", celsius: 17.5 } });
       assert.deepEqual(result.httppubsub, { notified: 1 }, "the Deno subscriber confirmed the browser's notify");
       const fromBrowser = await echoed;

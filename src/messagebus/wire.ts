@@ -1,0 +1,48 @@
+/**
+ * The jetblack-messagebus wire format, for writing a peer, a fake or a
+ * proxy: every message type both ways, the incremental decoder, and the
+ * credentials of the login. Pure functions, no I/O.
+ *
+ * For now it repeats the codec exports of `@x/pubsub/messagebus`, which
+ * will drop them.
+ *
+ * @example A message, encoded and decoded
+ * ```ts
+ * import { decodeMessage, encodeMessage, MessageType } from "@x/pubsub/messagebus/wire";
+ *
+ * const bytes = encodeMessage({ type: MessageType.SubscriptionRequest, feed: "prices", topic: "AAPL", isAdd: true });
+ * console.log(decodeMessage(bytes).type === MessageType.SubscriptionRequest); // true
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type AuthDialect,
+  type AuthorizationRequest,
+  type AuthorizationResponse,
+  type BusMessage,
+  bytesToUuid,
+  connectionString,
+  type Credentials,
+  type DataPacket,
+  decodeMessage,
+  type DecodeOptions,
+  type Dialect,
+  encodeCredentials,
+  encodeMessage,
+  type ForwardedMulticastData,
+  type ForwardedSubscriptionRequest,
+  type ForwardedUnicastData,
+  type ImageField,
+  type ImageFields,
+  MAX_COUNT,
+  MessageDecoder,
+  MessageType,
+  type MulticastData,
+  type NotificationRequest,
+  parseConnectionString,
+  type SubscriptionRequest,
+  type UnicastData,
+  uuidToBytes,
+} from "./codec.ts";
