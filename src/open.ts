@@ -1,14 +1,16 @@
 /**
  * `open(url)`: one door to every system. The URL's scheme picks the
- * system, whose entry point is loaded only then (dynamic `import()`), so
- * importing this module, or opening a `streamsea+wss:` URL, never loads
- * zeromq, NATS over TCP or any `node:`/`Deno`-only module.
+ * system's planner (`src/<system>/open_url.ts`, which imports only
+ * `src/core`); the system's entry point is loaded only when connecting
+ * (dynamic `import()`), so importing this module, or opening a
+ * `streamsea+wss:` URL, never loads zeromq, NATS over TCP or any
+ * `node:`/`Deno`-only module.
  *
  * @module
  */
 
 import type { PubSub } from "./core/pubsub.ts";
-import { type OpenOptions, type Plan, plan } from "./open/plan.ts";
+import { connect, type OpenOptions, plan } from "./open/plan.ts";
 import { scrub } from "./open/scrub.ts";
 
 export type {
@@ -22,25 +24,6 @@ export type {
   OpenStreamSeaOptions,
 } from "./open/plan.ts";
 export type { EnvSource } from "./open/env.ts";
-
-// Each connector takes its own system's plan; `loaderKey` pairs them.
-type Connector = (plan: never) => Promise<PubSub>;
-
-// One dynamic import per entry: a scheme loads its system's code and nothing else.
-const LOADERS: Readonly<Record<string, () => Promise<{ connect: Connector }>>> = {
-  "nats/tcp": () => import("./open/connect_nats_tcp.ts"),
-  "nats/ws": () => import("./open/connect_nats_ws.ts"),
-  "mdb": () => import("./open/connect_mdb.ts"),
-  "httppubsub": () => import("./open/connect_httppubsub.ts"),
-  "streamsea": () => import("./open/connect_streamsea.ts"),
-  "messagebus": () => import("./open/connect_messagebus.ts"),
-  "posttroll": () => import("./open/connect_posttroll.ts"),
-  "memory": () => import("./open/connect_memory.ts"),
-};
-
-function loaderKey(p: Plan): string {
-  return p.system === "nats" ? `nats/${p.transport}` : p.system;
-}
 
 /**
  * Opens a pub/sub system by URL and returns its adapter, connected: the
@@ -107,10 +90,8 @@ function loaderKey(p: Plan): string {
  */
 export async function open(url: string | URL, options: OpenOptions = {}): Promise<PubSub> {
   const p = plan(url, options);
-  const load = LOADERS[loaderKey(p)] as () => Promise<{ connect: Connector }>;
   try {
-    const { connect } = await load();
-    return await (connect as (plan: Plan) => Promise<PubSub>)(p);
+    return await connect(p);
   } catch (err) {
     throw scrub(err, p.secrets);
   }

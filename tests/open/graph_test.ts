@@ -11,8 +11,13 @@ interface InfoModule {
   dependencies?: { specifier: string; code?: { specifier: string }; isDynamic?: boolean }[];
 }
 
-/** The modules a file loads before running: static `import`s (not `import type`, not `import()`), transitively. */
-async function staticGraph(path: string): Promise<Set<string>> {
+interface Info {
+  roots: string[];
+  modules: InfoModule[];
+  redirects?: Record<string, string>;
+}
+
+async function info(path: string): Promise<Info> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL(path, ROOT).pathname],
     cwd: ROOT.pathname,
@@ -20,11 +25,16 @@ async function staticGraph(path: string): Promise<Set<string>> {
     stderr: "piped",
   }).output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { roots: string[]; modules: InfoModule[] };
-  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const redirects = (info as { redirects?: Record<string, string> }).redirects ?? {};
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as Info;
+}
+
+/** The modules a file loads before running: static `import`s (not `import type`, not `import()`), transitively. */
+async function staticGraph(path: string): Promise<Set<string>> {
+  const graph = await info(path);
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const redirects = graph.redirects ?? {};
   const seen = new Set<string>();
-  const todo = [...info.roots];
+  const todo = [...graph.roots];
   while (todo.length > 0) {
     const s0 = todo.pop() as string;
     const s = redirects[s0] ?? s0;
@@ -37,6 +47,18 @@ async function staticGraph(path: string): Promise<Set<string>> {
   return seen;
 }
 
+/** A module's own imports that load code, static and dynamic, as paths under src/. */
+function ownImports(graph: Info, path: string): { static: string[]; dynamic: string[] } {
+  const m = graph.modules.find((x) => x.specifier === `${SRC}${path}`);
+  assert.ok(m !== undefined, `${path} is not in the graph`);
+  const deps = (m.dependencies ?? []).filter((d) => d.code !== undefined);
+  const local = (s: string) => s.startsWith(SRC) ? s.slice(SRC.length) : s;
+  return {
+    static: deps.filter((d) => d.isDynamic !== true).map((d) => local(d.code!.specifier)).sort(),
+    dynamic: deps.filter((d) => d.isDynamic === true).map((d) => local(d.code!.specifier)).sort(),
+  };
+}
+
 function offending(graph: Set<string>): string[] {
   return [...graph].filter((s) =>
     s.startsWith("node:") || /zeromq|transport-node/.test(s) ||
@@ -44,24 +66,45 @@ function offending(graph: Set<string>): string[] {
   );
 }
 
-Deno.test("open() module graph: src/open.ts statically loads no system, no npm package and no node: module", async () => {
+/** Each system's planner, and what its connect() loads (by dynamic import()). */
+const PLANNERS: Record<string, string[]> = {
+  "httppubsub/open_url.ts": ["httppubsub/mod.ts"],
+  "mdb/open_url.ts": ["mdb/mod.ts"],
+  "memory/open_url.ts": ["memory/mod.ts"],
+  "messagebus/open_url.ts": ["messagebus/mod.ts"],
+  "nats/open_url.ts": ["nats/creds_file.ts", "nats/mod.ts", "nats/tcp.ts"],
+  "posttroll/open_url.ts": ["posttroll/mod.ts"],
+  "streamsea/open_url.ts": ["streamsea/mod.ts"],
+};
+
+Deno.test("open() module graph: src/open.ts statically loads core, open/ and the seven planners, no system, npm or node: module", async () => {
   const graph = await staticGraph("src/open.ts");
   const local = [...graph].filter((s) => s.startsWith(SRC)).map((s) => s.slice(SRC.length)).sort();
-  assert.deepEqual(local, ["core/url.ts", "open.ts", "open/env.ts", "open/plan.ts", "open/scrub.ts"]);
+  const other = local.filter((s) => !/^(open\.ts|open\/[a-z_]+\.ts|core\/[a-z_]+\.ts)$/.test(s));
+  assert.deepEqual(other, Object.keys(PLANNERS), "besides open.ts, open/ and core/, only the planners");
   assert.deepEqual([...graph].filter((s) => !s.startsWith("file:")), []);
+  // Each planner's own static imports are core files only; what it loads comes by import() in connect().
+  const full = await info("src/open.ts");
+  for (const [planner, loads] of Object.entries(PLANNERS)) {
+    const own = ownImports(full, planner);
+    assert.deepEqual(own.static.filter((s) => !/^core\/[a-z_]+\.ts$/.test(s)), [], `${planner} imports beyond core`);
+    assert.deepEqual(own.dynamic, loads, `what ${planner} loads when connecting`);
+  }
 });
 
-Deno.test("open() module graph: the web entries' connectors load no zeromq, NATS TCP, node: or Deno-only system", async () => {
-  for (const path of ["connect_streamsea", "connect_nats_ws", "connect_httppubsub", "connect_memory"]) {
-    const graph = await staticGraph(`src/open/${path}.ts`);
-    assert.deepEqual(offending(graph), [], path);
+Deno.test("open() module graph: what the web schemes' planners load has no zeromq, NATS TCP, node: or Deno-only system", async () => {
+  for (const entry of ["streamsea/mod.ts", "nats/mod.ts", "httppubsub/mod.ts", "memory/mod.ts"]) {
+    const graph = await staticGraph(`src/${entry}`);
+    assert.deepEqual(offending(graph), [], entry);
   }
-  // streamsea loads stream-sea only: no NATS at all.
-  const sea = await staticGraph("src/open/connect_streamsea.ts");
+  // streamsea loads stream-sea only: no NATS at all; memory: nothing of the testing folder.
+  const sea = await staticGraph("src/streamsea/mod.ts");
   assert.deepEqual([...sea].filter((s) => /nats|httppubsub|\/src\/testing\//.test(s)), []);
-  // The check can fail: the PostTroll and NATS TCP connectors do load zeromq / transport-node.
-  assert.ok(offending(await staticGraph("src/open/connect_posttroll.ts")).some((s) => s.includes("zeromq")));
-  assert.ok(offending(await staticGraph("src/open/connect_nats_tcp.ts")).some((s) => s.includes("transport-node")));
+  const memory = await staticGraph("src/memory/mod.ts");
+  assert.deepEqual([...memory].filter((s) => s.startsWith(SRC) && !/\/src\/(core|memory)\//.test(s)), []);
+  // The check can fail: PostTroll and NATS over TCP do load zeromq / transport-node.
+  assert.ok(offending(await staticGraph("src/posttroll/mod.ts")).some((s) => s.includes("zeromq")));
+  assert.ok(offending(await staticGraph("src/nats/tcp.ts")).some((s) => s.includes("transport-node")));
 });
 
 const BLOCKED = [

@@ -5,7 +5,7 @@
  */
 
 import { credsAuthenticator as fromCreds } from "@nats-io/nats-core";
-import type { NatsAuthenticator } from "../nats/mod.ts";
+import type { NatsAuthenticator } from "./options.ts";
 
 /**
  * Reads a `.creds` file (user JWT and seed) and makes its authenticator.
