@@ -1,7 +1,9 @@
 // Interleaved core-subscribe comparison over TCP, steadier than `deno bench` on a busy machine:
 // `deno run -A bench/nats/core_interleaved.ts [rounds] [messages]`. Each round publishes N × 1 KiB from a raw
 // connection and times, alternately, raw nats.js `subscribe()` (for await) and `@x/pubsub/nats/tcp` core
-// `subscribe()` (default highWaterMark 16, then 1024); prints medians and ratios.
+// `subscribe()` (default highWaterMark 16, then 1024); prints medians and ratios of wall time and of this process's CPU
+// time (publisher, client parsing and reader; on a shared machine the CPU ratio is the steadier one).
+import { cpuUsage } from "node:process";
 import { connect } from "@nats-io/transport-node";
 import { NatsPubSub } from "../../src/nats/tcp.ts";
 import { NatsServer } from "../../src/testing/nats/mod.ts";
@@ -19,9 +21,11 @@ try {
     await pub.flush();
   };
   const times: Record<string, number[]> = { raw: [], ours16: [], ours1024: [] };
+  const cpu: Record<string, number[]> = { raw: [], ours16: [], ours1024: [] };
   for (let round = 0; round < rounds; round++) {
     for (const k of Object.keys(times)) {
       let t: number;
+      const c0 = cpuUsage();
       if (k === "raw") {
         const sub = rawNc.subscribe("c.raw");
         await rawNc.flush();
@@ -40,16 +44,19 @@ try {
         await sent;
       }
       times[k]!.push(performance.now() - t);
+      const c = cpuUsage(c0);
+      cpu[k]!.push((c.user + c.system) / 1000);
     }
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   const raw = median(times.raw!);
+  const rawCpu = median(cpu.raw!);
   for (const [k, v] of Object.entries(times)) {
     const m = median(v);
+    const c = median(cpu[k]!);
     console.log(
-      `${k.padEnd(9)} median ${m.toFixed(1)} ms (${Math.round(N / (m / 1000))} msg/s), ours/raw throughput ${
-        (raw / m).toFixed(2)
-      }`,
+      `${k.padEnd(9)} wall ${m.toFixed(1)} ms (${Math.round(N / (m / 1000))} msg/s, ${(raw / m).toFixed(2)}× raw); ` +
+        `process CPU ${c.toFixed(1)} ms (${(rawCpu / c).toFixed(2)}× raw)`,
     );
   }
   await ps.close();

@@ -362,6 +362,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   #coreSource(topic: string, options: NatsSubscribeOptions) {
     const nc = this.#nc;
     const limit = options.pendingLimit ?? 65_536;
+    const exact = !/(^|\.)[*>](\.|$)/.test(topic);
     // Messages the subscription's buffer had no room for, oldest at `head` (NATS cannot pause the server).
     let queue: NatsMessage[] = [];
     let head = 0;
@@ -405,7 +406,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
               return;
             }
             const msg = new NatsMessage({
-              topic: m.subject,
+              // Without wildcards the server delivers only this subject: no need to decode it per message.
+              topic: exact ? topic : m.subject,
               data: m.data,
               headers: fromNatsHeaders(m.headers),
               reply: m.reply,
