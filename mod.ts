@@ -46,6 +46,7 @@ export {
 } from "./src/core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,
@@ -63,6 +64,7 @@ export {
   type OverflowPolicy,
   type PullSource,
   type PushController,
+  type PushOptions,
   type PushSource,
   type Source,
   type SourceContext,

@@ -100,6 +100,13 @@ for (const [name, xs] of Object.entries(times)) {
       } % of native`,
   );
 }
+for (const name of ["ours", "ours-lazy"]) {
+  // The median over rounds of native time / ours in the same round.
+  const ratio = median(times[name]!.map((x, i) => times.native![i]! / x));
+  console.log(
+    `${name}: ${ratio.toFixed(2)}× the native-JSON floor (target: at least 0.9×) ${ratio >= 0.9 ? "met" : "missed"}`,
+  );
+}
 reader.releaseLock();
 await sub.cancel();
 await pub.close();

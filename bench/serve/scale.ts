@@ -1,6 +1,6 @@
 // `pubsub serve` at scale, on a 3-node nats-server cluster with R3 streams (JetStream → JetStream):
 //
-//   deno run -A bench/serve/scale.ts [messages (100000)] [--skip-faults]
+//   deno run -A bench/serve/scale.ts [messages (100000)] [--skip-faults] [--unconfirmed-acks]
 //
 // 1. Throughput: a raw nats.js bridge in its own process (consume(), publish, ack after the PubAck, 32 in flight:
 //    the floor), then 1 and then 3 `pubsub serve` replicas (separate processes, maxInFlight 32). Each run gets fresh
@@ -8,7 +8,8 @@
 //    first publish until the source consumer has nothing pending or unacked and the target stream holds them all.
 // 2. Faults: 3 replicas again; one is SIGKILLed at 25 % and the node leading the consumer is stopped at 50 %; every
 //    message is checked in the target stream and the duplicates counted.
-// The machine may be shared: compare the ratios of one run, not figures across runs.
+// With --unconfirmed-acks, 1 and 3 replicas run again with `"confirmAcks": false` (acks not waited for: the cost of
+// serve's default). The machine may be shared: compare the ratios of one run, not figures across runs.
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { createMessage } from "../../src/core/message.ts";
 import { NatsPubSub } from "../../src/nats/tcp.ts";
@@ -17,6 +18,7 @@ import { countPayloads, Replica, stopAll, until } from "../../tests/serve/_repli
 
 const N = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 100_000);
 const faults = !Deno.args.includes("--skip-faults");
+const compareAcks = Deno.args.includes("--unconfirmed-acks");
 const IN_FLIGHT = 32;
 const payload = (i: number) => String(i).padStart(12, "0") + "x".repeat(116); // 128 bytes
 
@@ -55,13 +57,14 @@ async function publishAll(): Promise<void> {
   await w.close();
 }
 
-async function configFile(): Promise<string> {
+async function configFile(confirmAcks = true): Promise<string> {
   const urls = JSON.stringify(cluster.urls.map((u) => `${u}?jetstream&maxReconnectAttempts=-1`));
   const file = `${dir}/bridge.jsonc`;
   await Deno.writeTextFile(
     file,
     `{ "replicas": 3, "drainTimeoutMs": 10000, "routes": [{ "name": "r",
-        "from": { "url": ${urls}, "topic": "src.>", "deliver": "all", "ackWaitMs": 10000, "highWaterMark": ${IN_FLIGHT} },
+        "from": { "url": ${urls}, "topic": "src.>", "deliver": "all", "ackWaitMs": 10000, "highWaterMark": ${IN_FLIGHT},
+                  "confirmAcks": ${confirmAcks} },
         "to": { "url": ${urls}, "topic": "dst.{2..}" },
         "maxInFlight": ${IN_FLIGHT}, "retry": { "attempts": 10, "delayMs": 100, "maxDelayMs": 2000 } }] }`,
   );
@@ -113,9 +116,9 @@ async function rawBridge(): Promise<number> {
   return ms;
 }
 
-async function serveRun(replicas: number): Promise<number> {
+async function serveRun(replicas: number, confirmAcks = true): Promise<number> {
   await freshStreams();
-  const file = await configFile();
+  const file = await configFile(confirmAcks);
   const running = Array.from({ length: replicas }, (_, i) => new Replica(`replica ${i}`, file));
   try {
     await Promise.all(running.map((r) => r.ready()));
@@ -174,6 +177,20 @@ try {
   line("`pubsub serve`, 1 replica", one, `${(raw / one * 100).toFixed(0)} % of the floor`);
   const three = await serveRun(3);
   line("`pubsub serve`, 3 replicas", three, `${(one / three).toFixed(2)}× one replica`);
+  if (compareAcks) {
+    const oneU = await serveRun(1, false);
+    line(
+      "`pubsub serve`, 1 replica, acks not confirmed",
+      oneU,
+      `with confirmed acks: ${(oneU / one * 100).toFixed(0)} % of this`,
+    );
+    const threeU = await serveRun(3, false);
+    line(
+      "`pubsub serve`, 3 replicas, acks not confirmed",
+      threeU,
+      `with confirmed acks: ${(threeU / three * 100).toFixed(0)} % of this`,
+    );
+  }
   if (faults) await faultRun();
 } finally {
   await ps.close();

@@ -39,6 +39,7 @@ export type { MessageRecord } from "./format.ts";
 export type { Message } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

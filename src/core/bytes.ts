@@ -23,6 +23,19 @@ import { ProtocolError } from "./errors.ts";
  */
 export const NEED_MORE: unique symbol = Symbol("NEED_MORE");
 
+/**
+ * The bytes of a view that owns little of its buffer, copied: a message kept
+ * for a reader must not keep alive the whole read chunk it was cut from (a
+ * buffer of `highWaterMark` messages would otherwise hold as many chunks).
+ *
+ * @internal
+ * @param view Bytes, possibly a window into a larger buffer.
+ * @returns `view` itself when it spans most of its buffer, else a copy.
+ */
+export function detachBytes(view: Uint8Array): Uint8Array {
+  return view.buffer.byteLength > view.byteLength * 2 + 1024 ? view.slice() : view;
+}
+
 /** The width in bytes of a length prefix. */
 export type PrefixWidth = 1 | 2 | 4;
 

@@ -38,6 +38,24 @@ export function isPausable(ws: WebSocket): ws is PausableWebSocket {
   return typeof w.pause === "function" && typeof w.resume === "function";
 }
 
+/**
+ * Whether the sockets a constructor makes can be paused: the given one, or
+ * {@linkcode defaultWebSocket} (a client offers `"block"` only then).
+ *
+ * @param ctor The constructor; default the one {@linkcode openWebSocket} would use.
+ * @returns Whether its sockets have `pause()` and `resume()`.
+ */
+export function makesPausable(ctor?: WebSocketConstructor | undefined): boolean {
+  let c: WebSocketConstructor;
+  try {
+    c = ctor ?? defaultWebSocket();
+  } catch {
+    return false;
+  }
+  const proto = c.prototype as Partial<PausableWebSocket> | undefined;
+  return typeof proto?.pause === "function" && typeof proto.resume === "function";
+}
+
 /** Options of {@linkcode openWebSocket}. */
 export interface OpenWebSocketOptions {
   /** The constructor to use; default {@linkcode defaultWebSocket}. */

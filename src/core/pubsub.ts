@@ -6,7 +6,7 @@
 
 import type { Message } from "./message.ts";
 import type { StatusChannel } from "./status.ts";
-import type { StreamOptions, Subscription } from "./subscription.ts";
+import type { OverflowPolicy, StreamOptions, Subscription } from "./subscription.ts";
 
 /**
  * What a system can do, read by the conformance suite and by users choosing
@@ -25,8 +25,10 @@ import type { StreamOptions, Subscription } from "./subscription.ts";
  *   replay: false,
  *   groups: true,
  *   headers: true,
+ *   overflow: ["block", "drop-oldest", "drop-newest", "error"],
+ *   delivery: "at-least-once",
  * };
- * console.log(caps.wildcards); // glob
+ * console.log(caps.wildcards, caps.overflow[0]); // glob block
  * ```
  */
 export interface Capabilities {
@@ -46,7 +48,27 @@ export interface Capabilities {
   readonly groups: boolean;
   /** Message headers travel end to end. */
   readonly headers: boolean;
+  /**
+   * The overflow policies `subscribe()` accepts, the default first. Another
+   * policy is a `TypeError` at `subscribe()`. `"block"` is offered only where
+   * the source can be paused at the transport (the excess then waits at the
+   * server or the publisher), or where the source only pulls what the reader
+   * asks for.
+   */
+  readonly overflow: readonly OverflowPolicy[];
+  /**
+   * What a live subscription is promised across faults (a lost connection, a
+   * server restart): `"at-least-once"`, nothing whose publish resolved is
+   * lost (a message may come twice); `"at-most-once"`, a message may be
+   * lost, and every such gap is reported as a status event (`"disconnected"`,
+   * `"missed"`...), never silently. Messages a drop policy drops are counted
+   * in `dropped`, whatever the guarantee.
+   */
+  readonly delivery: DeliveryGuarantee;
 }
+
+/** What a live subscription is promised across faults; see {@linkcode Capabilities.delivery}. */
+export type DeliveryGuarantee = "at-least-once" | "at-most-once";
 
 /** Options of {@linkcode PubSub.subscribe}. */
 export interface SubscribeOptions extends StreamOptions {

@@ -9,7 +9,9 @@ import { ClosedError, OverflowError } from "./errors.ts";
 /**
  * What a push source does when a subscription's buffer is full:
  * - `"block"`: the message is not taken; the source is paused (its `pause()`
- *   is called) and `push()`/`deliver()` wait for room. Nothing is lost.
+ *   is called) and `push()`/`deliver()` wait for room, at most
+ *   `max(1, highWaterMark)` of them at once (one more is refused with
+ *   {@linkcode OverflowError}). Nothing is lost.
  * - `"drop-oldest"`: the oldest buffered message is dropped to make room.
  * - `"drop-newest"`: the new message is dropped.
  * - `"error"`: the subscription fails with {@linkcode OverflowError}.
@@ -20,6 +22,16 @@ export type OverflowPolicy = "block" | "drop-oldest" | "drop-newest" | "error";
 
 /** The overflow policies, in the order of {@linkcode OverflowPolicy}. */
 export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ["block", "drop-oldest", "drop-newest", "error"];
+
+/**
+ * The default `highWaterMark` of push sources that cannot be paused (core
+ * NATS, PostTroll, stream-sea): they offer no `"block"`, so their buffer also
+ * absorbs the bursts one socket read delivers at once, as nats.go's pending
+ * limit does. A bound like any other: `buffered` never exceeds it.
+ *
+ * @internal
+ */
+export const UNPAUSABLE_HIGH_WATER_MARK = 1024;
 
 /** Options every subscription takes. */
 export interface StreamOptions {
@@ -41,6 +53,16 @@ export interface SourceContext {
   readonly signal: AbortSignal;
 }
 
+/** Options of {@linkcode PushController.push} and {@linkcode PushController.deliver}. */
+export interface PushOptions {
+  /**
+   * Gives up when aborted: a message still waiting for room (or, for
+   * `deliver()`, still buffered and not yet taken) is withdrawn, and the
+   * promise rejects with the reason.
+   */
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * A source that fetches messages only when the reader asks for them
  * (JetStream pull consumers, TCP reads, ZeroMQ receives).
@@ -59,6 +81,12 @@ export interface PullSource<M> {
   start?(context: SourceContext): void | Promise<void>;
   /** Fetches up to `max` messages; `null` ends the stream. */
   pull(max: number, context: SourceContext): Iterable<M> | null | Promise<Iterable<M> | null>;
+  /**
+   * How many messages the source holds for this subscription beyond what it
+   * handed over (fetched ahead, or due from requests already sent), so that
+   * {@linkcode Subscription.buffered} counts every layer.
+   */
+  readonly held?: number | undefined;
   /**
    * Releases everything the source holds. Called exactly once when the
    * subscription ends for any reason: cancelled, closed, aborted, failed or
@@ -83,18 +111,21 @@ export interface PushController<M> {
   offer(message: M): boolean;
   /**
    * Adds a message, waiting for room under `"block"` (in the order of the
-   * calls). Resolves when the message is buffered or delivered.
+   * calls). Resolves when the message is buffered or delivered. At most
+   * `max(1, highWaterMark)` pushes wait at once: they hold their message,
+   * and `buffered` counts them.
    *
    * @throws {ClosedError} When the subscription ends before there was room.
+   * @throws {OverflowError} When as many pushes already wait.
    */
-  push(message: M): Promise<void>;
+  push(message: M, options?: PushOptions): Promise<void>;
   /**
    * Like `push`, but resolves only once a reader has taken the message.
    *
    * @throws {ClosedError} When the subscription ends before that.
-   * @throws {OverflowError} When a drop policy dropped the message.
+   * @throws {OverflowError} When a drop policy dropped the message, or as many pushes already wait.
    */
-  deliver(message: M): Promise<void>;
+  deliver(message: M, options?: PushOptions): Promise<void>;
   /** Ends the stream once what is buffered has been read. */
   end(): void;
   /** Fails the stream at once with `error`. */
@@ -114,6 +145,12 @@ export interface PushSource<M> {
   pause?(): void;
   /** Under `"block"`: called when there is room again. */
   resume?(): void;
+  /**
+   * How many messages the source holds for this subscription and has not
+   * offered yet (decoded or being received), so that
+   * {@linkcode Subscription.buffered} counts every layer.
+   */
+  readonly held?: number | undefined;
   /** Releases everything, as {@linkcode PullSource.cancel}. */
   cancel?(reason: unknown): void | Promise<void>;
 }
@@ -132,6 +169,14 @@ interface Waiter<M> {
   reject(err: unknown): void;
 }
 
+/** Removes `item` from `list` if it is there; returns whether it was. */
+function removeFrom<T>(list: T[], item: T, from = 0): boolean {
+  const i = list.indexOf(item, from);
+  if (i < 0) return false;
+  list.splice(i, 1);
+  return true;
+}
+
 function noop(): void {}
 
 /** Validates a `highWaterMark` option; exported for the adapters. */
@@ -143,12 +188,35 @@ export function checkHighWaterMark(value: number | undefined, fallback: number, 
   return value;
 }
 
-/** Validates an `overflow` option; exported for the adapters. */
-export function checkOverflow(value: OverflowPolicy | undefined, what: string): OverflowPolicy {
-  if (value === undefined) return "block";
-  if (!OVERFLOW_POLICIES.includes(value)) {
+/**
+ * Validates an `overflow` option against the policies an adapter offers
+ * (its `capabilities.overflow`); exported for the adapters.
+ *
+ * @example
+ * ```ts
+ * import { checkOverflow } from "@x/pubsub";
+ *
+ * console.log(checkOverflow(undefined, "Subscribing", ["drop-newest", "error"])); // drop-newest
+ * ```
+ *
+ * @param value The option as given.
+ * @param what The action, for the error message.
+ * @param offered The policies accepted, the default first. Default all four, `"block"` first.
+ * @returns The policy to use: `value`, or the default when it is undefined.
+ * @throws {TypeError} When `value` is not one of `offered`.
+ */
+export function checkOverflow(
+  value: OverflowPolicy | undefined,
+  what: string,
+  offered: readonly OverflowPolicy[] = OVERFLOW_POLICIES,
+): OverflowPolicy {
+  if (value === undefined) return offered[0] ?? "block";
+  if (!offered.includes(value)) {
+    const known = OVERFLOW_POLICIES.includes(value);
     throw new TypeError(
-      `${what} failed: overflow ${JSON.stringify(value)} is not one of ${OVERFLOW_POLICIES.join(", ")}`,
+      `${what} failed: overflow ${JSON.stringify(value)} is not ${known ? "offered here" : "a policy"}: use one of ${
+        offered.join(", ")
+      }`,
     );
   }
   return value;
@@ -212,12 +280,17 @@ class Machine<M> implements PushController<M> {
     return d === null || d === undefined || d > 0 ? 0 : -d;
   }
 
-  get buffered(): number {
+  /** Messages in the buffer proper: the stream's queue and the private FIFO. */
+  #occupancy(): number {
     return this.#own.length - this.#head + this.#queued();
   }
 
+  get buffered(): number {
+    return this.#occupancy() + this.#waiters.length + (this.#source.held ?? 0);
+  }
+
   get desiredSize(): number {
-    return this.#hwm - this.buffered;
+    return this.#hwm - this.#occupancy();
   }
 
   get highWaterMark(): number {
@@ -269,12 +342,12 @@ class Machine<M> implements PushController<M> {
         }
       }
     }
-    while (this.#waiters.length > 0 && (this.#waitingRead || this.buffered < this.#hwm)) {
+    while (this.#waiters.length > 0 && (this.#waitingRead || this.#occupancy() < this.#hwm)) {
       const w = this.#waiters.shift()!;
       this.#accept(w.entry);
       w.resolve();
     }
-    if (this.#paused && this.#waiters.length === 0 && this.buffered < this.#hwm) {
+    if (this.#paused && this.#waiters.length === 0 && this.#occupancy() < this.#hwm) {
       this.#paused = false;
       this.#source.resume?.();
     }
@@ -340,7 +413,7 @@ class Machine<M> implements PushController<M> {
       if (this.#hwm === 0) this.#wake();
       return true;
     }
-    const buffered = this.buffered;
+    const buffered = this.#occupancy();
     if (buffered < this.#hwm) {
       if (entry.taken === undefined && this.#policy !== "drop-oldest" && this.#head === this.#own.length) {
         this.#controller.enqueue(entry.message);
@@ -399,22 +472,66 @@ class Machine<M> implements PushController<M> {
     return this.#accept({ message });
   }
 
-  push(message: M): Promise<void> {
-    return this.#wait({ message });
+  push(message: M, options: PushOptions = {}): Promise<void> {
+    return this.#wait({ message }, options.signal);
   }
 
-  deliver(message: M): Promise<void> {
+  deliver(message: M, options: PushOptions = {}): Promise<void> {
+    const signal = options.signal;
     return new Promise<void>((resolve, reject) => {
       const entry: Entry<M> = { message, taken: { resolve, reject } };
-      this.#wait(entry).catch(reject);
+      if (signal !== undefined) {
+        const withdraw = () => {
+          // Still in the private FIFO: not handed to a read yet, so it can be taken back.
+          if (removeFrom(this.#own, entry, this.#head)) reject(signal.reason);
+        };
+        signal.addEventListener("abort", withdraw, { once: true });
+        entry.taken = {
+          resolve: () => {
+            signal.removeEventListener("abort", withdraw);
+            resolve();
+          },
+          reject: (err) => {
+            signal.removeEventListener("abort", withdraw);
+            reject(err);
+          },
+        };
+      }
+      this.#wait(entry, signal).catch((err) => entry.taken!.reject(err));
     });
   }
 
-  #wait(entry: Entry<M>): Promise<void> {
+  #wait(entry: Entry<M>, signal?: AbortSignal): Promise<void> {
     if (this.#done || this.#ending) return Promise.reject(this.#closedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#waiters.length === 0 && this.#accept(entry)) return Promise.resolve();
     if (this.#done) return Promise.reject(this.#closedError());
-    return new Promise<void>((resolve, reject) => this.#waiters.push({ entry, resolve, reject }));
+    if (this.#waiters.length >= Math.max(1, this.#hwm)) {
+      return Promise.reject(
+        new OverflowError(
+          `Delivering a message failed: ${this.#waiters.length} more already wait for room beyond the buffer of ${this.#hwm}`,
+          { highWaterMark: this.#hwm },
+        ),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter<M> = { entry, resolve, reject };
+      this.#waiters.push(waiter);
+      if (signal === undefined) return;
+      const onAbort = () => {
+        if (removeFrom(this.#waiters, waiter)) reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      const off = () => signal.removeEventListener("abort", onAbort);
+      waiter.resolve = () => {
+        off();
+        resolve();
+      };
+      waiter.reject = (err) => {
+        off();
+        reject(err);
+      };
+    });
   }
 
   #closedError(): ClosedError {
@@ -586,7 +703,11 @@ export class Subscription<M> extends ReadableStream<M> {
     return this.#machine.dropped;
   }
 
-  /** How many messages are buffered, waiting for the reader. */
+  /**
+   * How many messages are held for this subscription, waiting for the
+   * reader, in every layer: the buffer, what the source fetched ahead or has
+   * not offered yet, and the pushes waiting for room under `"block"`.
+   */
   get buffered(): number {
     return this.#machine.buffered;
   }

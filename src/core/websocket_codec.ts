@@ -236,6 +236,8 @@ export class FrameDecoder {
   #fragmentOpcode = 0;
   /** Bytes consumed so far, for error offsets. */
   #consumed = 0;
+  /** The initial buffer size, returned to once a large frame is through. */
+  readonly #initial: number;
 
   /**
    * Creates a decoder.
@@ -249,7 +251,8 @@ export class FrameDecoder {
       throw new RangeError(`Creating a WebSocket decoder failed: maxMessageSize ${max} is not a positive integer`);
     }
     this.maxMessageSize = max;
-    this.#buf = new Uint8Array(options.initialBufferSize ?? 64 * 1024);
+    this.#initial = options.initialBufferSize ?? 64 * 1024;
+    this.#buf = new Uint8Array(this.#initial);
     this.#view = new DataView(this.#buf.buffer);
   }
 
@@ -268,6 +271,15 @@ export class FrameDecoder {
   space(min = 16 * 1024): Uint8Array {
     const held = this.#end - this.#start;
     const want = Math.max(min, this.#need - held);
+    if (this.#buf.length > 4 * this.#initial && held + want <= this.#initial) {
+      // A large frame grew the buffer and is through: give the memory back.
+      const next = new Uint8Array(this.#initial);
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = next;
+      this.#view = new DataView(next.buffer);
+      this.#start = 0;
+      this.#end = held;
+    }
     if (this.#buf.length - this.#end >= want) return this.#buf.subarray(this.#end);
     if (this.#start > 0 && this.#buf.length - held >= want) {
       this.#buf.copyWithin(0, this.#start, this.#end);

@@ -17,6 +17,7 @@ import type {
 } from "../core/pubsub.ts";
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import type { StatusChannel } from "../core/status.ts";
+import { OVERFLOW_POLICIES } from "../core/subscription.ts";
 import { checkTopic, compileTopicPattern, isTopicPattern } from "../core/topic.ts";
 import { HttpPubSubClient, type HttpPubSubClientOptions } from "./client.ts";
 import type { HttpPubSubSubscription } from "./subscription.ts";
@@ -78,12 +79,14 @@ export function toServerGlob(pattern: string): string {
  * a `notify()` and resolves on the broadcaster's confirmation.
  *
  * Under the default overflow policy `"block"`, the receiver answers the
- * broadcaster only once the reader took the message, so an unread
- * subscription holds each notify until the broadcaster's receive timeout
- * (lonelypss: 5 s), after which the message is still delivered here but not
- * counted. The drop and error policies answer as soon as the message is
- * buffered or dropped. Payloads are limited to the receive buffer, so every
- * message has `data`.
+ * broadcaster once the message is buffered (the client's `hold:
+ * "buffered"`). While the buffer is full, up to `highWaterMark` receives
+ * wait for room holding their message, and further receives wait with
+ * their bodies unread (held at the transport), until the reader makes room;
+ * a broadcaster that gives up meanwhile (lonelypss: after 5 s) counts the
+ * message undelivered and sends a missed notice, while the message is still
+ * delivered here. The drop and error policies answer at once. Payloads are
+ * limited to the receive buffer, so every message has `data`.
  *
  * @example
  * ```ts ignore
@@ -139,6 +142,8 @@ export class HttpPubSub implements PubSub<HttpPubSubMessage> {
       replay: false,
       groups: false,
       headers: false,
+      overflow: OVERFLOW_POLICIES,
+      delivery: "at-most-once",
     };
   }
 
@@ -161,7 +166,9 @@ export class HttpPubSub implements PubSub<HttpPubSubMessage> {
     checkTopic(topic, "Subscribing", true);
     if (options.group !== undefined) throw new TypeError("Subscribing failed: httppubsub has no groups");
     if (this.#closed) throw new ClosedError(`Subscribing to ${topic} failed: the client is closed`);
-    const { group: _, ...rest } = options;
+    const { group: _, ...given } = options;
+    // The contract's "block": the broadcaster gets its answer once the message is buffered; a full buffer holds it.
+    const rest = { hold: "buffered" as const, ...given };
     if (!isTopicPattern(topic)) return this.client.subscribeExact(topic, rest);
     return this.client.subscribeGlob(toServerGlob(topic), { ...rest, filter: compileTopicPattern(topic) });
   }

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { createSHA512 } from "hash-wasm";
 import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { PushController, Subscription } from "../core/subscription.ts";
@@ -47,6 +46,7 @@ import {
   utf8OrUndefined,
 } from "./subscription.ts";
 import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
+import { sha512 as digestSha512, takeSha512 } from "./sha512.ts";
 
 /** One broadcaster. */
 export interface BroadcasterConfig {
@@ -157,7 +157,10 @@ function positive(value: number | undefined, fallback: number, what: string, all
  * subscription is a stream; the receiver answers the broadcaster only when
  * the reader has taken the message, so `notify().notified` counts messages
  * really handed over, and a slow reader slows the broadcaster (which gives up
- * after its timeout; the message is still delivered here).
+ * after its timeout; the message is still delivered here). While a
+ * subscription under `"block"` holds as many messages as it may (its buffer,
+ * and as many waiting for room), further receives wait with their bodies
+ * unread, so memory stays bounded however many the broadcaster sends.
  *
  * Missed notices (`/v1/recover`) emit a `"missed"` status event with
  * `detail.topic`, and call `onMissed` on the subscriptions covering it.
@@ -200,6 +203,10 @@ export class HttpPubSubClient {
   readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
   readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
   readonly #subs = new Set<LocalSub>();
+  /** Receives are admitted one after another (see `#admit`): the tail of that line. */
+  #admission: Promise<void> = Promise.resolve();
+  /** Called when a delivery is answered, so that waiting admissions look again. */
+  readonly #answered = new Set<() => void>();
   readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #lastMissed = new Map<string, number>();
@@ -313,6 +320,7 @@ export class HttpPubSubClient {
       sendAuth: this.#sendAuth,
       bufferLimit: this.#bufferLimit,
       deliver: (r) => this.#deliver(r),
+      admit: () => this.#admit(),
       missed: (topic) => this.#missed(topic),
       rejected: (error, status) => this.status.emit("error", { status }, error),
     }, basePath);
@@ -402,7 +410,7 @@ export class HttpPubSubClient {
               await cancelQuietly(res.body);
               return [res.status, undefined] as const;
             }
-            const got = await readCapped(res.body, 4 * MAX_U16_FIELD + 1024);
+            const got = await readCapped(res, 4 * MAX_U16_FIELD + 1024);
             return [res.status, got] as const;
           });
         } catch (err) {
@@ -679,6 +687,26 @@ export class HttpPubSubClient {
   // Receiving
   // -------------------------------------------------------------------------
 
+  /**
+   * Admits one receive at a time, and only while no subscription under
+   * `"block"` already has as many deliveries unanswered as it may hold
+   * (its `limit`): the rest wait with their bodies unread, holding the
+   * broadcaster at the transport instead of in memory. The admission ends
+   * once the message is handed over (or the receive ends otherwise).
+   */
+  #admit(): Promise<() => void> {
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => end = resolve);
+    const turn = this.#admission;
+    this.#admission = turn.then(() => ended);
+    return turn.then(async () => {
+      while (!this.#closed && [...this.#subs].some((s) => s.waiting >= s.limit)) {
+        await new Promise<void>((resolve) => this.#answered.add(resolve));
+      }
+      return end;
+    });
+  }
+
   async #deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate"> {
     const topic = received.prefix.topic;
     const key = hex(topic);
@@ -691,9 +719,20 @@ export class HttpPubSubClient {
     if (rows > 1 && this.#isDuplicateCopy(`${key}:${hex(received.sha512)}`, rows)) return 0;
     const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
     const messages = received.messages(targets.length);
-    const results = await Promise.allSettled(
-      targets.map((s, i) => s.untilTaken ? s.controller!.deliver(messages[i]!) : s.controller!.push(messages[i]!)),
-    );
+    const handed = targets.map((s, i) => {
+      s.waiting++;
+      const p = s.untilTaken ? s.controller!.deliver(messages[i]!) : s.controller!.push(messages[i]!);
+      const answered = () => {
+        s.waiting--;
+        const wakes = [...this.#answered];
+        this.#answered.clear();
+        for (const wake of wakes) wake();
+      };
+      p.then(answered, answered);
+      return p;
+    });
+    received.admitted?.();
+    const results = await Promise.allSettled(handed);
     return results.filter((r) => r.status === "fulfilled").length;
   }
 
@@ -781,7 +820,7 @@ export class HttpPubSubClient {
       if (options.length !== undefined && options.length !== length) {
         throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes given`);
       }
-      sha512 ??= new Uint8Array(await crypto.subtle.digest("SHA-512", bytes as Uint8Array<ArrayBuffer>));
+      sha512 ??= await digestSha512(bytes);
       open = () => bytes as Uint8Array<ArrayBuffer>;
     } else if (data instanceof Blob) {
       const blob = data;
@@ -889,8 +928,7 @@ async function readAll(stream: ReadableStream<Uint8Array>, length: number | unde
 }
 
 async function hashStream(stream: ReadableStream<Uint8Array>, length?: number, action?: string): Promise<Uint8Array> {
-  const h = await createSHA512();
-  h.init();
+  const h = await takeSha512();
   let n = 0;
   for await (const chunk of stream) {
     n += chunk.length;
@@ -899,7 +937,7 @@ async function hashStream(stream: ReadableStream<Uint8Array>, length?: number, a
   if (length !== undefined && n !== length) {
     throw new RangeError(`${action} failed: the stream has ${n} bytes, not the ${length} given`);
   }
-  return h.digest("binary");
+  return h.digest();
 }
 
 function withPrefix(

@@ -67,8 +67,23 @@ export function toBytes(value: TopicInput): Uint8Array {
   return typeof value === "string" ? utf8.encode(value) : value;
 }
 
-function field(w: ByteWriter, value: TopicInput, width: 1 | 2, what: string): void {
-  const bytes = toBytes(value);
+/** UTF-8 of the short strings that repeat in every signed document and request (urls, topics). */
+const encodedStrings = new Map<string, Uint8Array>();
+
+function cachedUtf8(value: string): Uint8Array {
+  let bytes = encodedStrings.get(value);
+  if (bytes === undefined) {
+    bytes = utf8.encode(value);
+    if (value.length <= 512) {
+      if (encodedStrings.size >= 1024) encodedStrings.clear();
+      encodedStrings.set(value, bytes);
+    }
+  }
+  return bytes;
+}
+
+function field(w: ByteWriter, value: TopicInput, width: 1 | 2, what: string, cache = true): void {
+  const bytes = typeof value !== "string" ? value : cache ? cachedUtf8(value) : utf8.encode(value);
   const max = width === 1 ? 0xff : 0xffff;
   if (bytes.length > max) {
     throw new RangeError(`Encoding ${what} failed: its ${bytes.length} bytes are more than ${max}`);
@@ -169,6 +184,9 @@ export const AUTH_DOCUMENT_NUMBERS: Readonly<Record<AuthDocument["type"], number
   "continue-notify": 21,
 };
 
+/** The writer {@linkcode encodeAuthDocument} reuses (every request and answer signs or checks one). */
+let spareAuthWriter: ByteWriter | undefined;
+
 /**
  * Builds the bytes HMAC-SHA512 signs for a document:
  * `u8 type | u64 ts | lp8(nonce) | lp16(tracing) | fields`.
@@ -197,10 +215,13 @@ export function encodeAuthDocument(
   tracing: Uint8Array,
   doc: AuthDocument,
 ): Uint8Array<ArrayBuffer> {
-  const w = new ByteWriter(256);
+  // Taken, not shared (a failed encoding leaves it to the garbage collector).
+  const w = spareAuthWriter?.reset() ?? new ByteWriter(256);
+  spareAuthWriter = undefined;
   w.u8(AUTH_DOCUMENT_NUMBERS[doc.type]);
   w.u64(BigInt(Math.floor(timestamp)));
-  field(w, nonce, 1, "the nonce");
+  // Nonces are new every time: not worth remembering.
+  field(w, nonce, 1, "the nonce", false);
   field(w, tracing, 2, "the tracing");
   switch (doc.type) {
     case "subscribe-exact":
@@ -276,7 +297,9 @@ export function encodeAuthDocument(
       w.u32(doc.partId);
       break;
   }
-  return w.finish() as Uint8Array<ArrayBuffer>;
+  const out = w.finish() as Uint8Array<ArrayBuffer>;
+  if (w.length <= 4096) spareAuthWriter = w;
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -307,12 +330,33 @@ export interface HmacAuthorization {
  * @returns The text.
  */
 export function base64Encode(bytes: Uint8Array): string {
+  // By table: `btoa(String.fromCharCode(...))` costs several times more for the 64-byte codes and digests sent
+  // with every message.
+  const n = bytes.length;
   let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    s += B64_PAIRS[v >> 12]! + B64_PAIRS[v & 0xfff]!;
   }
-  return btoa(s);
+  if (i + 1 === n) {
+    const v = bytes[i]! << 16;
+    s += B64_PAIRS[v >> 12]! + "==";
+  } else if (i + 2 === n) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    s += B64_PAIRS[v >> 12]! + B64_ALPHABET[(v >> 6) & 63]! + "=";
+  }
+  return s;
 }
+
+const B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** Two base64 characters for each 12-bit value. */
+const B64_PAIRS: string[] = Array.from({ length: 4096 }, (_, v) => B64_ALPHABET[v >> 6]! + B64_ALPHABET[v & 63]!);
+/** The 6-bit value of each character code of standard and url-safe base64, -1 for any other. */
+const B64_VALUES = new Int8Array(128).fill(-1);
+for (let v = 0; v < 64; v++) B64_VALUES[B64_ALPHABET.charCodeAt(v)] = v;
+B64_VALUES["-".charCodeAt(0)] = 62;
+B64_VALUES["_".charCodeAt(0)] = 63;
 
 /**
  * Decodes standard or url-safe base64, with or without padding.
@@ -328,18 +372,27 @@ export function base64Encode(bytes: Uint8Array): string {
  * @returns The bytes, or `undefined` when it is not base64.
  */
 export function base64Decode(text: string): Uint8Array | undefined {
-  let s = text.replaceAll("-", "+").replaceAll("_", "/");
-  s = s.replace(/=+$/, "");
-  if (!/^[A-Za-z0-9+/]*$/.test(s) || s.length % 4 === 1) return undefined;
-  s += "=".repeat((4 - s.length % 4) % 4);
-  try {
-    const bin = atob(s);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  } catch {
-    return undefined;
+  // Trailing "=" are dropped, whatever their number; any other character outside both alphabets refuses the
+  // text, as does a length that leaves one character over; bits left over at the end are ignored (as atob does).
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 61) end--;
+  if (end % 4 === 1) return undefined;
+  const out = new Uint8Array((end * 3) >> 2);
+  let at = 0;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    const v = c < 128 ? B64_VALUES[c]! : -1;
+    if (v < 0) return undefined;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (acc >> bits) & 0xff;
+    }
   }
+  return out;
 }
 
 /**

@@ -21,14 +21,32 @@ export async function cancelQuietly(
 /**
  * Reads a whole body of at most `max` bytes.
  *
- * @param body The body.
+ * Given a `Request` or `Response` that declares a `Content-Length` of at most
+ * `max` (and no `Content-Encoding`, which would make the decoded body longer),
+ * the body is taken in one piece with `arrayBuffer()`: the HTTP layer holds it
+ * to that length, and under Deno this skips making a `ReadableStream` of it,
+ * which costs ≈ 40 µs per small body.
+ *
+ * @param message The request or response, or its body.
  * @param max The limit.
  * @returns The bytes, or `undefined` when there are more than `max` (the rest is cancelled).
  */
 export async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
+  message: Request | Response | ReadableStream<Uint8Array> | null,
   max: number,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  let body: ReadableStream<Uint8Array> | null;
+  if (message instanceof Request || message instanceof Response) {
+    const declared = message.headers.get("content-length");
+    if (declared !== null && /^\d{1,15}$/.test(declared) && !message.headers.has("content-encoding")) {
+      if (Number(declared) > max) {
+        await cancelQuietly(message.body);
+        return undefined;
+      }
+      return new Uint8Array(await message.arrayBuffer());
+    }
+    body = message.body;
+  } else body = message;
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];

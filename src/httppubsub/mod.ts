@@ -146,6 +146,7 @@ export type { Message } from "../core/message.ts";
 export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

@@ -6,7 +6,6 @@
  */
 
 import { Hono } from "hono";
-import { createSHA512 } from "hash-wasm";
 import { ChunkedReader, NEED_MORE } from "../core/bytes.ts";
 import { ProtocolError } from "../core/errors.ts";
 import type { AuthConfig, AuthResult } from "./auth.ts";
@@ -19,6 +18,7 @@ import {
 } from "./codec.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import { cancelQuietly, equalBytes, readCapped } from "./io.ts";
+import { takeSha512 } from "./sha512.ts";
 
 /**
  * A request handler in the web's shape, as Hono apps are: `fetch` serves a
@@ -55,6 +55,8 @@ export interface ReceivedMessage {
    * each gets its own stream.
    */
   messages(n: number): HttpPubSubMessage[];
+  /** Ends this request's admission (see `ReceiverTarget.admit`) once its message is handed over. */
+  admitted?: (() => void) | undefined;
 }
 
 /** What the receiver app serves on behalf of. */
@@ -75,6 +77,14 @@ export interface ReceiverTarget {
    * when nothing here subscribes to its topic any more.
    */
   deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate">;
+  /**
+   * Waits until a message may be read in: while a subscription holds as many
+   * messages as it may, new receives wait here, their bodies unread, so the
+   * broadcaster is held at the transport. Resolves with the function that
+   * ends this admission (`deliver` calls it once the message is handed over;
+   * the receiver calls it on every other way out).
+   */
+  admit?(): Promise<() => void>;
   /** Called for every verified missed notice. */
   missed(topic: Uint8Array): void;
   /** Told about rejected requests (bad auth, bad bytes), for status reporting. */
@@ -132,6 +142,16 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
   };
 
   app.post("/v1/receive", async (c) => {
+    const admitted = (await target.admit?.()) ?? (() => {});
+    try {
+      return await receive(c.req.raw, admitted);
+    } finally {
+      admitted();
+    }
+  });
+
+  const receive = async (request: Request, admitted: () => void): Promise<Response> => {
+    const c = { req: { raw: request, header: (name: string) => request.headers.get(name) ?? undefined } };
     const sha512 = parseReprDigest(c.req.header("repr-digest"));
     if (sha512 === undefined) return reject(400, "Receiving a message failed: Repr-Digest has no valid sha-512");
     const body = c.req.raw.body;
@@ -185,6 +205,8 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
     let abandon = (): Promise<void> => cancelQuietly(reader);
     if (p.length <= target.bufferLimit) {
       const data = new Uint8Array(p.length);
+      // Hashed as it arrives, so that hashing overlaps the transfer.
+      const hasher = await takeSha512();
       let at = 0;
       let over = false;
       const take = (chunk: Uint8Array) => {
@@ -193,6 +215,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
           return;
         }
         data.set(chunk, at);
+        hasher.update(chunk);
         at += chunk.length;
       };
       take(rest);
@@ -213,11 +236,13 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       if (at !== p.length) {
         return reject(400, `Receiving a message failed: the body ends after ${at} of ${p.length} bytes`);
       }
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
-      if (!equalBytes(digest, sha512)) return reject(400, "Receiving a message failed: the SHA-512 does not match");
+      if (!equalBytes(hasher.digest(), sha512)) {
+        return reject(400, "Receiving a message failed: the SHA-512 does not match");
+      }
       received = {
         prefix: p,
         sha512,
+        admitted,
         messages: (n) =>
           Array.from(
             { length: n },
@@ -226,8 +251,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       };
       finished = Promise.resolve(undefined);
     } else {
-      const hasher = await createSHA512();
-      hasher.init();
+      const hasher = await takeSha512();
       let got = 0;
       let settle!: (err: Error | undefined) => void;
       finished = new Promise((resolve) => settle = resolve);
@@ -255,7 +279,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
                   err = new ProtocolError(
                     `Receiving a message failed: the body ends after ${got} of ${p.length} bytes`,
                   );
-                } else if (!equalBytes(hasher.digest("binary"), sha512)) {
+                } else if (!equalBytes(hasher.digest(), sha512)) {
                   err = new ProtocolError("Receiving a message failed: the SHA-512 does not match");
                 }
                 if (err !== undefined) {
@@ -291,6 +315,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       received = {
         prefix: p,
         sha512,
+        admitted,
         messages: (n) => {
           const streams: ReadableStream<Uint8Array>[] = [];
           let source = stream;
@@ -340,10 +365,10 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       }),
       { headers: OCTET },
     );
-  });
+  };
 
   app.post("/v1/recover", async (c) => {
-    const body = await readCapped(c.req.raw.body, 4 + 2 * 0xffff);
+    const body = await readCapped(c.req.raw, 4 + 2 * 0xffff);
     if (body === undefined) return reject(400, "Receiving a missed notice failed: the body is too long");
     let req;
     try {

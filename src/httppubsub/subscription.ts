@@ -42,6 +42,14 @@ export interface LocalSub {
   readonly onMissed: ((topic: string) => void) | undefined;
   /** Whether the answer waits until the reader took the message. */
   readonly untilTaken: boolean;
+  /**
+   * Under `"block"`, how many deliveries may be unanswered at once before
+   * new ones wait, their bodies unread (buffered or waiting for room, as the
+   * subscription allows); otherwise `Infinity`.
+   */
+  readonly limit: number;
+  /** Deliveries handed over and not yet answered. */
+  waiting: number;
   controller: PushController<HttpPubSubMessage> | undefined;
 }
 
@@ -136,12 +144,18 @@ export function localSub(options: HttpPubSubSubscribeOptions): LocalSub {
     throw new TypeError(`Subscribing failed: hold ${JSON.stringify(options.hold)} is not taken or buffered`);
   }
   const block = options.overflow === undefined || options.overflow === "block";
+  const untilTaken = block && options.hold !== "buffered";
+  // The subscription lets max(1, highWaterMark) pushes wait for room; "taken" also holds what is buffered.
+  const hwm = typeof options.highWaterMark === "number" && options.highWaterMark >= 0 ? options.highWaterMark : 16;
+  const room = Math.max(1, hwm);
   return {
     exact: new Set(),
     globs: new Map(),
     filter: options.filter,
     onMissed: options.onMissed,
-    untilTaken: block && options.hold !== "buffered",
+    untilTaken,
+    limit: !block ? Infinity : untilTaken ? hwm + room : room,
+    waiting: 0,
     controller: undefined,
   };
 }

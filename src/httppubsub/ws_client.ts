@@ -34,6 +34,9 @@ import {
 } from "./subscription.ts";
 import { type B2SMessage, connectionNonce, decodeB2S, encodeS2B, type S2BMessage, websocketUrl } from "./ws_codec.ts";
 
+/** The most received frames waiting to be processed before the broadcaster is taken to break the protocol. */
+const MAX_QUEUED_FRAMES = 64;
+
 /** Options of {@linkcode WebsocketPubSubClient}. */
 export interface WebsocketPubSubClientOptions {
   /** The broadcasters (http(s) base urls); the first reachable in priority order is used. */
@@ -180,6 +183,8 @@ export class WebsocketPubSubClient {
   #bcCounter = 1;
   #sendChain: Promise<unknown> = Promise.resolve();
   #recvChain: Promise<unknown> = Promise.resolve();
+  /** Frames in `#recvChain` not yet processed: bounded, as the broadcaster must wait for our acknowledgements. */
+  #recvQueued = 0;
   #opChain: Promise<unknown> = Promise.resolve();
   #notifyLock: Promise<unknown> = Promise.resolve();
   #receiving: Receiving | undefined;
@@ -552,11 +557,21 @@ export class WebsocketPubSubClient {
         // The broadcaster counter follows arrival order.
         const url = websocketUrl(this.#nonce, this.#bcCounter++);
         const generation = this.#generation;
+        // A broadcaster keeps a few receive parts unacknowledged (lonelypss: 3) and missed notices are quick, so
+        // frames wait here only briefly; one that floods us while the reader is slow breaks the protocol.
+        if (this.#recvQueued >= MAX_QUEUED_FRAMES) {
+          this.#violation(
+            new ProtocolError(`Receiving failed: more than ${MAX_QUEUED_FRAMES} frames arrived unacknowledged`),
+          );
+          return;
+        }
+        this.#recvQueued++;
         const arrived = performance.now();
         this.#recvChain = this.#recvChain.then(() =>
           generation === this.#generation ? this.#process(m, url, arrived) : undefined
         )
-          .catch((err) => generation === this.#generation && this.#violation(err as Error));
+          .catch((err) => generation === this.#generation && this.#violation(err as Error))
+          .finally(() => this.#recvQueued--);
         return;
       }
     }

@@ -38,6 +38,7 @@ export type { WebSocketConstructor } from "../core/open_web_socket.ts";
 export type { BasicMessage, Message, Settleable } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

@@ -98,6 +98,8 @@ export class MdbPubSub implements PubSub<MdbMessage> {
       replay: true,
       groups: false,
       headers: true,
+      overflow: ["block"],
+      delivery: "at-least-once",
     };
     this.status.emit("connected");
   }
@@ -106,10 +108,11 @@ export class MdbPubSub implements PubSub<MdbMessage> {
    * Subscribes to a dataset.
    *
    * @param topic The dataset slug.
-   * @param options Signal; `highWaterMark` and `overflow` are checked but not needed: the
-   *   subscription pulls one batch at a time only while the reader reads, so it never overflows.
+   * @param options Signal; `highWaterMark` is checked but not needed, and `overflow` can only be
+   *   `"block"`: the subscription pulls one batch at a time only while the reader reads, so it never
+   *   overflows (the stream holds the rest).
    * @returns The subscription; `ready` resolves once the consumer is in place.
-   * @throws {TypeError} When the topic is not a slug, `group` is given, or `overflow` is unknown.
+   * @throws {TypeError} When the topic is not a slug, `group` is given, or `overflow` is not `"block"`.
    * @throws {RangeError} When `highWaterMark` is not an integer of 0 or more.
    * @throws {ClosedError} When closed.
    */
@@ -119,7 +122,7 @@ export class MdbPubSub implements PubSub<MdbMessage> {
       throw new TypeError(`Subscribing to ${topic} failed: MDB has no groups (group ${options.group})`);
     }
     checkHighWaterMark(options.highWaterMark, 1, `Subscribing to ${topic}`);
-    checkOverflow(options.overflow, `Subscribing to ${topic}`);
+    checkOverflow(options.overflow, `Subscribing to ${topic}`, this.capabilities.overflow);
     if (this.#closed) throw new ClosedError(`Subscribing to ${topic} failed: the client is closed`);
     return this.connection.open(topic, {
       offset: this.#options.offset,

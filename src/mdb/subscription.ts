@@ -7,6 +7,7 @@
  * @module
  */
 
+import { detachBytes } from "../core/bytes.ts";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { AuthError, ClosedError } from "../core/errors.ts";
 import { StatusChannel, type StatusEvent } from "../core/status.ts";
@@ -130,6 +131,11 @@ class DatasetSource implements PullSource<MdbMessage> {
     return this.#consumer?.stream;
   }
 
+  /** Messages pulled and not yet handed out, at most one batch (counted in the subscription's `buffered`). */
+  get held(): number {
+    return this.#source?.held ?? 0;
+  }
+
   get pullRequests(): number {
     return this.#source?.requests ?? 0;
   }
@@ -238,7 +244,8 @@ class DatasetSource implements PullSource<MdbMessage> {
     const init = {
       dataset: this.dataset,
       subject: m.subject,
-      data: m.data,
+      // A message kept for the reader must not keep the whole read chunk it was cut from alive.
+      data: detachBytes(m.data),
       headers: fromNatsHeaders(m.headers),
       reply: m.reply!,
       info,

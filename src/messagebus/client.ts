@@ -4,7 +4,7 @@
  * @module
  */
 
-import { TruncatedInputError } from "../core/bytes.ts";
+import { detachBytes, TruncatedInputError } from "../core/bytes.ts";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type PushController, type StreamOptions, Subscription } from "../core/subscription.ts";
@@ -14,7 +14,7 @@ import {
   type BusMessage,
   type DataPacket,
   encodeCredentials,
-  encodeMessage,
+  encodePacked,
   type ImageField,
   MessageDecoder,
   uuidToBytes,
@@ -265,6 +265,7 @@ export class MessageBusClient {
 
   readonly #options: MessageBusClientOptions;
   readonly #imageField: ImageField;
+  readonly #dialect: { imageField: ImageField };
   readonly #auth: AuthDialect;
   readonly #url: string;
   readonly #probeFeed: string;
@@ -280,7 +281,9 @@ export class MessageBusClient {
   readonly #stopSignal = new AbortController();
   #queue: Pending[] = [];
   #queuedBytes = 0;
+  /** The last drain of the queue (settled when none runs). */
   #writing: Promise<void> | undefined;
+  #draining = false;
   #loop: Promise<void> | undefined;
   #resolveClosed!: (err: Error | undefined) => void;
   readonly #subscriptions = new Map<string, { feed: string; topic: string; count: number }>();
@@ -303,6 +306,7 @@ export class MessageBusClient {
     this.#conn = conn;
     this.#options = options;
     this.#imageField = options.imageField ?? "bool";
+    this.#dialect = { imageField: this.#imageField };
     this.#auth = options.auth ?? "v3";
     this.#url = `${options.tls ? "tls" : "tcp"}://${host}:${port}`;
     this.#probeFeed = options.probeFeed ?? "__probe__";
@@ -539,7 +543,7 @@ export class MessageBusClient {
   // ------------------------------------------------------------ writing
 
   #encode(message: BusMessage): Uint8Array {
-    return encodeMessage(message, { imageField: this.#imageField });
+    return encodePacked(message, this.#dialect);
   }
 
   #enqueue(bytes: Uint8Array, kind: Kind): Promise<void> {
@@ -563,42 +567,57 @@ export class MessageBusClient {
   }
 
   #kick(): void {
-    if (this.#writing !== undefined || !this.#ready || this.#queue.length === 0) return;
-    this.#writing = this.#drain().finally(() => {
-      this.#writing = undefined;
-      this.#kick();
-    });
+    if (this.#draining || !this.#ready || this.#queue.length === 0) return;
+    this.#draining = true;
+    this.#writing = this.#drain();
   }
 
   async #drain(): Promise<void> {
-    while (this.#ready && this.#queue.length > 0) {
-      const conn = this.#conn!;
-      const batch: Pending[] = [];
-      let size = 0;
-      while (this.#queue.length > 0 && (batch.length === 0 || size + this.#queue[0]!.bytes.length <= 256 * 1024)) {
-        const p = this.#queue.shift()!;
-        batch.push(p);
-        size += p.bytes.length;
-      }
-      this.#queuedBytes -= size;
-      let bytes: Uint8Array;
-      if (batch.length === 1) bytes = batch[0]!.bytes;
-      else {
-        bytes = new Uint8Array(size);
-        let at = 0;
-        for (const p of batch) {
-          bytes.set(p.bytes, at);
-          at += p.bytes.length;
+    try {
+      while (this.#ready && this.#queue.length > 0) {
+        const conn = this.#conn!;
+        const queue = this.#queue;
+        let take = 0;
+        let size = 0;
+        while (take < queue.length && (take === 0 || size + queue[take]!.bytes.length <= 256 * 1024)) {
+          size += queue[take]!.bytes.length;
+          take++;
         }
+        // One splice per batch: shift() per message is linear in the queue, quadratic over a burst of publishes.
+        const batch = take === 1 ? [queue.shift()!] : queue.splice(0, take);
+        this.#queuedBytes -= size;
+        let bytes: Uint8Array = batch[0]!.bytes;
+        if (batch.length > 1) {
+          // Messages encoded one after the other lie next to each other (encodePacked): one view, no copy.
+          let contiguous = true;
+          for (let i = 1; i < batch.length && contiguous; i++) {
+            const a = batch[i - 1]!.bytes;
+            const b = batch[i]!.bytes;
+            contiguous = b.buffer === a.buffer && b.byteOffset === a.byteOffset + a.length;
+          }
+          if (contiguous) bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, size);
+          else {
+            bytes = new Uint8Array(size);
+            let at = 0;
+            for (const p of batch) {
+              bytes.set(p.bytes, at);
+              at += p.bytes.length;
+            }
+          }
+        }
+        let written = 0;
+        try {
+          while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+        } catch (cause) {
+          this.#writeFailed(conn, batch, written, cause);
+          return;
+        }
+        for (const p of batch) p.resolve();
       }
-      let written = 0;
-      try {
-        while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-      } catch (cause) {
-        this.#writeFailed(conn, batch, written, cause);
-        return;
-      }
-      for (const p of batch) p.resolve();
+    } finally {
+      // Cleared in the same step as the loop ends, so the next enqueue starts a drain itself.
+      this.#draining = false;
+      this.#kick();
     }
   }
 
@@ -755,8 +774,11 @@ export class MessageBusClient {
       imageField: this.#imageField,
       maxLength: this.#options.maxMessageSize ?? 16 * 1024 * 1024,
     });
+    // Decoded messages keep views into what was read, so a buffer is never read into twice: a small read is copied
+    // out and the buffer kept, a large one is handed over whole (a fresh 64 KiB buffer per read cost more than the
+    // decoding when messages arrive one by one).
+    let buf = new Uint8Array(64 * 1024);
     for (;;) {
-      const buf = new Uint8Array(64 * 1024);
       let n: number | null;
       try {
         n = await conn.read(buf);
@@ -783,7 +805,13 @@ export class MessageBusClient {
       }
       this.#armHeartbeat();
       try {
-        decoder.feed(buf.subarray(0, n));
+        let chunk: Uint8Array;
+        if (n <= 8 * 1024) chunk = buf.slice(0, n);
+        else {
+          chunk = buf.subarray(0, n);
+          buf = new Uint8Array(64 * 1024);
+        }
+        decoder.feed(chunk);
         for (let m = decoder.next(); m !== null; m = decoder.next()) {
           this.#dispatching = true;
           try {
@@ -815,6 +843,8 @@ export class MessageBusClient {
         const sinks = this.#dataSinks.get(key(m.feed, m.topic));
         if (sinks === undefined) return;
         const notice = m.user === "" && m.host === "" && m.packets === null;
+        // Packets are views into the read buffer: a message kept for a reader must not keep it all alive.
+        const packets = m.packets?.map((p) => p.data === null ? p : { ...p, data: detachBytes(p.data) }) ?? null;
         for (const sink of [...sinks]) {
           // Adapter streams (labelled) do not get the server's own notices.
           if (notice && sink.label !== undefined) continue;
@@ -826,7 +856,7 @@ export class MessageBusClient {
             host: m.host,
             isImage: m.isImage,
             contentType: m.contentType,
-            packets: m.packets,
+            packets,
             unicast: m.type === 9,
           });
           await this.#give(sink, msg);
@@ -966,7 +996,14 @@ export class MessageBusClient {
       checkName(feed, "feed", action);
       checkName(topic, "topic", action);
       const img = this.#image(isImage, action);
-      const bytes = this.#encode({ type: 1, feed, topic, ...img, packets: checkPackets(packets, action) });
+      const bytes = this.#encode({
+        type: 1,
+        feed,
+        topic,
+        isImage: img.isImage,
+        contentType: img.contentType,
+        packets: checkPackets(packets, action),
+      });
       return this.#enqueue(bytes, "data");
     } catch (err) {
       return Promise.reject(err);
@@ -1318,7 +1355,7 @@ export class MessageBusClient {
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
+  let at = await conn.write(bytes);
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 

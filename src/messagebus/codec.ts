@@ -362,11 +362,191 @@ function packetsSize(packets: readonly DataPacket[] | null): number {
  * @throws {RangeError} On an entitlement that is not a 32-bit integer.
  */
 export function encodeMessage(message: BusMessage, dialect: Dialect = {}): Uint8Array {
+  return encode(message, dialect, false);
+}
+
+/**
+ * Encodes a message as {@linkcode encodeMessage} does, but a small one comes
+ * back as a view into a buffer shared with the messages encoded before and
+ * after it (never written over). For the client's write queue: a fresh
+ * buffer per message costs more than encoding it, and consecutive messages
+ * lie next to each other, so a batch of them is written without a copy.
+ * Not for bytes kept long: each view keeps its whole 128 KiB buffer alive. Messages of 16 KiB and more get their own array.
+ *
+ * @param message The message.
+ * @param dialect The image field's layout.
+ * @returns The bytes.
+ * @throws {TypeError} On an unknown type or a malformed client id.
+ * @throws {RangeError} On an entitlement that is not a 32-bit integer.
+ */
+export function encodePacked(message: BusMessage, dialect: Dialect = {}): Uint8Array {
+  return encode(message, dialect, true);
+}
+
+/** Where {@linkcode encodePacked} puts small messages: never written over, replaced when full. */
+let slab = new Uint8Array(0);
+let slabAt = 0;
+const SLAB_BYTES = 128 * 1024;
+const PACK_BELOW = 16 * 1024;
+
+/** `n` bytes to write a message into: a new array, or the next free part of the slab. */
+function target(n: number, packed: boolean): Uint8Array {
+  if (!packed || n >= PACK_BELOW) return new Uint8Array(n);
+  if (slabAt + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + n);
+  slabAt += n;
+  return out;
+}
+
+/**
+ * The writer {@linkcode encodeByWriter} reuses (a new one costs two buffer
+ * allocations on top of its copy); one grown past 64 KiB is let go.
+ */
+let spareWriter: ByteWriter | undefined;
+const KEEP_WRITER_BELOW = 64 * 1024;
+
+function encode(message: BusMessage, dialect: Dialect, packed: boolean): Uint8Array {
   const field = dialect.imageField ?? "bool";
+  const t = message.type;
+  if (t === 1 || t === 2 || t === 8 || t === 9) {
+    const direct = encodeData(message, field, packed);
+    if (direct !== undefined) return direct;
+  }
+  const bytes = encodeByWriter(message, field);
+  if (!packed || bytes.length >= PACK_BELOW) return bytes;
+  const out = target(bytes.length, true);
+  out.set(bytes);
+  return out;
+}
+
+/**
+ * Encodes any message with a {@linkcode ByteWriter}; this is also what
+ * decides every error. {@linkcode encodeData} writes the same bytes for the
+ * data messages it accepts, faster.
+ *
+ * @param message The message.
+ * @param field The image field's layout.
+ * @returns The bytes, in a new array.
+ */
+export function encodeByWriter(message: BusMessage, field: ImageField): Uint8Array {
   const m = message;
-  const w = new ByteWriter(
-    m.type === 1 || m.type === 2 || m.type === 8 || m.type === 9 ? packetsSize(m.packets) : 64,
-  );
+  const need = m.type === 1 || m.type === 2 || m.type === 8 || m.type === 9 ? packetsSize(m.packets) : 64;
+  // Taken, not shared: a user's iterable of entitlements could call back in.
+  const w = (need < KEEP_WRITER_BELOW ? spareWriter?.reset() : undefined) ?? new ByteWriter(Math.max(need, 1024));
+  spareWriter = undefined;
+  encodeInto(w, m, field);
+  if (w.length < KEEP_WRITER_BELOW) spareWriter = w;
+  return w.finish();
+}
+
+function putI32(out: Uint8Array, at: number, v: number): number {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
+  return at + 4;
+}
+
+/** A length-prefixed byte field: length 0 for `null` and empty. */
+function putBytes(out: Uint8Array, at: number, b: Uint8Array | null): number {
+  if (b === null || b.length === 0) return putI32(out, at, 0);
+  at = putI32(out, at, b.length);
+  out.set(b, at);
+  return at + b.length;
+}
+
+/** The UTF-8 of a string field, `null` for what is written as length 0, `undefined` for what is not a string. */
+function stringField(value: unknown): Uint8Array | null | undefined {
+  if (value === null || value === undefined || value === "") return null;
+  return typeof value === "string" ? utf8Of(value) : undefined;
+}
+
+/**
+ * Encodes a data message (types 1, 2, 8, 9) straight into an array of its
+ * exact size, without a writer: the size is worked out first, then the
+ * fields are written. Only for well-formed fields (strings, `Uint8Array`
+ * data, `Set`s of 32-bit integers, arrays of packets): for anything else it
+ * returns `undefined` and {@linkcode encodeByWriter} encodes it, or throws
+ * what it always threw.
+ *
+ * @param m The message.
+ * @param field The image field's layout.
+ * @param packed Whether small messages go into the shared slab.
+ * @returns The bytes, or `undefined`.
+ */
+export function encodeData(
+  m: MulticastData | UnicastData | ForwardedMulticastData | ForwardedUnicastData,
+  field: ImageField,
+  packed: boolean,
+): Uint8Array | undefined {
+  const user = m.type === 8 || m.type === 9 ? stringField(m.user) : null;
+  const host = m.type === 8 || m.type === 9 ? stringField(m.host) : null;
+  const feed = stringField(m.feed);
+  const topic = stringField(m.topic);
+  const contentType = field === "bool" ? null : stringField(m.contentType);
+  if (user === undefined || host === undefined || feed === undefined || topic === undefined) return undefined;
+  if (contentType === undefined) return undefined;
+  const packets = m.packets;
+  if (packets !== null && packets !== undefined && !Array.isArray(packets)) return undefined;
+  let n = 1 + 4 + (feed?.length ?? 0) + 4 + (topic?.length ?? 0) +
+    (field === "bool" ? 1 : 4 + (contentType?.length ?? 0));
+  if (m.type === 8 || m.type === 9) n += 8 + (user?.length ?? 0) + (host?.length ?? 0);
+  n += 4;
+  if (packets !== null && packets !== undefined) {
+    for (const p of packets) {
+      if (typeof p !== "object" || p === null) return undefined;
+      const entitlements = p.entitlements;
+      const data = p.data;
+      if (data !== null && data !== undefined && !(data instanceof Uint8Array)) return undefined;
+      if (entitlements !== null && entitlements !== undefined) {
+        if (!(entitlements instanceof Set)) return undefined;
+        for (const e of entitlements) {
+          if (!Number.isInteger(e) || e < -0x80000000 || e > 0x7fffffff) return undefined;
+        }
+        n += 4 * entitlements.size;
+      }
+      n += 8 + (data?.length ?? 0);
+    }
+  }
+  // Checked after the shapes, as the writer would meet a bad client id only once past them.
+  const clientId = m.type === 2 || m.type === 9 ? uuidToBytes(m.clientId) : undefined;
+  if (clientId !== undefined) n += 16;
+  const out = target(n, packed);
+  let at = 0;
+  out[at++] = m.type;
+  if (m.type === 8 || m.type === 9) {
+    at = putBytes(out, at, user);
+    at = putBytes(out, at, host);
+  }
+  if (clientId !== undefined) {
+    out.set(clientId, at);
+    at += 16;
+  }
+  at = putBytes(out, at, feed);
+  at = putBytes(out, at, topic);
+  if (field === "bool") out[at++] = m.isImage === true ? 1 : 0;
+  else at = putBytes(out, at, contentType);
+  if (packets === null || packets === undefined) at = putI32(out, at, 0);
+  else {
+    at = putI32(out, at, packets.length);
+    for (const p of packets) {
+      const e = p.entitlements;
+      if (e === null || e === undefined) at = putI32(out, at, 0);
+      else {
+        at = putI32(out, at, e.size);
+        for (const v of e) at = putI32(out, at, v);
+      }
+      at = putBytes(out, at, p.data ?? null);
+    }
+  }
+  return out;
+}
+
+function encodeInto(w: ByteWriter, m: BusMessage, field: ImageField): void {
+  const message = m;
   w.u8(m.type);
   switch (m.type) {
     case 1:
@@ -435,7 +615,6 @@ export function encodeMessage(message: BusMessage, dialect: Dialect = {}): Uint8
         `Encoding a message failed: type ${String((message as { type?: unknown }).type)} is not 1 to 9`,
       );
   }
-  return w.finish();
 }
 
 // ---------------------------------------------------------------- reading

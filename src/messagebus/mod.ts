@@ -80,6 +80,7 @@ export { MessageBusPubSub, type MessageBusPubSubOptions } from "./pubsub.ts";
 export type { BasicMessage, Message } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

@@ -17,7 +17,7 @@ import type {
 } from "../core/pubsub.ts";
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import type { StatusChannel } from "../core/status.ts";
-import type { Subscription } from "../core/subscription.ts";
+import { OVERFLOW_POLICIES, type Subscription } from "../core/subscription.ts";
 import { checkTopic } from "../core/topic.ts";
 import { MessageBusClient, type MessageBusClientOptions, subscribeAs } from "./client.ts";
 import type { DataMessage } from "./message.ts";
@@ -108,6 +108,8 @@ export class MessageBusPubSub implements PubSub<DataMessage> {
       replay: false,
       groups: false,
       headers: false,
+      overflow: OVERFLOW_POLICIES,
+      delivery: "at-most-once",
     };
   }
 

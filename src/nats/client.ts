@@ -8,7 +8,7 @@
 import type { ConnectionOptions, NatsConnection, Subscription as NatsSubscription } from "@nats-io/nats-core";
 import type { Authenticator } from "@nats-io/nats-core";
 import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { ClosedError, OverflowError, TimeoutError } from "../core/errors.ts";
+import { ClosedError, TimeoutError } from "../core/errors.ts";
 import type {
   Capabilities,
   PublishChunk,
@@ -17,10 +17,18 @@ import type {
   PubSub,
   WritableOptions,
 } from "../core/pubsub.ts";
+import { detachBytes } from "../core/bytes.ts";
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import { StatusChannel } from "../core/status.ts";
-import { type PushController, Subscription } from "../core/subscription.ts";
+import {
+  checkOverflow,
+  type OverflowPolicy,
+  type PushController,
+  Subscription,
+  UNPAUSABLE_HIGH_WATER_MARK,
+} from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
+import { type ConsumerState, consumerState } from "./consumer_info.ts";
 import { connectNats, type NatsTransport } from "./connect_nats.ts";
 import { consumerSource } from "./consumer_source.ts";
 import type { JetStreamMessage } from "./message.ts";
@@ -28,6 +36,7 @@ import { NatsMessage } from "./message.ts";
 import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
 import { checkPositive, fromNatsHeaders, mapNatsError, sleep, toNatsHeaders } from "./util.ts";
 
+export type { ConsumerState } from "./consumer_info.ts";
 export type {
   JetStreamModeOptions,
   NatsAuthenticator,
@@ -37,6 +46,16 @@ export type {
   NatsSubscribeOptions,
 } from "./options.ts";
 export { mapNatsError } from "./util.ts";
+
+/**
+ * The overflow policies of core NATS subscriptions, the default first: the
+ * server cannot be paused without stalling every subscription of the
+ * connection, so `"block"` is not offered; as nats.go's pending limits, the
+ * default drops the newest.
+ */
+const CORE_OVERFLOW: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "error"];
+/** JetStream subscriptions pull only what the reader asks for: nothing overflows, the stream holds the rest. */
+const PULL_OVERFLOW: readonly OverflowPolicy[] = ["block"];
 
 function checkDeliver(deliver: unknown, action: string): void {
   if (deliver === undefined) return;
@@ -60,9 +79,10 @@ function checkDeliver(deliver: unknown, action: string): void {
  *
  * Two modes, chosen at connect time:
  * - core NATS (default): `subscribe()` is a NATS subscription (wildcards
- *   `*`/`>`, `group` = queue group) fed to a bounded buffer; `publish()`
- *   resolves once the message is handed to the connection (`confirmed:
- *   false`).
+ *   `*`/`>`, `group` = queue group) fed to a bounded buffer with a drop or
+ *   error policy (`"drop-newest"` by default; `"block"` is not offered: the
+ *   server cannot be paused for one subscription); `publish()` resolves once
+ *   the message is handed to the connection (`confirmed: false`).
  * - JetStream (`jetstream: true`): `subscribe()` reads through a pull
  *   consumer (ephemeral, or durable with `durable`/`group`) and pulls only as
  *   the reader reads; messages have `ack()/nak()/term()`; `publish()`
@@ -131,6 +151,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
       replay: this.jetstream,
       groups: true,
       headers: true,
+      overflow: this.jetstream ? PULL_OVERFLOW : CORE_OVERFLOW,
+      delivery: this.jetstream ? "at-least-once" : "at-most-once",
     };
     this.status.emit("connected", { server: nc.getServer() });
     this.#statusLoop = this.#watch();
@@ -242,6 +264,83 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     }
   }
 
+  /**
+   * @internal Sends an ack payload as a request and resolves on the server's
+   * (empty) reply: the server has taken the settlement.
+   */
+  async confirmAck(reply: string, payload: Uint8Array): Promise<void> {
+    const timeoutMs = this.apiTimeoutMs;
+    if (this.#nc.isClosed()) throw new ClosedError("Settling a message failed: the connection is closed");
+    try {
+      await this.#nc.request(reply, payload, { timeout: timeoutMs });
+    } catch (err) {
+      const mapped = mapNatsError(err, "Settling a message");
+      if (mapped instanceof TimeoutError) {
+        throw new TimeoutError(`Settling a message failed: the server did not confirm it within ${timeoutMs} ms`, {
+          cause: err,
+          timeoutMs,
+        });
+      }
+      throw mapped;
+    }
+  }
+
+  /** @internal How long JetStream API requests (and `no_wait` pulls, confirmed settlements) may take. */
+  get apiTimeoutMs(): number {
+    return this.#jsOptions.timeoutMs ?? 5_000;
+  }
+
+  /**
+   * The server's view of a JetStream consumer: how many messages it has not
+   * delivered yet (`pending`), delivered and not acknowledged (`ackPending`;
+   * every reader of a shared consumer together), the pull requests it holds
+   * (`waiting`), and in a cluster the server that leads it (`leader`). Works
+   * in either mode.
+   *
+   * @example
+   * ```ts ignore
+   * import { NatsPubSub } from "@x/pubsub/nats/tcp";
+   *
+   * const ps = await NatsPubSub.connect({ servers: "nats://127.0.0.1:4222", jetstream: true });
+   * const info = await ps.consumerInfo("billing", { topic: "orders.>" }); // or { stream: "ORDERS" }
+   * console.log(info.pending, info.ackPending, info.waiting, info.leader);
+   * await ps.close();
+   * ```
+   *
+   * @param consumer The consumer's name (a subscription's `durable` or `group`).
+   * @param where The stream, or a subject of it (the stream is found as `subscribe()` finds it).
+   * @returns The consumer's state.
+   * @throws {TypeError} On an invalid name or subject.
+   * @throws {PubSubError} When no stream takes the subject, or the stream has no such consumer.
+   * @throws {TimeoutError} When no answer comes within `timeoutMs` (in a cluster: no server leads the consumer).
+   * @throws {ClosedError} When the connection is closed.
+   */
+  async consumerInfo(consumer: string, where: { stream: string } | { topic: string }): Promise<ConsumerState> {
+    const action = `Reading the info of consumer ${String(consumer)}`;
+    checkName(consumer, "consumer", action);
+    if (typeof where !== "object" || where === null) {
+      throw new TypeError(`${action} failed: the second argument must be { stream } or { topic }`);
+    }
+    let stream: string;
+    if ("stream" in where) {
+      checkName(where.stream, "stream", action);
+      stream = where.stream;
+    } else {
+      checkSubject(where.topic, action, true);
+      stream = "";
+    }
+    if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
+    if (stream === "") {
+      const topic = (where as { topic: string }).topic;
+      try {
+        stream = await (await this.jetstreamManager()).streams.find(topic);
+      } catch (err) {
+        throw mapNatsError(err, `${action} (finding the stream of ${topic})`);
+      }
+    }
+    return await consumerState(this.#nc, this.apiPrefix, stream, consumer, this.apiTimeoutMs);
+  }
+
   async #watch(): Promise<void> {
     try {
       for await (const s of this.#nc.status()) {
@@ -346,50 +445,28 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     checkDeliver(options.deliver, action);
     checkPositive(options.ackWaitMs, "ackWaitMs", action);
     checkPositive(options.expiresMs, "expiresMs", action);
-    if (
-      options.pendingLimit !== undefined && (!Number.isInteger(options.pendingLimit) || options.pendingLimit < 0)
-    ) {
-      throw new RangeError(`${action} failed: pendingLimit ${options.pendingLimit} is not an integer of 0 or more`);
+    if (options.confirmAcks !== undefined && typeof options.confirmAcks !== "boolean") {
+      throw new TypeError(`${action} failed: confirmAcks ${String(options.confirmAcks)} is not a boolean`);
     }
+    const overflow = checkOverflow(options.overflow, action, jetstream ? PULL_OVERFLOW : CORE_OVERFLOW);
     if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
     const source = jetstream ? consumerSource(this, topic, options) : this.#coreSource(topic, options);
-    const sub = new Subscription<NatsMessage>(source, options);
+    const highWaterMark = options.highWaterMark ?? (jetstream ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
+    const sub = new Subscription<NatsMessage>(source, { ...options, overflow, highWaterMark });
     this.#subs.add(sub);
     void sub.closed.then(() => this.#subs.delete(sub));
     return sub;
   }
 
+  /**
+   * A core subscription: nats.js calls back with each message as it reads
+   * the socket, and the message goes straight to the buffer, whose drop or
+   * error policy decides (no queue of its own: `"block"` is not offered).
+   */
   #coreSource(topic: string, options: NatsSubscribeOptions) {
     const nc = this.#nc;
-    const limit = options.pendingLimit ?? 65_536;
     const exact = !/(^|\.)[*>](\.|$)/.test(topic);
-    // Messages the subscription's buffer had no room for, oldest at `head` (NATS cannot pause the server).
-    let queue: NatsMessage[] = [];
-    let head = 0;
-    let draining = false;
     let sub: NatsSubscription | undefined;
-    const drain = async (controller: PushController<NatsMessage>) => {
-      draining = true;
-      try {
-        while (head < queue.length) {
-          await controller.push(queue[head]!); // waits for room
-          head++;
-          // The reader made room for more than one: fill it without a wait per message.
-          while (head < queue.length && controller.offer(queue[head]!)) head++;
-          if (head === queue.length) {
-            queue = [];
-            head = 0;
-          } else if (head >= 1024 && head * 2 >= queue.length) {
-            queue = queue.slice(head);
-            head = 0;
-          }
-        }
-      } catch {
-        /* the subscription ended */
-      } finally {
-        draining = false;
-      }
-    };
     let unlisten: (() => void) | undefined;
     return {
       kind: "push" as const,
@@ -408,25 +485,11 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
             const msg = new NatsMessage({
               // Without wildcards the server delivers only this subject: no need to decode it per message.
               topic: exact ? topic : m.subject,
-              data: m.data,
+              data: detachBytes(m.data),
               headers: fromNatsHeaders(m.headers),
               reply: m.reply,
             });
-            if (head === queue.length && controller.offer(msg)) return;
-            if (controller.signal.aborted) return;
-            if (queue.length - head >= limit) {
-              queue = [];
-              head = 0;
-              controller.error(
-                new OverflowError(
-                  `Buffering a message of ${topic} failed: the reader fell behind by more than ${limit} messages`,
-                  { highWaterMark: limit },
-                ),
-              );
-              return;
-            }
-            queue.push(msg);
-            if (!draining) void drain(controller);
+            controller.offer(msg);
           },
         });
         try {
@@ -437,8 +500,6 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
       },
       cancel: () => {
         unlisten?.();
-        queue = [];
-        head = 0;
         try {
           sub?.unsubscribe();
         } catch { /* connection gone */ }

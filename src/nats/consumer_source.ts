@@ -6,6 +6,7 @@
  * @module
  */
 
+import { detachBytes } from "../core/bytes.ts";
 import { AckPolicy, type ConsumerConfig, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { type AckCodec, ackCodec, isWildcardSubject, pullRequest } from "./codec.ts";
 import { type ConsumerTarget, JetStreamPullSource, type PullOwner, type PullPattern } from "./jetstream_source.ts";
@@ -17,6 +18,8 @@ import { fromNatsHeaders, mapNatsError, nanos } from "./util.ts";
 export interface NatsPullOwner extends PullOwner {
   /** Whether the server understands `+TERM <reason>`. */
   readonly termReasons: boolean;
+  /** Sends an ack payload as a request; resolves on the server's reply. */
+  confirmAck(reply: string, payload: Uint8Array): Promise<void>;
   /** The JetStream manager. */
   jetstreamManager(): Promise<JetStreamManager>;
 }
@@ -60,7 +63,9 @@ export function consumerSource(
   // A consumer filtered on a plain subject delivers only that subject: its messages need no subject decoding.
   const fixedSubject = options.bind !== true && !isWildcardSubject(topic) ? topic : undefined;
   let codec: AckCodec | undefined;
-  const send = (reply: string, payload: Uint8Array) => owner.sendAck(reply, payload);
+  const send = options.confirmAcks === true
+    ? (reply: string, payload: Uint8Array) => owner.confirmAck(reply, payload)
+    : (reply: string, payload: Uint8Array) => owner.sendAck(reply, payload);
   return new JetStreamPullSource<NatsMessage>({
     owner,
     what: `Reading ${topic}`,
@@ -106,7 +111,7 @@ export function consumerSource(
       return new JetStreamMessage(
         {
           topic: fixedSubject ?? m.subject,
-          data: m.data,
+          data: detachBytes(m.data),
           headers: fromNatsHeaders(m.headers),
           reply: m.reply!,
           id: String(info.streamSequence),

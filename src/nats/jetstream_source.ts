@@ -11,7 +11,8 @@ import { createInbox, type Msg, type NatsConnection, type Subscription as NatsSu
 import { AuthError, ClosedError, ConnectionError, ProtocolError, PubSubError } from "../core/errors.ts";
 import type { StatusChannel } from "../core/status.ts";
 import type { PullSource, SourceContext } from "../core/subscription.ts";
-import { type AckInfo, classifyStatus, parseAckSubject } from "./codec.ts";
+import { type AckInfo, classifyStatus, nakPayload, parseAckSubject } from "./codec.ts";
+import { requestConsumerState } from "./consumer_info.ts";
 import { isStatus, mapNatsError } from "./util.ts";
 
 /** What a {@linkcode JetStreamPullSource} needs from the connection it reads through. */
@@ -30,6 +31,11 @@ export interface PullOwner {
   waitReconnected(signal: AbortSignal): Promise<void>;
   /** Publishes an ack payload. */
   sendAck(reply: string, payload: Uint8Array): Promise<void>;
+  /**
+   * How long a request the server answers at once (a `no_wait` pull, a
+   * consumer-info request) may go unanswered, in ms: the JetStream timeout.
+   */
+  readonly apiTimeoutMs: number;
 }
 
 /** The consumer a source pulls from. */
@@ -55,7 +61,11 @@ export interface ConsumerSetup {
 export interface PullRequestBody {
   /** The `MSG.NEXT` body. */
   readonly body: Uint8Array | string;
-  /** How long the server may hold the request, in ms; 0 when it answers at once (then no local timer runs). */
+  /**
+   * How long the server may hold the request, in ms; 0 for a `no_wait`
+   * request, which the server answers at once (see
+   * {@linkcode JetStreamPullSource} for the local timers of both).
+   */
   readonly expiresMs: number;
 }
 
@@ -120,6 +130,12 @@ interface OpenRequest {
   end(normal: boolean): void;
 }
 
+/** A message received and not handed out yet, with its ack subject (to hand it back on close). */
+interface Held<M> {
+  readonly msg: M;
+  readonly reply: string;
+}
+
 /**
  * Pulls from a JetStream consumer only as the reader reads. A request goes
  * out only for room the reader left; a stalled reader stalls the consumer.
@@ -134,11 +150,29 @@ interface OpenRequest {
  * when the connection drops are taken as lost and sent again after the
  * reconnect. The subscription ends with a mapped error when the connection
  * closes for good.
+ *
+ * A request the server never answers is taken as lost too (a `"pull-status"`
+ * event with `code` 0, then the same backoff and retry): a long poll once
+ * its expiry plus a grace has passed; a `no_wait` request once nothing
+ * arrived for `apiTimeoutMs`. The server leaves a `no_wait` pull unanswered
+ * when no server serves the consumer (a new clustered consumer whose leader
+ * is not elected yet, a deleted consumer): `$JS.API.>` takes the request and
+ * nothing answers it. It also holds one, legitimately, while the consumer's
+ * `max_ack_pending` is reached; so before giving up on a `no_wait` request
+ * the source asks for the consumer's info, and waits on while the server
+ * reports a leader and a full ack window.
+ *
+ * When the subscription ends (`close()`, a cancel), the messages received
+ * and not handed out are naked at once (unless auto-ack acked them on
+ * arrival), and so is every delivery still on its way: the inbox is drained
+ * (unsubscribed, then a round trip) rather than dropped. The server delivers
+ * them again at once, to the consumer's other readers, instead of after the
+ * ack wait.
  */
 export class JetStreamPullSource<M> implements PullSource<M> {
   readonly kind = "pull" as const;
   readonly #init: JetStreamPullInit<M>;
-  readonly #queue: M[] = [];
+  readonly #queue: Held<M>[] = [];
   readonly #requests: OpenRequest[] = [];
   #target: ConsumerTarget | undefined;
   #inbox = "";
@@ -155,6 +189,12 @@ export class JetStreamPullSource<M> implements PullSource<M> {
   #lost: Promise<Error> | undefined;
   #signal: AbortSignal | undefined;
   #restarting: Promise<void> | undefined;
+  /** Set by `cancel()`: deliveries are handed back as they arrive. */
+  #ending = false;
+  /** When the last delivery or status arrived (`performance.now()`): the server is serving the requests. */
+  #answeredAt = 0;
+  /** The consumer-info check shared by the unanswered requests of the moment. */
+  #holdCheck: Promise<string | undefined> | undefined;
   readonly #seen = new Set<number>();
   readonly #seenOrder: number[] = [];
   /** `MSG.NEXT` requests sent. */
@@ -224,8 +264,14 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       this.#fail(mapNatsError(err, this.#init.what));
       return;
     }
+    this.#answeredAt = performance.now();
     if (isStatus(m)) {
       this.#onStatus(m);
+      return;
+    }
+    if (this.#ending) {
+      // The subscription ended while this was on its way: the reader will never get it, nor was it acked. Hand it back.
+      if (typeof m.reply === "string") this.#handBack(m.reply);
       return;
     }
     let msg: M;
@@ -259,8 +305,13 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       }
       this.#remember(info.streamSequence);
     }
-    this.#queue.push(msg);
+    this.#queue.push({ msg, reply: m.reply! });
     this.#poke();
+  }
+
+  /** Naks a delivery the reader never got, so that the server delivers it again at once. */
+  #handBack(reply: string): void {
+    void this.#init.owner.sendAck(reply, nakPayload()).catch(() => {});
   }
 
   #onStatus(m: Msg): void {
@@ -289,11 +340,47 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       return;
     }
     // Interrupted: the server ended this request without ending the consumer. Retry after a backoff.
+    this.#interrupted(request, code, description);
+  }
+
+  /** Ends a request the server interrupted (or never answered), reports it, and sets the backoff before the retry. */
+  #interrupted(request: OpenRequest, code: number, description: string): void {
     const retryInMs = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.#retries);
     this.#retries = Math.min(this.#retries + 1, 10);
     this.#retryAt = Date.now() + retryInMs;
     this.#init.owner.status.emit("pull-status", { ...this.#init.detail, code, description, retryInMs });
     request.end(false);
+  }
+
+  /**
+   * A `no_wait` request with no answer for `apiTimeoutMs`: lost, unless the
+   * server holds it while the consumer's ack window is full (asked through
+   * the consumer's info), in which case it is waited on.
+   */
+  async #unanswered(request: OpenRequest, isOpen: () => boolean, rearm: (ms: number) => void): Promise<void> {
+    this.#holdCheck ??= this.#checkHold().finally(() => this.#holdCheck = undefined);
+    const why = await this.#holdCheck;
+    if (!isOpen()) return;
+    if (why === undefined) rearm(this.#init.owner.apiTimeoutMs); // held until acks free the window
+    else this.#interrupted(request, 0, why);
+  }
+
+  /** Asks for the consumer's info: `undefined` when the server holds pulls for a full ack window, else why not. */
+  async #checkHold(): Promise<string | undefined> {
+    const owner = this.#init.owner;
+    const target = this.#target!;
+    const waitMs = owner.apiTimeoutMs;
+    const why = `no answer within ${waitMs} ms`;
+    try {
+      const r = await requestConsumerState(owner.connection, owner.apiPrefix, target.stream, target.consumer, waitMs);
+      if (!r.ok) return `${why}; consumer info: ${r.error.code} ${r.error.description}`;
+      const s = r.state;
+      if (s.leader === "") return `${why}; the consumer has no leader`;
+      if (s.waiting > 0 && s.maxAckPending > 0 && s.ackPending >= s.maxAckPending) return undefined;
+      return why;
+    } catch (err) {
+      return `${why}; consumer info: ${err instanceof Error ? err.message : String(err)}`;
+    }
   }
 
   #remember(seq: number): void {
@@ -312,6 +399,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     const id = ++this.#nextId;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let open = true;
+    const sentAt = performance.now();
     const request: OpenRequest = {
       id,
       batch,
@@ -341,8 +429,26 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     this.#requests.push(request);
     this.#due += batch;
     signal.addEventListener("abort", onAbort, { once: true });
-    // A request the server may hold gets a local timer too, in case its end status is lost.
-    if (expiresMs > 0) timer = setTimeout(() => request.end(false), expiresMs + GRACE_MS);
+    if (expiresMs > 0) {
+      // A long poll: the server ends it at its expiry; past that and a grace, its end status was lost.
+      const lostAfter = expiresMs + GRACE_MS;
+      timer = setTimeout(() => {
+        if (open) this.#interrupted(request, 0, `no answer within ${lostAfter} ms (the request expired)`);
+      }, lostAfter);
+    } else {
+      // A no_wait request: answered at once, or lost (see the class). Any delivery or status shows the server at work.
+      const waitMs = owner.apiTimeoutMs;
+      const check = () => {
+        if (!open) return;
+        const quietFor = performance.now() - Math.max(sentAt, this.#answeredAt);
+        if (quietFor < waitMs) {
+          timer = setTimeout(check, waitMs - quietFor);
+          return;
+        }
+        void this.#unanswered(request, () => open, (ms) => timer = setTimeout(check, ms));
+      };
+      timer = setTimeout(check, waitMs);
+    }
   }
 
   /** Resolves on the next event (a message, a request's end, a failure, a reconnect) or after `ms`. */
@@ -373,7 +479,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
         continue;
       }
       if (this.#queue.length > 0) {
-        const out = this.#queue.splice(0, Math.min(chunk, max));
+        const out = this.#queue.splice(0, Math.min(chunk, max)).map((h) => h.msg);
         if (pattern.readAhead) this.#askAhead(max - out.length, chunk);
         return out;
       }
@@ -446,24 +552,50 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     }
   }
 
+  /**
+   * Ends the source: what was received and not handed out is naked (manual
+   * settlement), the inbox is drained so that deliveries on their way are
+   * naked too, and the consumer is released (an ephemeral one deleted).
+   */
   async cancel(): Promise<void> {
     this.#unlisten?.();
+    this.#ending = true;
     this.#endAll(false);
-    this.#queue.length = 0;
+    const held = this.#queue.splice(0);
     this.#poke();
     await this.#restarting?.catch(() => {});
-    const nc = this.#init.owner.connection;
-    try {
-      this.#sub?.unsubscribe();
-    } catch { /* the connection is gone */ }
+    const owner = this.#init.owner;
+    const nc = owner.connection;
+    const live = () => !nc.isClosed() && !owner.reconnecting;
+    if (this.#init.autoAck === undefined) { for (const h of held) this.#handBack(h.reply); }
+    const sub = this.#sub;
+    this.#sub = undefined;
+    if (sub !== undefined) {
+      if (live()) {
+        // UNSUB then a round trip: what the server sent before it took the UNSUB reaches #onMessage (and is naked).
+        await bounded(sub.drain(), owner.apiTimeoutMs);
+      } else {
+        try {
+          sub.unsubscribe();
+        } catch { /* the connection is gone */ }
+      }
+    }
+    if (live()) await bounded(nc.flush(), owner.apiTimeoutMs); // the naks are on the wire before a close
     const target = this.#target;
     const release = this.#init.consumer.release;
-    if (release !== undefined && target !== undefined && !nc.isClosed() && !this.#init.owner.reconnecting) {
+    if (release !== undefined && target !== undefined && live()) {
       try {
         await release(target);
       } catch { /* what release could not do, the server's own expiry does */ }
     }
   }
+}
+
+/** Waits for `p` (its failure ignored) for at most `ms`. */
+async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p.catch(() => {}), new Promise<void>((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
 }
 
 /** Why a subscription ends when its connection closed for good: refused credentials, a lost link, or a close. */

@@ -85,7 +85,11 @@ export class NatsMessage extends BasicMessage {
 
 /**
  * A message delivered by a JetStream consumer: it has `ack()`, `nak()` and
- * `term()`. Only the first settlement counts; later calls do nothing.
+ * `term()`. Only the first settlement counts; later calls do nothing (a call
+ * made while the first is on its way shares its outcome). A settlement that
+ * rejects leaves the message unsettled, so it can be tried again. With the
+ * subscribe option `confirmAcks`, each settlement resolves only once the
+ * server confirmed it.
  *
  * @example
  * ```ts ignore
@@ -113,7 +117,7 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
     this.#settlement = new Settlement(init.reply, send, codec);
   }
 
-  /** Whether `ack()`, `nak()` or `term()` was called. */
+  /** Whether `ack()`, `nak()` or `term()` was called and has not failed. */
   get settled(): boolean {
     return this.#settlement.settled;
   }
@@ -121,8 +125,9 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
   /**
    * Tells the server the message was processed.
    *
-   * @returns When the ack was handed to the connection.
+   * @returns When the ack was handed to the connection; with `confirmAcks`, when the server confirmed it.
    * @throws {ClosedError} When the connection is closed.
+   * @throws {TimeoutError} With `confirmAcks`, when the server did not confirm it in time.
    */
   ack(): Promise<void> {
     return this.#settlement.ack();
@@ -132,9 +137,10 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
    * Asks the server to deliver the message again.
    *
    * @param delayMs How long the server waits before redelivering it.
-   * @returns When the nak was handed to the connection.
+   * @returns When the nak was handed to the connection; with `confirmAcks`, when the server confirmed it.
    * @throws {RangeError} When the delay is negative.
    * @throws {ClosedError} When the connection is closed.
+   * @throws {TimeoutError} With `confirmAcks`, when the server did not confirm it in time.
    */
   nak(delayMs?: number): Promise<void> {
     return this.#settlement.nak(delayMs);
@@ -144,8 +150,9 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
    * Tells the server never to deliver the message again.
    *
    * @param reason Why (kept in the server's advisory; left out for servers before 2.11, which would ignore the ack).
-   * @returns When the term was handed to the connection.
+   * @returns When the term was handed to the connection; with `confirmAcks`, when the server confirmed it.
    * @throws {ClosedError} When the connection is closed.
+   * @throws {TimeoutError} With `confirmAcks`, when the server did not confirm it in time.
    */
   term(reason?: string): Promise<void> {
     return this.#settlement.term(reason);

@@ -46,6 +46,7 @@ import { webSocketTransport } from "./connect_nats.ts";
 
 export {
   BaseNatsPubSub,
+  type ConsumerState,
   type JetStreamModeOptions,
   mapNatsError,
   type NatsAuthenticator,

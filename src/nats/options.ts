@@ -113,11 +113,14 @@ export interface NatsSubscribeOptions extends SubscribeOptions {
   /** JetStream: how long a pull waits for a message when none is available, in milliseconds. Default 5000. */
   expiresMs?: number | undefined;
   /**
-   * Core NATS under overflow `"block"`: how many messages may wait in the
-   * client while the reader is behind (NATS cannot pause a server). Over it,
-   * the subscription fails with `OverflowError`. Default 65536.
+   * JetStream: `ack()`, `nak()` and `term()` resolve only once the server
+   * confirmed the settlement (a request and its reply, nats.js's `ackAck()`),
+   * and reject with `TimeoutError` when no confirmation comes within the
+   * JetStream `timeoutMs` (the server stopped, the consumer has no leader); a
+   * rejected settlement leaves the message unsettled, to be tried again.
+   * Default false: a settlement resolves once handed to the connection.
    */
-  pendingLimit?: number | undefined;
+  confirmAcks?: boolean | undefined;
 }
 
 /** Options of `publish()`. */

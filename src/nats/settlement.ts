@@ -1,14 +1,18 @@
 /**
  * The settlement of one JetStream message: the first `ack()`, `nak()` or
- * `term()` is sent to its ack subject, later ones are ignored. Shared by
- * `./nats` (`JetStreamMessage`) and `./mdb` (`SettleableMdbMessage`).
+ * `term()` is sent to its ack subject, later ones are ignored (unless the
+ * first one failed). Shared by `./nats` (`JetStreamMessage`) and `./mdb`
+ * (`SettleableMdbMessage`).
  *
  * @module
  */
 
 import type { AckCodec } from "./codec.ts";
 
-/** How a settlement reaches the server: publishes `payload` to the ack subject `reply`. */
+/**
+ * How a settlement reaches the server: publishes `payload` to the ack subject
+ * `reply` (or sends it as a request and waits for the server's reply).
+ */
 export type AckSender = (reply: string, payload: Uint8Array) => Promise<void>;
 
 /**
@@ -35,6 +39,7 @@ export class Settlement {
   readonly #send: AckSender;
   readonly #codec: AckCodec;
   #settled = false;
+  #sending: Promise<void> | undefined;
 
   /**
    * Creates the state.
@@ -49,13 +54,17 @@ export class Settlement {
     this.#codec = codec;
   }
 
-  /** Whether `ack()`, `nak()` or `term()` was called. */
+  /**
+   * Whether `ack()`, `nak()` or `term()` was called (and did not fail: a
+   * settlement that rejects leaves the message unsettled, to be tried again).
+   */
   get settled(): boolean {
     return this.#settled;
   }
 
+  /** A later call while the first is on its way shares its outcome. */
   #settle(payload: () => Uint8Array): Promise<void> {
-    if (this.#settled) return Promise.resolve();
+    if (this.#settled) return this.#sending ?? Promise.resolve();
     let bytes: Uint8Array;
     try {
       bytes = payload();
@@ -63,13 +72,24 @@ export class Settlement {
       return Promise.reject(err);
     }
     this.#settled = true;
-    return this.#send(this.#reply, bytes);
+    const sending = this.#send(this.#reply, bytes).then(
+      () => {
+        this.#sending = undefined;
+      },
+      (err) => {
+        this.#settled = false;
+        this.#sending = undefined;
+        throw err;
+      },
+    );
+    this.#sending = sending;
+    return sending;
   }
 
   /**
    * Sends the positive ack.
    *
-   * @returns When it was handed to the connection.
+   * @returns When it was handed to the connection (or confirmed, with a confirming sender).
    */
   ack(): Promise<void> {
     return this.#settle(() => this.#codec.ack);

@@ -22,6 +22,7 @@ import { TCP_TRANSPORT } from "./tcp_transport.ts";
 
 export {
   BaseNatsPubSub,
+  type ConsumerState,
   type JetStreamModeOptions,
   mapNatsError,
   type NatsAuthenticator,

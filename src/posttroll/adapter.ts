@@ -24,7 +24,7 @@ import type { PosttrollConfigInit } from "./config.ts";
 import { pyLoads } from "./json.ts";
 import { PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
 import { NoisyPublisher, Publisher } from "./publisher.ts";
-import { createSubscription, type PosttrollSubscription } from "./subscriber.ts";
+import { createSubscription, POSTTROLL_OVERFLOW, type PosttrollSubscription } from "./subscriber.ts";
 
 /** Options of {@linkcode PosttrollPubSub}. */
 export interface PosttrollPubSubOptions {
@@ -131,6 +131,8 @@ export class PosttrollPubSub implements PubSub<PosttrollMessage> {
       replay: false,
       groups: false,
       headers: false,
+      overflow: POSTTROLL_OVERFLOW,
+      delivery: "at-most-once",
     };
     const base = { name: options.name ?? "pubsub", host: options.host, port: options.port, config: options.config };
     this.#publisher = options.nameservers === false || options.nameservers === undefined

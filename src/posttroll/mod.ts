@@ -115,6 +115,7 @@ export {
 export { BasicMessage, type Message, type MessageInit } from "../core/message.ts";
 export type {
   Capabilities,
+  DeliveryGuarantee,
   PublishChunk,
   PublishData,
   PublishOptions,

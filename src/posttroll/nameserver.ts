@@ -17,7 +17,7 @@ import { PyDateTime } from "./datetime.ts";
 import { pyEntries, type PyValue } from "./json.ts";
 import { PosttrollMessage } from "./message.ts";
 import { multicastError } from "./multicast_route.ts";
-import { receive, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
+import { closeSocket, receive, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
 
 /** Options of {@linkcode Nameserver}. */
 export interface NameserverOptions {
@@ -463,7 +463,7 @@ export class Nameserver {
     }
   }
 
-  /** Stops serving and releases every socket and timer. */
+  /** Stops serving and releases every socket and timer; resolves once libzmq destroyed the sockets (the ports are free). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -472,7 +472,8 @@ export class Nameserver {
     await this.#started;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     await this.#joining;
-    for (const s of this.#sockets) s.close();
+    // Resolves once libzmq destroyed the sockets: the ports are free for a nameserver started next.
+    await Promise.all(this.#sockets.map((s) => closeSocket(s)));
     await Promise.allSettled(this.#loops);
     for (const sec of this.#security) sec.release();
     const udp = this.#udp;

@@ -11,7 +11,7 @@ import { StatusChannel } from "../core/status.ts";
 import { AddressBroadcaster, announcement, getOwnIp } from "./broadcaster.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { encodeConfigured, PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
-import { SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
+import { closeSocket, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
 
 /** Options of {@linkcode Publisher}. */
 export interface PublisherOptions {
@@ -301,13 +301,17 @@ export class Publisher {
     });
   }
 
-  /** Closes the socket (messages not yet sent are dropped). */
+  /**
+   * Closes the socket (messages not yet sent are dropped) and resolves once
+   * libzmq destroyed it, so the port is free: a publisher started right
+   * after on the same port binds it.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#starting?.catch(() => {});
     await this.#sender?.idle();
-    this.#socket?.close();
+    if (this.#socket !== undefined) await closeSocket(this.#socket);
     this.#security?.release();
     this.status.close();
   }

@@ -1,7 +1,9 @@
 /**
  * ZeroMQ plumbing shared by the PostTroll clients: socket options from the
  * settings (TCP keepalive, CURVE), receives raced against an `AbortSignal`
- * (zeromq's `receiveTimeout` crashes Deno 2.9.6), and a serialised sender.
+ * (zeromq's `receiveTimeout` crashes Deno 2.9.6), a serialised sender, and
+ * closing: waiting until libzmq destroyed a socket, reading socket events
+ * safely, and leaving zeromq alone once the isolate unloads.
  *
  * @module
  */
@@ -14,6 +16,31 @@ import { AuthError, ConnectionError, TimeoutError } from "../core/errors.ts";
 import { parseCertificate } from "./certificate.ts";
 import type { PosttrollConfig } from "./config.ts";
 import { ZapHandler } from "./zap.ts";
+
+let unloadingNow = false;
+// `deno test` (Deno 2.9.2 and later, denoland/deno#35695) frees every zeromq object when a test file ends, those
+// still in use too, and then runs the callbacks that are due once more: a receive loop, a timer or a promise
+// settled by a zeromq destructor that touches a socket then reads freed memory and the process dies of SIGSEGV.
+// The `unload` event comes just before: from then on PostTroll leaves zeromq alone.
+globalThis.addEventListener?.("unload", () => {
+  unloadingNow = true;
+});
+
+/**
+ * Whether the isolate is unloading (the `unload` event fired). Deno then
+ * frees every zeromq object, in use or not, so nothing may call zeromq any
+ * more: not even `close()` or `closed`.
+ *
+ * @returns True once the `unload` event fired.
+ */
+export function unloading(): boolean {
+  return unloadingNow;
+}
+
+/** The error of an operation refused because the isolate is unloading. */
+function unloadingError(what: string): ConnectionError {
+  return new ConnectionError(`${what} failed: the process is exiting`);
+}
 
 /** Options every socket gets: keepalive from the settings, linger. */
 export function baseOptions(config: PosttrollConfig): Record<string, number> {
@@ -176,6 +203,7 @@ export async function receive(socket: zmq.Readable & zmq.Socket, signal: AbortSi
   let polls = 0;
   for (;;) {
     signal.throwIfAborted();
+    if (unloadingNow) throw unloadingError("Receiving");
     if (socket.closed) throw new ConnectionError("Receiving failed: the socket is closed");
     if (socket.readable) return await socket.receive();
     if (performance.now() < spinUntil) {
@@ -197,6 +225,87 @@ export async function receive(socket: zmq.Readable & zmq.Socket, signal: AbortSi
 }
 
 /**
+ * How long closing a socket waits for libzmq to report it destroyed, in ms,
+ * before it stops waiting (see {@linkcode closeSocket}). libzmq does it
+ * within milliseconds (every socket has linger 0); the bound only matters
+ * if Deno misses the observer's wake-up (denoland/deno#36317).
+ */
+const CLOSE_WAIT_MS = 2000;
+
+/**
+ * Reads a socket's events (libzmq's monitor, zeromq's `Observer`) until the
+ * monitor stops, handing each to `onEvent`. libzmq stops it, with a last
+ * `"end"` event, when it destroys the closed socket, after its listeners
+ * closed their ports; zeromq then closes the observer itself.
+ *
+ * Two rules keep libzmq and the process whole:
+ * - The observer is never closed while its socket lives: libzmq sends each
+ *   event with a blocking send, and with the observer gone the send waits
+ *   forever, in libzmq's I/O or reaper thread, which then serves no other
+ *   socket of the process (a closed publisher never releases its port).
+ * - After a failed receive the observer is not touched again, not even
+ *   `closed` (as zeromq's own async iterator does): an observer still
+ *   receiving when Deno tears the isolate down (at exit, after the last
+ *   test of a `deno test` file) is freed by its finaliser, which rejects
+ *   that receive, and any later call on it crashes the process (SIGSEGV).
+ *
+ * @param events The socket's observer (`socket.events`, taken before the socket is closed).
+ * @param onEvent Called with each event but the last.
+ * @returns A promise that resolves when the monitor stopped or the observer failed.
+ */
+export async function followEvents(events: zmq.Observer, onEvent: (event: zmq.Event) => void): Promise<void> {
+  for (;;) {
+    let event: zmq.Event;
+    try {
+      event = await events.receive();
+    } catch {
+      return;
+    }
+    if (event.type === "end" || unloadingNow) return;
+    onEvent(event);
+  }
+}
+
+/**
+ * Waits for a promise to settle, at most `ms` milliseconds.
+ *
+ * @param promise What to wait for.
+ * @param ms The longest wait.
+ * @returns Whether it settled in time.
+ */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Closes a socket and waits until libzmq destroyed it, so its ports are free
+ * when this resolves: `socket.close()` only hands the socket to libzmq's
+ * reaper thread, and a socket bound again to the same port a moment later
+ * may fail with "Address already in use". The wait follows the socket's
+ * events to their `"end"` ({@linkcode followEvents}), for at most
+ * {@linkcode CLOSE_WAIT_MS}.
+ *
+ * @param socket The socket; nothing happens if it is closed already, or
+ *   once the isolate is unloading ({@linkcode unloading}).
+ * @param watching A {@linkcode followEvents} already reading this socket's
+ *   events, to wait for instead of starting one.
+ * @returns Whether libzmq reported the socket destroyed in time.
+ */
+export async function closeSocket(socket: zmq.Socket, watching?: Promise<void>): Promise<boolean> {
+  if (unloadingNow) return false; // Deno frees it (see `unloading`)
+  if (socket.closed) return true;
+  const ended = watching ?? followEvents(socket.events, () => {});
+  socket.close();
+  return await settleWithin(ended, CLOSE_WAIT_MS);
+}
+
+/**
  * One request and its reply on a fresh REQ socket, with a timeout; the
  * socket is always closed afterwards.
  *
@@ -215,6 +324,7 @@ export async function request(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
+  if (unloadingNow) throw unloadingError(`Requesting from ${url}`);
   const socket = new zmq.Request(options);
   const timeout = AbortSignal.timeout(timeoutMs);
   const stop = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
@@ -232,7 +342,7 @@ export async function request(
     }
     throw err;
   } finally {
-    socket.close();
+    if (!unloadingNow) socket.close();
   }
 }
 
@@ -264,10 +374,14 @@ export class SerialSender {
    */
   send(frame: string | Uint8Array): Promise<void> {
     this.#queued++;
-    const p = this.#queued === 1 ? this.#socket.send(frame) : this.#tail.then(() => this.#socket.send(frame));
+    const p = this.#queued === 1 ? this.#sendNow(frame) : this.#tail.then(() => this.#sendNow(frame));
     // One derived promise per send: it settles (never rejects) once the send did, and keeps the order.
     this.#tail = p.then(this.#done, this.#done);
     return p;
+  }
+
+  #sendNow(frame: string | Uint8Array): Promise<void> {
+    return unloadingNow ? Promise.reject(unloadingError("Sending")) : this.#socket.send(frame);
   }
 
   readonly #done = (): void => {

@@ -9,12 +9,20 @@
 import * as zmq from "zeromq";
 import { AuthError, ConnectionError, ProtocolError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import { type PushController, type PushSource, type StreamOptions, Subscription } from "../core/subscription.ts";
+import {
+  checkOverflow,
+  type OverflowPolicy,
+  type PushController,
+  type PushSource,
+  type StreamOptions,
+  Subscription,
+  UNPAUSABLE_HIGH_WATER_MARK,
+} from "../core/subscription.ts";
 import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { decodeText, PosttrollMessage } from "./message.ts";
 import { type AddressEntry, getPubAddress } from "./nameserver_client.ts";
-import { clientSecurity, receive } from "./sockets.ts";
+import { clientSecurity, closeSocket, followEvents, receive, unloading } from "./sockets.ts";
 
 /**
  * Python's topic normalisation: a topic starting with `pytroll:/` is used
@@ -139,6 +147,8 @@ class SubscriberSource implements AddressedSource {
   readonly #sockets = new Map<string, zmq.Subscriber>();
   readonly #connected = new Map<string, string>();
   readonly #loops: Promise<void>[] = [];
+  /** Each socket's event loop, which ends once libzmq destroyed the closed socket. */
+  readonly #watches = new Map<zmq.Subscriber, Promise<void>>();
   readonly #topics: string[];
   readonly #services: string[] | null;
   readonly #maxMessageSize: number;
@@ -205,8 +215,10 @@ class SubscriberSource implements AddressedSource {
   async #socket(backend: string): Promise<zmq.Subscriber> {
     let socket = this.#sockets.get(backend);
     if (socket !== undefined) return socket;
+    const security = await clientSecurity(this.#config, backend);
+    if (unloading()) throw new ConnectionError("Subscribing failed: the process is exiting");
     socket = new zmq.Subscriber({
-      ...(await clientSecurity(this.#config, backend)),
+      ...security,
       receiveHighWaterMark: 10_000,
       maxMessageSize: this.#maxMessageSize,
     });
@@ -217,7 +229,8 @@ class SubscriberSource implements AddressedSource {
     for (const t of this.#topics) socket.subscribe(t);
     for (const t of this.#hooks.extraTopics ?? []) socket.subscribe(t);
     this.#sockets.set(backend, socket);
-    this.#loops.push(this.#run(socket), this.#watch(socket, backend));
+    this.#loops.push(this.#run(socket));
+    this.#watches.set(socket, followEvents(socket.events, (ev) => this.#onEvent(socket, backend, ev)));
     return socket;
   }
 
@@ -246,86 +259,79 @@ class SubscriberSource implements AddressedSource {
    * Follows the socket's connection events (libzmq's monitor): reports each
    * publisher's connection, loss and return, the handshakes it refused, and
    * reconnects a publisher whose connection libzmq gave up after a
-   * protocol error (a frame above `maxMessageSize`).
+   * protocol error (a frame above `maxMessageSize`). The events are read to
+   * their end even after the subscription ended (see `followEvents`).
    */
-  async #watch(socket: zmq.Subscriber, backend: string): Promise<void> {
-    try {
-      for await (const ev of socket.events) {
-        if (this.#controller.signal.aborted) return;
-        if (!("address" in ev)) continue;
-        const uri = this.#uriOf(ev.address);
-        if (uri === undefined) continue;
-        const link = this.#link(uri);
-        switch (ev.type) {
-          case "handshake":
-            clearTimeout(link.check);
-            link.check = undefined;
-            if (link.downAt !== undefined) {
-              this.status.emit("reconnected", { uri, downMs: Math.round(performance.now() - link.downAt) });
-            } else if (!link.handshaken) this.status.emit("connected", { uri });
-            link.handshaken = true;
-            link.downAt = undefined;
-            link.refused = false;
-            break;
-          case "disconnect":
-            if (!link.handshaken || link.check !== undefined) break;
-            if (link.downAt === undefined) {
-              link.downAt = performance.now();
-              this.status.emit("disconnected", { uri });
-            }
-            link.check = setTimeout(() => this.#givenUp(socket, uri, link), GIVEN_UP_AFTER_MS);
-            break;
-          case "connect:retry":
-          case "connect:delay":
-          case "connect":
-            clearTimeout(link.check);
-            link.check = undefined;
-            break;
-          case "handshake:error:auth":
-            this.#refused(
-              link,
-              uri,
-              new AuthError(
-                `Subscribing to ${uri} failed: the publisher refused this client's ${
-                  backend === "secure_zmq" ? "CURVE key" : "address"
-                } (${ev.error.message})`,
-                { cause: ev.error },
-              ),
-            );
-            break;
-          case "handshake:error:protocol":
-            this.#refused(
-              link,
-              uri,
-              new ProtocolError(
-                `Subscribing to ${uri} failed: the ZeroMQ handshake broke (${ev.error.message}); a ${
-                  backend === "secure_zmq"
-                    ? "CURVE client meeting a plain publisher"
-                    : "plain client meeting a CURVE " +
-                      "publisher"
-                }, or a peer that is not a ZeroMQ publisher`,
-                { cause: ev.error },
-              ),
-            );
-            break;
-          case "handshake:error:other":
-            // Under CURVE, a server that cannot read our HELLO (it was sealed for another key) closes the connection.
-            if (backend !== "secure_zmq" || link.handshaken) break;
-            this.#refused(
-              link,
-              uri,
-              new AuthError(
-                `Subscribing to ${uri} failed: the publisher closed the connection during the CURVE handshake ` +
-                  `(${ev.error.message}): the server public key (serverPublicKeyFile) is most likely not this ` +
-                  `publisher's; libzmq keeps trying`,
-                { cause: ev.error },
-              ),
-            );
-            break;
+  #onEvent(socket: zmq.Subscriber, backend: string, ev: zmq.Event): void {
+    if (this.#controller.signal.aborted) return;
+    if (!("address" in ev)) return;
+    const uri = this.#uriOf(ev.address);
+    if (uri === undefined) return;
+    const link = this.#link(uri);
+    switch (ev.type) {
+      case "handshake":
+        clearTimeout(link.check);
+        link.check = undefined;
+        if (link.downAt !== undefined) {
+          this.status.emit("reconnected", { uri, downMs: Math.round(performance.now() - link.downAt) });
+        } else if (!link.handshaken) this.status.emit("connected", { uri });
+        link.handshaken = true;
+        link.downAt = undefined;
+        link.refused = false;
+        break;
+      case "disconnect":
+        if (!link.handshaken || link.check !== undefined) break;
+        if (link.downAt === undefined) {
+          link.downAt = performance.now();
+          this.status.emit("disconnected", { uri });
         }
-      }
-    } catch {
-      // The socket was closed: its events end.
+        link.check = setTimeout(() => this.#givenUp(socket, uri, link), GIVEN_UP_AFTER_MS);
+        break;
+      case "connect:retry":
+      case "connect:delay":
+      case "connect":
+        clearTimeout(link.check);
+        link.check = undefined;
+        break;
+      case "handshake:error:auth":
+        this.#refused(
+          link,
+          uri,
+          new AuthError(
+            `Subscribing to ${uri} failed: the publisher refused this client's ${
+              backend === "secure_zmq" ? "CURVE key" : "address"
+            } (${ev.error.message})`,
+            { cause: ev.error },
+          ),
+        );
+        break;
+      case "handshake:error:protocol":
+        this.#refused(
+          link,
+          uri,
+          new ProtocolError(
+            `Subscribing to ${uri} failed: the ZeroMQ handshake broke (${ev.error.message}); a ${
+              backend === "secure_zmq" ? "CURVE client meeting a plain publisher" : "plain client meeting a CURVE " +
+                "publisher"
+            }, or a peer that is not a ZeroMQ publisher`,
+            { cause: ev.error },
+          ),
+        );
+        break;
+      case "handshake:error:other":
+        // Under CURVE, a server that cannot read our HELLO (it was sealed for another key) closes the connection.
+        if (backend !== "secure_zmq" || link.handshaken) break;
+        this.#refused(
+          link,
+          uri,
+          new AuthError(
+            `Subscribing to ${uri} failed: the publisher closed the connection during the CURVE handshake ` +
+              `(${ev.error.message}): the server public key (serverPublicKeyFile) is most likely not this ` +
+              `publisher's; libzmq keeps trying`,
+            { cause: ev.error },
+          ),
+        );
+        break;
     }
   }
 
@@ -338,7 +344,7 @@ class SubscriberSource implements AddressedSource {
   /** libzmq dropped a handshaken connection and did not schedule a reconnection: report it and connect again. */
   #givenUp(socket: zmq.Subscriber, uri: string, link: Link): void {
     link.check = undefined;
-    if (this.#controller.signal.aborted || socket.closed || !this.#connected.has(uri)) return;
+    if (this.#controller.signal.aborted || unloading() || socket.closed || !this.#connected.has(uri)) return;
     const max = this.#maxMessageSize;
     this.status.emit(
       "error",
@@ -398,7 +404,9 @@ class SubscriberSource implements AddressedSource {
 
   async #startListener(nameserver: string): Promise<void> {
     const url = `tcp://${hostOf(nameserver)}:${this.#config.addressPublishPort}`;
-    const socket = new zmq.Subscriber({ ...(await clientSecurity(this.#config)), maxMessageSize: 64 * 1024 });
+    const security = await clientSecurity(this.#config);
+    if (unloading()) throw new ConnectionError("Subscribing failed: the process is exiting");
+    const socket = new zmq.Subscriber({ ...security, maxMessageSize: 64 * 1024 });
     this.#listener = socket;
     socket.subscribe("pytroll://address");
     socket.connect(url);
@@ -458,7 +466,7 @@ class SubscriberSource implements AddressedSource {
       let frames: Uint8Array[];
       try {
         // A message already there is taken at once; otherwise wait (see `receive`).
-        frames = socket.readable ? await socket.receive() : await receive(socket, signal);
+        frames = !unloading() && socket.readable ? await socket.receive() : await receive(socket, signal);
       } catch (err) {
         if (!signal.aborted) controller.error(new ConnectionError("Receiving from publishers failed", { cause: err }));
         return;
@@ -489,13 +497,19 @@ class SubscriberSource implements AddressedSource {
     }
   }
 
+  /**
+   * Closes every socket and waits until libzmq destroyed them (their event
+   * loops end with the monitor's last event), and for the receive loops.
+   */
   async cancel(): Promise<void> {
-    for (const socket of this.#sockets.values()) socket.close();
-    this.#listener?.close();
+    const sockets = [...this.#sockets.values()];
     this.#sockets.clear();
     this.#connected.clear();
     for (const link of this.#links.values()) clearTimeout(link.check);
     this.#links.clear();
+    if (!unloading()) this.#listener?.close(); // else Deno frees it (see `unloading`)
+    await Promise.all(sockets.map((socket) => closeSocket(socket, this.#watches.get(socket))));
+    this.#watches.clear();
     await Promise.allSettled(this.#loops);
     this.status.close();
   }
@@ -512,8 +526,19 @@ export function createSubscription(
   options: PosttrollSubscribeOptions,
   hooks: SubscriberHooks,
 ): PosttrollSubscription {
-  return new PosttrollSubscription(new SubscriberSource(options, hooks), options);
+  const overflow = checkOverflow(options.overflow, "Subscribing", POSTTROLL_OVERFLOW);
+  const highWaterMark = options.highWaterMark ?? UNPAUSABLE_HIGH_WATER_MARK;
+  return new PosttrollSubscription(new SubscriberSource(options, hooks), { ...options, overflow, highWaterMark });
 }
+
+/**
+ * The overflow policies of a PostTroll subscription, the default first.
+ * ZeroMQ SUB has no flow control: a receive loop that stopped would only
+ * move the queue into ZeroMQ (up to its receive high-water mark), so
+ * `"block"` is not offered; as ZeroMQ itself does at its high-water mark,
+ * the default drops the newest.
+ */
+export const POSTTROLL_OVERFLOW: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "error"];
 
 /**
  * A PostTroll subscription: a `Subscription` of {@linkcode PosttrollMessage}s
@@ -578,10 +603,11 @@ export class PosttrollSubscription extends Subscription<PosttrollMessage> {
  * those removed. Messages whose frame starts with one of the `topics`
  * prefixes arrive on the stream, decoded.
  *
- * The stream is push-driven (ZeroMQ SUB has no flow control): under the
- * default `"block"` policy the receive loop stops while the buffer is full
- * and ZeroMQ queues up to 10 000 frames per socket, beyond which the
- * publisher drops them. `ready` resolves once the nameserver answered and
+ * The stream is push-driven (ZeroMQ SUB has no flow control), so it offers
+ * no `"block"`: by default (`"drop-newest"`, `highWaterMark` 1024) messages
+ * the reader has not made room for are dropped and counted in `dropped`;
+ * ZeroMQ itself queues up to 10 000 frames per socket while the receive
+ * loop is behind, beyond which the publisher drops them. `ready` resolves once the nameserver answered and
  * the sockets are connecting; it rejects with `TimeoutError` when no
  * nameserver answered within `timeout`.
  *

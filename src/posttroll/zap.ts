@@ -8,7 +8,7 @@
  */
 
 import * as zmq from "zeromq";
-import { receive } from "./sockets.ts";
+import { receive, unloading } from "./sockets.ts";
 
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 
@@ -159,7 +159,7 @@ export class ZapHandler {
     if (this.#policies.size === 0 && ZapHandler.#instance === this) {
       ZapHandler.#instance = undefined;
       this.#abort.abort();
-      this.#socket.close();
+      if (!unloading()) this.#socket.close(); // else Deno frees it (see `unloading`)
     }
   }
 

@@ -74,7 +74,10 @@ export interface SourceConfig extends EndpointConfig {
   readonly highWaterMark: number;
   /** The separator of the source's topics, for `{N}` in templates. */
   readonly separator: string;
-  /** JetStream consumer options (`deliver`, `ackWaitMs`, `maxDeliver`, `stream`, `expiresMs`). */
+  /**
+   * JetStream consumer options (`deliver`, `ackWaitMs`, `maxDeliver`, `stream`, `expiresMs`, `confirmAcks`;
+   * `confirmAcks` is true unless the file says `false`).
+   */
   readonly consumer: Readonly<Record<string, unknown>>;
 }
 
@@ -156,7 +159,7 @@ export const DEFAULT_LISTEN = "127.0.0.1:9464";
 const ROUTE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_PARAM = /token|secret|pass(word)?|key|credential/i;
-const NATS_CONSUMER_KEYS = ["deliver", "ackWaitMs", "maxDeliver", "stream", "expiresMs"] as const;
+const NATS_CONSUMER_KEYS = ["deliver", "ackWaitMs", "maxDeliver", "stream", "expiresMs", "confirmAcks"] as const;
 
 class Place {
   constructor(readonly file: string) {}
@@ -421,6 +424,9 @@ function source(ctx: Context, node: JsoncNode, path: string, routeName: string, 
   }
   const highWaterMark = f.integer("highWaterMark", 1, 100_000, maxInFlight);
   const consumer: Record<string, unknown> = {};
+  // A bridge waits for the server's confirmation of each ack (and sends it again if none comes): fewer copies when a
+  // node stops.
+  if (ep.jetstream) consumer.confirmAcks = true;
   for (const key of NATS_CONSUMER_KEYS) {
     const n = f.get(key);
     if (n === undefined) continue;
@@ -428,7 +434,10 @@ function source(ctx: Context, node: JsoncNode, path: string, routeName: string, 
       ctx.place.fail(n, f.path(key), "is a JetStream consumer option: the URL must ask for JetStream (?jetstream)");
     }
     if (key === "stream") consumer.stream = f.string(key)!.value;
-    else if (key === "deliver") {
+    else if (key === "confirmAcks") {
+      if (n.type !== "boolean") ctx.place.fail(n, f.path(key), `must be true or false, not ${kind(n)}`);
+      consumer.confirmAcks = n.value;
+    } else if (key === "deliver") {
       const v = plainValue(n);
       const ok = v === "all" || v === "new" || v === "last" || v === "last-per-subject" ||
         (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 &&

@@ -34,11 +34,7 @@ const COUNTERS: readonly [keyof RouteStats, string, string][] = [
   ["redelivered", "redelivered_total", "Source messages the source marked as delivered before."],
   ["retries", "retries_total", "Publish attempts retried."],
   ["dropped", "dropped_total", "Failed source messages a source without settlement could not take back."],
-  [
-    "resubscribed",
-    "resubscribed_total",
-    "Source subscriptions replaced because they delivered nothing while the server held messages.",
-  ],
+  ["settleRetries", "settle_retries_total", "Acks and naks sent again because the source did not confirm them."],
 ];
 
 function label(value: string): string {

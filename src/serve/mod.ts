@@ -58,7 +58,7 @@ export {
   type TransformConfig,
 } from "./config.ts";
 export type { TopicTemplate } from "./topic_template.ts";
-export { type Opener, type OpenerOptions, type RouteStats, type RouteStatus, STALL_CHECK_MS } from "./route.ts";
+export type { Opener, OpenerOptions, RouteStats, RouteStatus } from "./route.ts";
 export { serve, type ServeOptions, type Service } from "./service.ts";
 export type { PublishInput, TransformContext, TransformFactory, TransformOutput } from "./transform.ts";
 export type { Message } from "../core/message.ts";

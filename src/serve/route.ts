@@ -12,6 +12,7 @@ import { isSettleable, type Message } from "../core/message.ts";
 import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
 import type { Subscription } from "../core/subscription.ts";
 import type { Opener, OpenerOptions } from "../cli/context.ts";
+import type { BaseNatsPubSub } from "../nats/client.ts";
 import type { EndpointConfig, RouteConfig, TargetConfig } from "./config.ts";
 import { endRouteSpan, type RouteSpan, startRouteSpan } from "./trace.ts";
 import { TransformError, type TransformFactory, type TransformOutput, TransformRunner } from "./transform.ts";
@@ -46,23 +47,9 @@ export interface RouteStats {
   retries: number;
   /** Failed source messages a source without settlement could not take back: lost. */
   dropped: number;
-  /**
-   * Times the source subscription was replaced because it delivered nothing
-   * while the server held messages for the group (see {@linkcode STALL_CHECK_MS}).
-   */
-  resubscribed: number;
+  /** Settlements (acks, naks) retried because the source did not confirm them. */
+  settleRetries: number;
 }
-
-/**
- * How often a JetStream route checks that its subscription still delivers:
- * when nothing came and nothing is in flight for this long while the
- * server's consumer holds undelivered messages, the subscription is replaced
- * (same durable consumer, nothing is lost). It guards against a pull request
- * whose answer never came back (nats-server drops the answer to a `no_wait`
- * pull sent before the reply subject's interest reached the consumer leader
- * over the cluster routes).
- */
-export const STALL_CHECK_MS = 3_000;
 
 /** What a route reports besides its counters. */
 export interface RouteStatus {
@@ -96,8 +83,6 @@ export interface RouteDeps {
   readonly log: (line: string) => void;
   /** The transform's factory, loaded by the service. */
   readonly transform?: TransformFactory | undefined;
-  /** How often a JetStream route checks that its subscription delivers; default {@linkcode STALL_CHECK_MS}. */
-  readonly stallCheckMs?: number | undefined;
 }
 
 const TRANSIENT = [ConnectionError, TimeoutError, ClosedError, AuthError, OverflowError];
@@ -208,10 +193,9 @@ export class Route {
     redelivered: 0,
     retries: 0,
     dropped: 0,
-    resubscribed: 0,
+    settleRetries: 0,
   };
   readonly #deps: RouteDeps;
-  readonly #stallCheckMs: number;
   /** Aborted when the drain begins: stop taking, stop reconnecting. */
   readonly #draining = new AbortController();
   /** Aborted at the drain deadline: give up on publishes and retries, nak. */
@@ -219,6 +203,8 @@ export class Route {
   readonly #tasks = new Set<Promise<void>>();
   readonly #windowWaiters: (() => void)[] = [];
   #inFlight = 0;
+  /** Of those in flight, how many wait only for the source to confirm their settlement. */
+  #confirming = 0;
   #lastErrorTime: number | undefined;
   #lastError: string | undefined;
   #source: Link | undefined;
@@ -227,10 +213,6 @@ export class Route {
   #sub: Subscription<Message> | undefined;
   #transform: TransformRunner | undefined;
   #running = false;
-  #stalled = false;
-  #checking = false;
-  #lastReceived = -1;
-  #jetStreamName: string | undefined;
   #supervisor: Promise<void> | undefined;
   #started: { promise: Promise<void>; resolve: () => void };
 
@@ -243,7 +225,6 @@ export class Route {
   constructor(config: RouteConfig, deps: RouteDeps) {
     this.config = config;
     this.#deps = deps;
-    this.#stallCheckMs = deps.stallCheckMs ?? STALL_CHECK_MS;
     let resolve!: () => void;
     this.#started = { promise: new Promise<void>((r) => resolve = r), resolve };
   }
@@ -298,19 +279,7 @@ export class Route {
         this.#running = true;
         this.#log("running");
         this.#started.resolve();
-        const watchdog = setInterval(() => void this.#checkStall(), this.#stallCheckMs);
-        try {
-          while (true) {
-            why = await this.#pump();
-            if (!this.#stalled || this.#draining.signal.aborted) break;
-            this.#stalled = false;
-            this.stats.resubscribed++;
-            await this.#subscribe();
-            if (this.#draining.signal.aborted) await this.#sub?.close();
-          }
-        } finally {
-          clearInterval(watchdog);
-        }
+        why = await this.#pump();
       } catch (err) {
         why = err;
       }
@@ -324,29 +293,6 @@ export class Route {
       backoff = Math.min(backoff * 2, 30_000);
     }
     this.#started.resolve();
-  }
-
-  /** Replaces a subscription that delivers nothing while the server holds messages for the group. */
-  async #checkStall(): Promise<void> {
-    if (this.#checking || !this.#running || this.#draining.signal.aborted) return;
-    const received = this.stats.received;
-    if (received !== this.#lastReceived || this.#inFlight > 0) {
-      this.#lastReceived = received;
-      return;
-    }
-    this.#checking = true;
-    try {
-      const info = await this.sourceInfo();
-      if (info === undefined || info.pending === 0 || this.stats.received !== received || !this.#running) return;
-      this.#log(
-        `the source delivered nothing for ${this.#stallCheckMs} ms while the server holds ${info.pending} ` +
-          `messages for the group: subscribing again`,
-      );
-      this.#stalled = true;
-      await this.#sub?.close();
-    } finally {
-      this.#checking = false;
-    }
   }
 
   async #openLink(ep: EndpointConfig, role: string): Promise<Link> {
@@ -387,7 +333,6 @@ export class Route {
     const sub = this.#source!.ps.subscribe(c.from.topic, options);
     this.#sub = sub;
     await sub.ready;
-    if (c.from.jetstream) await this.#consumerLed();
   }
 
   async #disconnect(): Promise<void> {
@@ -403,7 +348,9 @@ export class Route {
 
   /** Waits for room in the window, unless the drain began (then the reader only naks). */
   #room(): Promise<void> | undefined {
-    if (this.#inFlight < this.config.maxInFlight || this.#draining.signal.aborted) return undefined;
+    // Messages whose settlement only waits for the source's confirmation take no room, up to maxInFlight of them.
+    const max = this.config.maxInFlight;
+    if (this.#inFlight - Math.min(this.#confirming, max) < max || this.#draining.signal.aborted) return undefined;
     return new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
   }
 
@@ -418,8 +365,7 @@ export class Route {
     const reader = sub.getReader();
     try {
       while (true) {
-        const wait = this.#room();
-        if (wait !== undefined) await wait;
+        for (let wait = this.#room(); wait !== undefined; wait = this.#room()) await wait;
         const r = await reader.read();
         if (r.done) return await sub.closed;
         const msg = r.value;
@@ -529,10 +475,41 @@ export class Route {
     await this.#settle(msg, span);
   }
 
+  /**
+   * Sends a settlement, again while the source does not confirm it (a JetStream source with `confirmAcks`: the
+   * node it went through stopped, or the consumer is between leaders) and the drain's deadline has not passed: an
+   * ack that reaches the server before the ack wait spares a duplicate. Meanwhile the message leaves its room in the
+   * window to the next one (at most `maxInFlight` messages wait so).
+   */
+  async #confirmed(settle: () => Promise<void>): Promise<void> {
+    const { attempts, delayMs, maxDelayMs } = this.config.retry;
+    const signal = this.#hardStop.signal;
+    this.#confirming++;
+    this.#windowWaiters.shift()?.(); // its room goes to the next message meanwhile
+    try {
+      for (let attempt = 1;; attempt++) {
+        try {
+          return await settle();
+        } catch (err) {
+          if (
+            !(err instanceof TimeoutError || err instanceof ConnectionError) || attempt >= attempts || signal.aborted
+          ) {
+            throw err;
+          }
+          this.stats.settleRetries++;
+          await sleep(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+          if (signal.aborted) throw err;
+        }
+      }
+    } finally {
+      this.#confirming--;
+    }
+  }
+
   /** Acks (every output was taken, there was none, or the message was dead-lettered). */
   async #settle(msg: Message, span: RouteSpan, err?: unknown): Promise<void> {
     try {
-      if (isSettleable(msg)) await msg.ack();
+      if (isSettleable(msg)) await this.#confirmed(() => msg.ack());
       this.stats.acked++;
       endRouteSpan(span.span, err);
     } catch (ackErr) {
@@ -576,7 +553,8 @@ export class Route {
   async #giveBack(msg: Message): Promise<void> {
     try {
       if (isSettleable(msg)) {
-        await msg.nak(this.#draining.signal.aborted ? 0 : this.config.nakDelayMs);
+        const delayMs = this.#draining.signal.aborted ? 0 : this.config.nakDelayMs;
+        await this.#confirmed(() => msg.nak(delayMs));
         this.stats.naked++;
       } else {
         this.stats.dropped++;
@@ -596,46 +574,21 @@ export class Route {
 
   /**
    * The server's view of a JetStream source's consumer, for `/metrics`:
-   * pending, ack pending, redelivered. `undefined` for other sources or when
-   * the server does not answer.
+   * pending, ack pending, redelivered (`consumerInfo()` of `./nats`).
+   * `undefined` for other sources or when the server does not answer.
    *
    * @returns The figures.
    */
   async sourceInfo(): Promise<SourceInfo | undefined> {
-    const info = await this.#consumerInfo();
-    return info === undefined
-      ? undefined
-      : { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
-  }
-
-  async #consumerInfo(): Promise<ConsumerInfoLike | undefined> {
-    const ps = this.#source?.ps as
-      | (PubSub & { jetstreamManager?: () => Promise<JetStreamManagerLike> })
-      | undefined;
-    if (!this.config.from.jetstream || ps === undefined || typeof ps.jetstreamManager !== "function") return undefined;
+    const ps = this.#source?.ps as Partial<Pick<BaseNatsPubSub, "consumerInfo">> | undefined;
+    const from = this.config.from;
+    if (!from.jetstream || typeof ps?.consumerInfo !== "function") return undefined;
+    const stream = from.consumer.stream;
     try {
-      const jsm = await ps.jetstreamManager();
-      this.#jetStreamName ??= (this.config.from.consumer.stream as string | undefined) ??
-        await jsm.streams.find(this.config.from.topic);
-      return await jsm.consumers.info(this.#jetStreamName, this.config.from.group);
+      const info = await ps.consumerInfo(from.group, typeof stream === "string" ? { stream } : { topic: from.topic });
+      return { pending: info.pending, ackPending: info.ackPending, redelivered: info.redelivered };
     } catch {
       return undefined;
-    }
-  }
-
-  /**
-   * Waits until the shared consumer answers and, in a cluster, has a leader:
-   * a replica that created it at the same time as another may otherwise
-   * send its first pull before any server serves the consumer, and that pull
-   * is never answered. Pulls start at the first read, so reading only after
-   * this avoids it. Gives up after 15 s (the stall check still guards).
-   */
-  async #consumerLed(): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!this.#draining.signal.aborted && Date.now() < deadline) {
-      const info = await this.#consumerInfo();
-      if (info !== undefined && (info.cluster === undefined || (info.cluster.leader ?? "") !== "")) return;
-      await sleep(50, this.#draining.signal);
     }
   }
 
@@ -671,18 +624,4 @@ export class Route {
       deadline.removeEventListener("abort", onDeadline);
     }
   }
-}
-
-/** The part of nats.js's consumer info the route reads. */
-interface ConsumerInfoLike {
-  num_pending: number;
-  num_ack_pending: number;
-  num_redelivered: number;
-  cluster?: { leader?: string } | undefined;
-}
-
-/** The part of nats.js's JetStreamManager the route reads. */
-interface JetStreamManagerLike {
-  streams: { find(subject: string): Promise<string> };
-  consumers: { info(stream: string, consumer: string): Promise<ConsumerInfoLike> };
 }

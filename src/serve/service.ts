@@ -22,8 +22,6 @@ export interface ServeOptions {
   listen?: { hostname: string; port: number } | false | undefined;
   /** Overrides the configuration's `drainTimeoutMs`. */
   drainTimeoutMs?: number | undefined;
-  /** How often a JetStream route checks that its subscription still delivers; default 3000 ms. */
-  stallCheckMs?: number | undefined;
 }
 
 /** A running service. */
@@ -146,9 +144,7 @@ export async function serve(config: ServeConfig, options: ServeOptions = {}): Pr
       throw new ConfigError(config.file, r.transform.line, 1, `routes: ${r.name}: ${(err as Error).message}`);
     }
   }
-  const routes = config.routes.map((c) =>
-    new Route(c, { open, log, transform: factories.get(c.name), stallCheckMs: options.stallCheckMs })
-  );
+  const routes = config.routes.map((c) => new Route(c, { open, log, transform: factories.get(c.name) }));
   for (const r of routes) {
     const c = r.config;
     const note = sharingNote(c.from, config.replicas);

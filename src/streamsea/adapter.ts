@@ -18,6 +18,8 @@ import type {
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import type { StatusChannel } from "../core/status.ts";
 import type { Subscription } from "../core/subscription.ts";
+import { makesPausable } from "../core/open_web_socket.ts";
+import { streamSeaOverflow } from "./subscription.ts";
 import { StreamSeaClient, type StreamSeaClientOptions } from "./client.ts";
 import { checkStream } from "./http.ts";
 import { StreamSeaMessage } from "./message.ts";
@@ -157,6 +159,8 @@ export class StreamSeaPubSub implements PubSub<StreamSeaMessage> {
       replay: false,
       groups: true,
       headers: format === "envelope",
+      overflow: streamSeaOverflow(makesPausable(options.webSocket)),
+      delivery: "at-most-once",
     };
   }
 

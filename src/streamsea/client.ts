@@ -7,7 +7,7 @@
 
 import { ClosedError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import { Subscription } from "../core/subscription.ts";
+import { checkOverflow, Subscription, UNPAUSABLE_HIGH_WATER_MARK } from "../core/subscription.ts";
 import { resolveReconnectOptions } from "./backoff.ts";
 import {
   baseUrl,
@@ -21,11 +21,17 @@ import {
   setJwtPublicKey,
   type StreamSeaConnectionOptions,
 } from "./http.ts";
-import type { WebSocketConstructor } from "../core/open_web_socket.ts";
+import { makesPausable, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StreamSeaMessage } from "./message.ts";
 import { type CredentialOptions, isUuid, STREAMS_PATH } from "./protocol.ts";
 import type { SchemaDefinition } from "./schema.ts";
-import { DEFAULT_SUBSCRIBE, plainMessage, StreamSeaSource, type StreamSeaSubscribeOptions } from "./subscription.ts";
+import {
+  DEFAULT_SUBSCRIBE,
+  plainMessage,
+  streamSeaOverflow,
+  StreamSeaSource,
+  type StreamSeaSubscribeOptions,
+} from "./subscription.ts";
 
 /** Options of {@linkcode StreamSeaClient}. */
 export interface StreamSeaClientOptions extends Omit<StreamSeaConnectionOptions, "clientSecret"> {
@@ -290,7 +296,7 @@ export class StreamSeaClient {
       }
       return value;
     };
-    const maxBacklog = o.maxBacklog === 0 ? 0 : positive("maxBacklog", o.maxBacklog, DEFAULT_SUBSCRIBE.maxBacklog);
+    const overflow = checkOverflow(o.overflow, action, streamSeaOverflow(makesPausable(this.#options.webSocket)));
     const replyTimeoutMs = positive("replyTimeoutMs", o.replyTimeoutMs, DEFAULT_SUBSCRIBE.replyTimeoutMs);
     const maxFrameLength = positive("maxFrameLength", o.maxFrameLength, DEFAULT_SUBSCRIBE.maxFrameLength);
     const reconnect = o.reconnect === false ? false : resolveReconnectOptions(o.reconnect);
@@ -306,14 +312,14 @@ export class StreamSeaClient {
       fanout: fanout === true,
       debatch: o.debatch ?? DEFAULT_SUBSCRIBE.debatch,
       reconnect,
-      maxBacklog,
       replyTimeoutMs,
       maxFrameLength,
       status: this.status,
       toMessage,
       onEnd: () => this.#subs.delete(sub),
     });
-    const sub: Subscription<StreamSeaMessage> = new Subscription(source, o);
+    const highWaterMark = o.highWaterMark ?? (overflow === "block" ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
+    const sub: Subscription<StreamSeaMessage> = new Subscription(source, { ...o, overflow, highWaterMark });
     this.#subs.add(sub);
     return sub;
   }

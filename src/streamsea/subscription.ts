@@ -6,10 +6,10 @@
  * @module
  */
 
-import { AuthError, ConnectionError, OverflowError, ProtocolError, TimeoutError } from "../core/errors.ts";
-import { openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
+import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { isPausable, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StatusChannel } from "../core/status.ts";
-import type { PushController, PushSource, StreamOptions } from "../core/subscription.ts";
+import type { OverflowPolicy, PushController, PushSource, StreamOptions } from "../core/subscription.ts";
 import { reconnectDelay, type ReconnectOptions, type ResolvedReconnectOptions } from "./backoff.ts";
 import { StreamSeaError } from "./errors.ts";
 import { StreamSeaMessage } from "./message.ts";
@@ -60,12 +60,6 @@ export interface StreamSeaSubscribeOptions extends StreamOptions {
   credentials?: CredentialOptions | undefined;
   /** Reconnection after the socket drops, or `false` to end the stream with a `ConnectionError` instead. */
   reconnect?: ReconnectOptions | false | undefined;
-  /**
-   * A WebSocket cannot be paused, so under the `"block"` overflow policy
-   * messages that find the buffer full wait in a backlog of at most this
-   * many; one more fails the subscription with `OverflowError`. Default 4096.
-   */
-  maxBacklog?: number | undefined;
   /** Time allowed for each reply of the handshake, in milliseconds. Default 10 000. */
   replyTimeoutMs?: number | undefined;
   /** The largest frame accepted from the server, in UTF-16 code units. Default 64 Mi. */
@@ -83,12 +77,27 @@ export interface SourceSettings {
   readonly fanout: boolean;
   readonly debatch: boolean;
   readonly reconnect: ResolvedReconnectOptions | false;
-  readonly maxBacklog: number;
   readonly replyTimeoutMs: number;
   readonly maxFrameLength: number;
   readonly status: StatusChannel;
   readonly toMessage: (stream: string, payload: unknown, groupId: string | undefined) => StreamSeaMessage;
   readonly onEnd: () => void;
+}
+
+/**
+ * The overflow policies of a stream-sea subscription, the default first.
+ * Where the sockets can be paused (`NoDelayWebSocket`, the default under
+ * Deno), `"block"` stops reading the socket while the buffer is full, so TCP
+ * holds the server; it is the default. Where they cannot (the platform's
+ * `WebSocket` in browsers), `"block"` would have to queue what keeps
+ * arriving, so it is not offered, and the default fails the subscription, as
+ * the original clients do when their queue overflows.
+ *
+ * @param pausable Whether the sockets can be paused.
+ * @returns The policies.
+ */
+export function streamSeaOverflow(pausable: boolean): readonly OverflowPolicy[] {
+  return pausable ? ["block", "error", "drop-oldest", "drop-newest"] : ["error", "drop-oldest", "drop-newest"];
 }
 
 /** The default way to turn a delivered payload into a message. */
@@ -133,7 +142,13 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
   #ctl!: PushController<StreamSeaMessage>;
   #ws: WebSocket | undefined;
   #groupId: string | undefined;
+  /** Under "block": whether the buffer asked for a pause (a new socket pauses once subscribed then). */
+  #paused = false;
+  /** The socket past its handshake, the one to pause. */
+  #live: WebSocket | undefined;
+  /** Messages taken off a paused socket's last frame (one batch), waiting for room in order. */
   #waiting = 0;
+  #tail: Promise<void> = Promise.resolve();
   #sleep: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #connects = 0;
   readonly #closing = new Set<Promise<void>>();
@@ -169,21 +184,40 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
     this.#s.onEnd();
   }
 
+  /** Messages of a batch frame that wait for room (counted in the subscription's `buffered`). */
+  get held(): number {
+    return this.#waiting;
+  }
+
+  /** Under "block": the buffer is full; stop reading the socket (TCP then holds the server). */
+  pause(): void {
+    this.#paused = true;
+    const ws = this.#live;
+    if (ws !== undefined && isPausable(ws)) ws.pause();
+  }
+
+  /** Under "block": there is room again. */
+  resume(): void {
+    this.#paused = false;
+    const ws = this.#live;
+    if (ws !== undefined && isPausable(ws)) ws.resume();
+  }
+
+  /**
+   * Hands a message to the buffer. Under a drop or error policy the policy
+   * decides when it is full. Under "block" (offered only where the socket
+   * can pause) a full buffer has paused the socket: the rest of the frame
+   * being handled (a batch) waits for room, in order.
+   */
   #emit(message: StreamSeaMessage): void {
     const c = this.#ctl;
     if (this.#waiting === 0 && c.offer(message)) return;
     if (c.signal.aborted) return;
-    if (this.#waiting >= this.#s.maxBacklog) {
-      c.error(
-        new OverflowError(
-          `Receiving from stream ${this.#s.stream} failed: the reader fell behind by more than ${this.#s.maxBacklog} messages beyond the buffer`,
-          { highWaterMark: this.#s.maxBacklog },
-        ),
-      );
-      return;
-    }
     this.#waiting++;
-    c.push(message).then(() => this.#waiting--, () => this.#waiting--);
+    this.#tail = this.#tail.then(() => c.push(message)).then(
+      () => void this.#waiting--,
+      () => void this.#waiting--,
+    );
   }
 
   #fail(err: unknown): void {
@@ -314,6 +348,8 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
               );
             }
             phase = "live";
+            this.#live = ws;
+            if (this.#paused && isPausable(ws)) ws.pause();
             settled = true;
             clearTimeout(timer);
             resolve();
@@ -415,7 +451,6 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
 /** Re-exported default so the client need not know the setting's shape. */
 export const DEFAULT_SUBSCRIBE = {
   debatch: true,
-  maxBacklog: 4096,
   replyTimeoutMs: 10_000,
   maxFrameLength: DEFAULT_MAX_FRAME,
 } as const;

@@ -18,7 +18,7 @@ import type {
 } from "../core/pubsub.ts";
 import { checkPublishData, publishWritable } from "../core/sink.ts";
 import { StatusChannel } from "../core/status.ts";
-import { type PushController, Subscription } from "../core/subscription.ts";
+import { OVERFLOW_POLICIES, type PushController, Subscription } from "../core/subscription.ts";
 import { checkTopic, compileTopicPattern, isTopicPattern } from "../core/topic.ts";
 
 /** Options of {@linkcode MemoryPubSub}. */
@@ -106,6 +106,23 @@ interface Member {
   controller: PushController<MemoryMessage> | undefined;
   readonly callback?: ((message: MemoryMessage) => void) | undefined;
   readonly timers: Set<ReturnType<typeof setTimeout>>;
+  /** Publishes waiting for room, one at a time in the subscription, the rest behind it in order. */
+  waiting: number;
+  tail: Promise<void>;
+}
+
+/**
+ * Hands a message to a member whose buffer may be full: at once when it
+ * takes it, else after the publishes already waiting, one at a time (the
+ * publisher is held, in order, and the subscription holds one of them).
+ */
+function handTo(member: Member, c: PushController<MemoryMessage>, msg: MemoryMessage, signal?: AbortSignal) {
+  if (member.waiting === 0 && c.offer(msg)) return undefined;
+  member.waiting++;
+  const pushed = member.tail.then(() => c.push(msg, { signal }));
+  const done = () => void member.waiting--;
+  member.tail = pushed.then(done, done);
+  return pushed;
 }
 
 /**
@@ -117,8 +134,8 @@ interface Member {
  * `publish()` resolves (`confirmed: true`) once every matching subscriber
  * took the message into its buffer; under the default overflow policy
  * `"block"`, a subscriber whose buffer is full holds the publisher until its
- * reader catches up. Messages published while no subscriber matches are
- * discarded.
+ * reader catches up (the held publishes wait in order, each holding its own
+ * message). Messages published while no subscriber matches are discarded.
  *
  * @example
  * ```ts
@@ -167,6 +184,8 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
       replay: false,
       groups: true,
       headers: true,
+      overflow: OVERFLOW_POLICIES,
+      delivery: "at-least-once",
     };
     this.status.emit("connected");
   }
@@ -198,6 +217,8 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
       group: options.group,
       controller: undefined,
       timers: new Set(),
+      waiting: 0,
+      tail: Promise.resolve(),
     };
     const sub = new Subscription<MemoryMessage>({
       kind: "push",
@@ -250,6 +271,8 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
       controller: undefined,
       callback,
       timers: new Set(),
+      waiting: 0,
+      tail: Promise.resolve(),
     };
     this.#add(member);
     return () => this.#remove(member);
@@ -320,7 +343,8 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
           },
           redeliver,
         );
-        member.controller?.push(next).catch(() => {});
+        const c = member.controller;
+        if (c !== undefined) handTo(member, c, next)?.catch(() => {});
       };
       if (delayMs <= 0) {
         again();
@@ -366,7 +390,9 @@ export class MemoryPubSub implements PubSub<MemoryMessage> {
         const c = member.controller;
         if (c === undefined) continue;
         const msg = this.#message(topic, copy, options.headers, sequence, member);
-        if (!c.offer(msg)) waits.push(c.push(msg).catch(() => {}));
+        // A subscription that ends meanwhile no longer wants it.
+        const waiting = handTo(member, c, msg, options.signal);
+        if (waiting !== undefined) waits.push(waiting.catch(() => {}));
       }
       if (waits.length === 0) return Promise.resolve(receipt);
       const all = Promise.all(waits).then(() => receipt);

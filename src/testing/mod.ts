@@ -22,6 +22,7 @@ export { MemoryMessage, type MemoryMessageInit, MemoryPubSub, type MemoryPubSubO
 export {
   type ConformanceFactory,
   type ConformanceOptions,
+  type ConformanceProbe,
   type ConformanceTarget,
   runConformance,
   type TestRegistrar,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  checkOverflow,
   ClosedError,
   createMessage,
   type Message,
@@ -79,10 +80,10 @@ Deno.test("Subscription under 'block' pauses the source when full and resumes on
   const third = s.controller.push(msg(2)).then(() => pushedThird = true);
   await tick();
   assert.equal(pushedThird, false);
-  assert.equal(s.sub.buffered, 2);
+  assert.equal(s.sub.buffered, 3, "two in the buffer and the push waiting for room");
   const reader = s.sub.getReader();
   assert.equal((await reader.read()).value?.text(), "0");
-  assert.equal(s.sub.buffered, 1);
+  assert.equal(s.sub.buffered, 2);
   await tick();
   assert.equal(pushedThird, false, "still held: the buffer is not drained");
   assert.equal((await reader.read()).value?.text(), "1");
@@ -242,4 +243,64 @@ Deno.test("Subscription.ready rejects with ClosedError when it is closed while s
   release();
   await closing;
   await assert.rejects(sub.ready, ClosedError);
+});
+
+Deno.test("Subscription under 'block' lets at most highWaterMark pushes wait, counts them in buffered, refuses one more", async () => {
+  const s = pushed({ highWaterMark: 2 });
+  await s.sub.ready;
+  s.controller.offer(msg(0));
+  s.controller.offer(msg(1));
+  const waiting = [s.controller.push(msg(2)), s.controller.deliver(msg(3))];
+  await assert.rejects(s.controller.push(msg(4)), OverflowError);
+  assert.equal(s.sub.buffered, 4, "two buffered and two waiting");
+  const reader = s.sub.getReader();
+  const got = [];
+  for (let i = 0; i < 4; i++) got.push((await reader.read()).value?.text());
+  assert.deepEqual(got, ["0", "1", "2", "3"], "the waiting ones come in order, once there is room");
+  await Promise.all(waiting);
+  assert.equal(s.sub.dropped, 0);
+  await reader.cancel();
+});
+
+Deno.test("Subscription counts what the source holds in buffered", async () => {
+  let held = 0;
+  const sub = new Subscription<Message>({
+    kind: "pull",
+    get held() {
+      return held;
+    },
+    pull: () => {
+      held = 5; // fetched ahead, not yet handed over
+      return [msg(0)];
+    },
+  }, { highWaterMark: 8 });
+  const reader = sub.getReader();
+  assert.equal(sub.buffered, 0);
+  await reader.read();
+  assert.equal(sub.buffered, 5);
+  await reader.cancel();
+});
+
+Deno.test("PushController push() and deliver() give up on their signal, withdrawing what was not taken", async () => {
+  const s = pushed({ highWaterMark: 1 });
+  await s.sub.ready;
+  const stop = new AbortController();
+  const taken = s.controller.deliver(msg(0), { signal: stop.signal }); // buffered, not yet taken
+  const waiting = s.controller.push(msg(1), { signal: stop.signal }); // waiting for room
+  assert.equal(s.sub.buffered, 2);
+  stop.abort(new Error("gave up"));
+  await assert.rejects(taken, /gave up/);
+  await assert.rejects(waiting, /gave up/);
+  assert.equal(s.sub.buffered, 0, "both withdrawn");
+  s.controller.offer(msg(2));
+  assert.equal((await s.sub.getReader().read()).value?.text(), "2");
+  await s.sub.close();
+});
+
+Deno.test("checkOverflow() defaults to the first policy offered and refuses others with TypeError", () => {
+  assert.equal(checkOverflow(undefined, "Subscribing"), "block");
+  assert.equal(checkOverflow(undefined, "Subscribing", ["drop-newest", "error"]), "drop-newest");
+  assert.equal(checkOverflow("error", "Subscribing", ["drop-newest", "error"]), "error");
+  assert.throws(() => checkOverflow("block", "Subscribing", ["drop-newest", "error"]), TypeError);
+  assert.throws(() => checkOverflow("bogus" as "block", "Subscribing"), TypeError);
 });

@@ -188,6 +188,33 @@ Deno.test("WebsocketPubSubClient hears missed notices", async () => {
   }
 });
 
+Deno.test("WebsocketPubSubClient ends with ProtocolError when the broadcaster floods it beyond what it acknowledged", async () => {
+  const b = await bed("hmac");
+  try {
+    const ws = b.ws({ reconnect: false });
+    const sub = ws.subscribeGlob("m/*", { onMissed: () => {}, highWaterMark: 0 });
+    await sub.ready;
+    // A message nobody reads holds the client's receiving (no acknowledgement until it is taken)...
+    void b.http().notify({ topic: "m/1", data: "unread" }).catch(() => {});
+    await new Promise<void>((resolve) => {
+      const wait = () => sub.buffered > 0 ? resolve() : void setTimeout(wait, 5);
+      wait();
+    });
+    // ...and frames the broadcaster sends regardless pile up behind it: past 64, the client ends the connection.
+    await Promise.all(Array.from({ length: 100 }, () => b.fake.missedToWebsockets("m/1").catch(() => {})));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reason = await Promise.race([
+      sub.closed,
+      new Promise((resolve) => timer = setTimeout(() => resolve("still open after 5 s"), 5000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(reason instanceof ProtocolError, String(reason));
+    assert.match((reason as Error).message, /unacknowledged/);
+  } finally {
+    await b.close();
+  }
+});
+
 Deno.test("FakeBroadcaster closes a websocket whose HMAC counter is wrong, or that skips configure", async () => {
   const b = await bed("hmac");
   const open = async () => {

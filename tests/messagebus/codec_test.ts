@@ -106,6 +106,67 @@ for (const [name, message, bytes] of [...clientToServer, ...serverToClient]) {
   });
 }
 
+// The v6 layout (spec §7.2): types 1, 2, 8 and 9 carry `string contentType` where v3 has `bool isImage`.
+const TEXT_PLAIN = "0000000a 746578742f706c61696e"; // "text/plain"
+const contentTypeDialect: [string, BusMessage, string][] = [
+  [
+    "MulticastData(TEST, FOO, text/plain, [(null, xy)])",
+    {
+      type: 1,
+      feed: "TEST",
+      topic: "FOO",
+      isImage: null,
+      contentType: "text/plain",
+      packets: [{ entitlements: null, data: utf8("xy") }],
+    },
+    `01 ${TEST} ${FOO} ${TEXT_PLAIN} 00000001 00000000 00000002 7879`,
+  ],
+  [
+    "UnicastData(uuid, TEST, FOO, empty content type, null)",
+    { type: 2, clientId: UUID, feed: "TEST", topic: "FOO", isImage: null, contentType: "", packets: null },
+    `02 ${U} ${TEST} ${FOO} 00000000 00000000`,
+  ],
+  [
+    "ForwardedMulticastData(alice, hosta, TEST, FOO, text/plain, [({3}, hello)])",
+    {
+      type: 8,
+      user: "alice",
+      host: "hosta",
+      feed: "TEST",
+      topic: "FOO",
+      isImage: null,
+      contentType: "text/plain",
+      packets: [{ entitlements: new Set([3]), data: utf8("hello") }],
+    },
+    `08 00000005 616c696365 00000005 686f737461 ${TEST} ${FOO} ${TEXT_PLAIN} 00000001 00000001 00000003 ` +
+    `00000005 68656c6c6f`,
+  ],
+  [
+    "ForwardedUnicastData(alice, hosta, uuid, TEST, BAR, text/plain, null)",
+    {
+      type: 9,
+      user: "alice",
+      host: "hosta",
+      clientId: UUID,
+      feed: "TEST",
+      topic: "BAR",
+      isImage: null,
+      contentType: "text/plain",
+      packets: null,
+    },
+    `09 00000005 616c696365 00000005 686f737461 ${U} ${TEST} ${BAR} ${TEXT_PLAIN} 00000000`,
+  ],
+];
+
+for (const [name, message, bytes] of contentTypeDialect) {
+  Deno.test(`encodeMessage() writes the contentType-dialect vector of ${name}`, () => {
+    assert.equal(toHex(encodeMessage(message, { imageField: "contentType" })), toHex(hex(bytes)));
+  });
+  Deno.test(`decodeMessage() reads the contentType-dialect vector of ${name}`, () => {
+    assert.deepEqual(decodeMessage(hex(bytes), { imageField: "contentType" }), message);
+  });
+}
+
 Deno.test("uuidToBytes() uses .NET Guid byte order and bytesToUuid() reverses it", () => {
   assert.equal(toHex(uuidToBytes(UUID)), toHex(hex(U)));
   assert.equal(bytesToUuid(hex(U)), UUID);

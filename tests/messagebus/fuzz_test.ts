@@ -1,100 +1,11 @@
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/core/errors.ts";
-import { type BusMessage, decodeMessage, encodeMessage, MessageDecoder } from "../../src/messagebus/mod.ts";
-import { utf8 } from "./_helpers.ts";
+import { encodeMessage, MessageDecoder } from "../../src/messagebus/mod.ts";
+import { fuzzTests } from "../_fuzz.ts";
 import { rng } from "../_seeded.ts";
+import { cases } from "./fuzz_cases.ts";
 
-const UUID = "00112233-4455-6677-8899-aabbccddeeff";
-const samples: BusMessage[] = [
-  {
-    type: 1,
-    feed: "F",
-    topic: "T",
-    isImage: true,
-    contentType: null,
-    packets: [{ entitlements: new Set([1, 2]), data: utf8("abc") }],
-  },
-  { type: 2, clientId: UUID, feed: "F", topic: "T", isImage: false, contentType: null, packets: null },
-  { type: 3, user: "u", host: "h", clientId: UUID, feed: "F", topic: "T", isAdd: true },
-  { type: 4, feed: "F", isAdd: false },
-  { type: 5, feed: "Fé", topic: "T", isAdd: true },
-  { type: 6, clientId: UUID, host: "h", user: "u", feed: "F", topic: "T" },
-  { type: 7, clientId: UUID, feed: "F", topic: "T", isAuthorizationRequired: true, entitlements: new Set([9]) },
-  {
-    type: 8,
-    user: "u",
-    host: "h",
-    feed: "F",
-    topic: "T",
-    isImage: false,
-    contentType: null,
-    packets: [{ entitlements: null, data: utf8("x") }, { entitlements: new Set([3]), data: null }],
-  },
-  {
-    type: 9,
-    user: "u",
-    host: "h",
-    clientId: UUID,
-    feed: "F",
-    topic: "T",
-    isImage: true,
-    contentType: null,
-    packets: null,
-  },
-];
-const valid = samples.map((m) => encodeMessage(m));
-
-function onlyProtocolErrors(run: () => void, what: string): void {
-  try {
-    run();
-  } catch (err) {
-    if (!(err instanceof ProtocolError)) {
-      assert.fail(`${what}: threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-    }
-  }
-}
-
-function feedAll(bytes: Uint8Array, random: () => number, options = {}): void {
-  const decoder = new MessageDecoder({ maxLength: 4096, maxCount: 1024, ...options });
-  let i = 0;
-  while (i < bytes.length) {
-    const n = 1 + Math.floor(random() * 40);
-    decoder.push(bytes.slice(i, i + n));
-    i += n;
-  }
-}
-
-Deno.test("MessageDecoder given seeded random bytes throws nothing but ProtocolError", () => {
-  const random = rng(0x5eed);
-  for (let round = 0; round < 3000; round++) {
-    const bytes = new Uint8Array(1 + Math.floor(random() * 200));
-    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
-    // Bias the first byte towards valid type codes so decoding gets past the type.
-    if (random() < 0.8) bytes[0] = 1 + Math.floor(random() * 9);
-    onlyProtocolErrors(() => feedAll(bytes, random), `round ${round}`);
-    onlyProtocolErrors(() => decodeMessage(bytes), `decodeMessage round ${round}`);
-  }
-});
-
-Deno.test("MessageDecoder given mutated valid messages throws nothing but ProtocolError, in either dialect", () => {
-  const random = rng(42);
-  for (let round = 0; round < 5000; round++) {
-    const base = valid[round % valid.length]!;
-    const bytes = base.slice();
-    const edits = 1 + Math.floor(random() * 4);
-    for (let e = 0; e < edits; e++) {
-      const at = Math.floor(random() * bytes.length);
-      const kind = random();
-      if (kind < 0.5) bytes[at] = Math.floor(random() * 256);
-      else if (kind < 0.75) bytes[at] = bytes[at]! ^ (1 << Math.floor(random() * 8));
-      else bytes[at] = random() < 0.5 ? 0xff : 0x7f;
-    }
-    const cut = random() < 0.3 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes;
-    const imageField = random() < 0.5 ? "bool" : "contentType";
-    onlyProtocolErrors(() => feedAll(cut, random, { imageField }), `round ${round}`);
-    onlyProtocolErrors(() => decodeMessage(cut, { imageField }), `decodeMessage round ${round}`);
-  }
-});
+fuzzTests(new URL("./fuzz_cases.ts", import.meta.url), cases);
 
 Deno.test("MessageDecoder never holds more than its limit however long a hostile stream runs", () => {
   const random = rng(7);

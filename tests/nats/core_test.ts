@@ -60,7 +60,7 @@ Deno.test({ name: "NatsPubSub core mode publishes unconfirmed and matches NATS w
     await assert.rejects(() => ps.publish("a.*", "x"), TypeError);
     await assert.rejects(() => ps.publish("a.b", new Uint8Array(ps.capabilities.maxPayload + 1)), RangeError);
     assert.throws(() => ps.subscribe("a", { group: "" }), TypeError);
-    assert.throws(() => ps.subscribe("a", { pendingLimit: -1 }), RangeError);
+    assert.throws(() => ps.subscribe("a", { overflow: "block" }), TypeError);
   } finally {
     await ps.close();
   }
@@ -86,30 +86,29 @@ Deno.test({ name: "NatsPubSub core queue groups share messages; others still get
   }
 });
 
-Deno.test({ name: "NatsPubSub core subscription fails with OverflowError past pendingLimit", ignore }, async () => {
-  await using e = await env({ jetstream: false, websocket: false });
-  const ps = await NatsPubSub.connect(e.server.url);
-  try {
-    const sub = ps.subscribe("flood", { highWaterMark: 2, pendingLimit: 10 });
-    await sub.ready;
-    for (let i = 0; i < 20; i++) await ps.publish("flood", `${i}`);
-    await ps.connection.flush();
-    const reason = await sub.closed;
-    assert.ok(reason instanceof OverflowError, String(reason));
-    // Under the limit, "block" holds everything for a slow reader.
-    const held = ps.subscribe("held", { highWaterMark: 2, pendingLimit: 100 });
-    await held.ready;
-    for (let i = 0; i < 50; i++) await ps.publish("held", `${i}`);
-    await ps.connection.flush();
-    await sleep(100);
-    assert.equal(held.buffered, 2);
-    assert.deepEqual((await read(held, 50)).map((m) => Number(m.text())), Array.from({ length: 50 }, (_, i) => i));
-    assert.equal(held.dropped, 0);
-    await held.close();
-  } finally {
-    await ps.close();
-  }
-});
+Deno.test(
+  { name: 'NatsPubSub core subscription drops the newest by default and fails under "error"', ignore },
+  async () => {
+    await using e = await env({ jetstream: false, websocket: false });
+    const ps = await NatsPubSub.connect(e.server.url);
+    try {
+      assert.deepEqual(ps.capabilities.overflow, ["drop-newest", "drop-oldest", "error"]);
+      const flood = ps.subscribe("flood", { highWaterMark: 2 });
+      const failing = ps.subscribe("flood", { highWaterMark: 2, overflow: "error" });
+      await Promise.all([flood.ready, failing.ready]);
+      for (let i = 0; i < 20; i++) await ps.publish("flood", `${i}`);
+      await ps.connection.flush();
+      assert.ok((await failing.closed) instanceof OverflowError);
+      await until(() => flood.dropped === 18, 5000, "drops");
+      assert.equal(flood.buffered, 2);
+      // The oldest two were kept, nothing waits anywhere else.
+      assert.deepEqual((await read(flood, 2)).map((m) => Number(m.text())), [0, 1]);
+      await flood.close();
+    } finally {
+      await ps.close();
+    }
+  },
+);
 
 Deno.test({ name: "NatsPubSub.connect() throws ConnectionError when nothing listens", ignore }, async () => {
   const port = await freePort();

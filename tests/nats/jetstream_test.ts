@@ -37,6 +37,8 @@ Deno.test({ name: "NatsPubSub.publish() resolves on the PubAck with the stream s
         replay: true,
         groups: true,
         headers: true,
+        overflow: ["block"],
+        delivery: "at-least-once",
       },
     );
     const r1 = await ps.publish("s.a", "one");

@@ -1,5 +1,6 @@
 // Test doubles for the serve tests (not a test file): a settling source that records every ack and nak in order,
 // and a target whose publishes the test resolves, fails or holds, recording what it was given.
+import { TimeoutError } from "../../src/core/errors.ts";
 import { BasicMessage, type Message, type MessageInit } from "../../src/core/message.ts";
 import type {
   Capabilities,
@@ -24,6 +25,8 @@ const CAPS: Capabilities = {
   replay: false,
   groups: true,
   headers: true,
+  overflow: ["block", "drop-oldest", "drop-newest", "error"],
+  delivery: "at-least-once",
 };
 
 /** A source message that records how it was settled. */
@@ -43,24 +46,36 @@ export class FakeMessage extends BasicMessage {
   }
 
   ack(): Promise<void> {
-    this.#settle("ack", 0);
-    return Promise.resolve();
+    return this.#settle("ack", 0);
   }
 
   nak(delayMs = 0): Promise<void> {
-    this.#settle("nak", delayMs);
-    return Promise.resolve();
+    return this.#settle("nak", delayMs);
   }
 
   term(): Promise<void> {
-    this.#settle("ack", 0);
-    return Promise.resolve();
+    return this.#settle("ack", 0);
   }
 
-  #settle(how: "ack" | "nak", delayMs: number): void {
+  #settle(how: "ack" | "nak", delayMs: number): Promise<void> {
     if (this.settled !== undefined) throw new Error(`message ${this.text()} settled twice`);
+    const gate = this.#source.confirmGate;
+    if (gate !== undefined) {
+      // As a confirmed settlement: it resolves when the source says so.
+      return gate.then(() => {
+        this.#source.confirmGate = undefined;
+        return this.#settle(how, delayMs);
+      });
+    }
+    if (this.#source.unconfirmed > 0) {
+      // As a JetStream settlement with confirmAcks that no server confirmed: rejected, the message still unsettled.
+      this.#source.unconfirmed--;
+      this.#source.unconfirmedSeen++;
+      return Promise.reject(new TimeoutError("Settling a message failed: the server did not confirm it"));
+    }
     this.settled = how;
     this.#source.record(this, how, delayMs);
+    return Promise.resolve();
   }
 }
 
@@ -80,10 +95,16 @@ export class FakeSource implements PubSub<Message> {
   #seq = 0;
   readonly #settle: boolean;
   onSettle: (() => void) | undefined;
-  /** How many of the first subscriptions never deliver (as a pull whose answer was lost). */
-  stuck = 0;
-  /** What `jetstreamManager().consumers.info()` reports, when set (as for a JetStream source). */
-  consumerInfo: { num_pending: number; num_ack_pending: number; num_redelivered: number } | undefined;
+  /** How many of the next settlements reject, unconfirmed (then they can be made again). */
+  unconfirmed = 0;
+  /** How many settlements were rejected that way. */
+  unconfirmedSeen = 0;
+  /** While set, settlements wait for it (as confirmations that take their time), then go through. */
+  confirmGate: Promise<void> | undefined;
+  /** What `consumerInfo()` reports (as `./nats` does for a JetStream consumer); it rejects while unset. */
+  state: { pending: number; ackPending: number; redelivered: number } | undefined;
+  /** The arguments of each `consumerInfo()` call. */
+  readonly infoAsked: [string, { stream: string } | { topic: string }][] = [];
 
   constructor(options: { settle?: boolean; headers?: boolean } = {}) {
     this.#settle = options.settle ?? true;
@@ -107,8 +128,11 @@ export class FakeSource implements PubSub<Message> {
       this.#backlog.push(m);
       return;
     }
-    void c.push(m).catch(() => this.#backlog.push(m));
+    // One push waits for room at a time (a subscription lets at most highWaterMark wait); the rest queue behind it.
+    this.#pushing = this.#pushing.then(() => c.push(m)).catch(() => void this.#backlog.push(m));
   }
+
+  #pushing: Promise<void> = Promise.resolve();
 
   record(m: FakeMessage, how: "ack" | "nak", delayMs: number): void {
     this.unsettled.delete(m);
@@ -129,11 +153,9 @@ export class FakeSource implements PubSub<Message> {
 
   subscribe(_topic: string, options: SubscribeOptions = {}): Subscription<Message> {
     this.subscribed.push(options);
-    const stuck = this.subscribed.length <= this.stuck;
     return new Subscription<Message>({
       kind: "push",
       start: (controller) => {
-        if (stuck) return;
         this.#controller = controller;
         for (const m of this.#backlog.splice(0)) this.#deliver(m);
       },
@@ -143,17 +165,12 @@ export class FakeSource implements PubSub<Message> {
     }, options);
   }
 
-  /** The part of a JetStream manager the route asks for the consumer's state. */
-  jetstreamManager() {
-    return Promise.resolve({
-      streams: { find: () => Promise.resolve("SRC") },
-      consumers: {
-        info: () =>
-          this.consumerInfo === undefined
-            ? Promise.reject(new Error("no such consumer"))
-            : Promise.resolve({ ...this.consumerInfo, cluster: { leader: "n1" } }),
-      },
-    });
+  /** As `consumerInfo()` of `./nats`, for a JetStream source. */
+  consumerInfo(consumer: string, where: { stream: string } | { topic: string }) {
+    this.infoAsked.push([consumer, where]);
+    const s = this.state;
+    if (s === undefined) return Promise.reject(new Error("no such consumer"));
+    return Promise.resolve({ stream: "SRC", name: consumer, waiting: 0, maxAckPending: 1000, leader: "n1", ...s });
   }
 
   /** Fails the live subscription (as a lost connection would). */

@@ -66,7 +66,14 @@ Deno.test("parseConfig() reads routes, defaults and environment references", () 
   assert.equal(orders.from.group, "orders");
   assert.equal(orders.from.separator, ".");
   assert.equal(orders.from.highWaterMark, 64);
-  assert.deepEqual(orders.from.consumer, { deliver: "all", ackWaitMs: 30000 });
+  // A JetStream source confirms its acks unless the file says otherwise.
+  assert.deepEqual(orders.from.consumer, { deliver: "all", ackWaitMs: 30000, confirmAcks: true });
+  const unconfirmed = parseConfig(withLine(11, `        "deliver": "all", "confirmAcks": false,`), {
+    file: "bridge.jsonc",
+    env: env(VARS),
+    baseUrl: "file:///etc/pubsub/",
+  });
+  assert.equal(unconfirmed.routes[0]!.from.consumer.confirmAcks, false);
   assert.equal(orders.to.url, "streamsea+wss://client:s3cr%3Aet@sea.example");
   assert.equal(orders.to.system, "streamsea");
   assert.equal(orders.to.topic.render("orders.eu.1"), "audit.eu.1");
@@ -118,6 +125,7 @@ Deno.test("parseConfig() refuses each mistake with its line and the reason", () 
     VARS,
   );
   refused(withLine(11, `        "deliver": "sometimes",`), 11, /deliver: must be "all"/, VARS);
+  refused(withLine(11, `        "confirmAcks": "yes",`), 11, /confirmAcks: must be true or false/, VARS);
   refused(
     withLine(
       20,

@@ -57,7 +57,7 @@ Deno.test("renderMetrics() writes every counter per route, in the Prometheus tex
     redelivered: 0,
     retries: 0,
     dropped: 0,
-    resubscribed: 0,
+    settleRetries: 0,
   };
   const text = renderMetrics([
     {

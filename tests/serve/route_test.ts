@@ -350,30 +350,71 @@ Deno.test("serve() drain past its deadline gives up on what is in flight (nak) a
   }
 });
 
-Deno.test("serve() replaces a JetStream subscription that delivers nothing while the server holds messages", async () => {
+Deno.test("serve() sends an ack again when the source did not confirm it, and acks each message once", async () => {
   const source = new FakeSource();
-  source.stuck = 1;
-  source.consumerInfo = { num_pending: 0, num_ack_pending: 0, num_redelivered: 0 };
+  const target = new FakeTarget();
+  const { service } = await start(config(), { "memory:?settle": source, "memory:": target });
+  try {
+    source.unconfirmed = 2; // the first two settlements are not confirmed (a stopped node, no consumer leader)
+    source.emit("x");
+    await until(() => source.log.length === 1, 5000, "the ack");
+    assert.equal(source.unconfirmedSeen, 2);
+    assert.deepEqual(source.log, [["x", "ack", 0]]);
+    const s = stats(service);
+    assert.deepEqual([s.received, s.confirmed, s.acked, s.naked, s.settleRetries], [1, 1, 1, 0, 2]);
+    // Past the retry policy's attempts (3), the message is left to the source's redelivery: not counted as acked.
+    source.unconfirmed = 3;
+    source.emit("y");
+    await until(() => source.unconfirmedSeen === 5 && service.routes()[0]!.status.inFlight === 0, 5000, "given up");
+    assert.deepEqual(source.log, [["x", "ack", 0]]);
+    assert.equal(stats(service).acked, 1);
+    assert.match(service.routes()[0]!.status.lastError ?? "", /acking: TimeoutError/);
+  } finally {
+    await service.drain();
+    source.dispose();
+  }
+});
+
+Deno.test("serve() lets the next message through while an ack waits for its confirmation, maxInFlight of them", async () => {
+  const source = new FakeSource();
+  const target = new FakeTarget();
+  const { service } = await start(config({ maxInFlight: 1 }), { "memory:?settle": source, "memory:": target });
+  try {
+    const confirm = deferred();
+    source.confirmGate = confirm.promise;
+    for (let i = 0; i < 4; i++) source.emit(`m${i}`);
+    // m0 forwarded, its ack waiting; m1 forwarded meanwhile, its ack waiting too; nothing more (1 + 1 at most).
+    await until(() => target.confirmed.length >= 2, 5000, "two forwarded");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(target.confirmed.length, 2, "a third message went out while two acks waited");
+    assert.equal(service.routes()[0]!.status.inFlight, 2);
+    assert.deepEqual(source.log, []);
+    confirm.resolve();
+    await until(() => source.log.length === 4, 5000, "every ack");
+    assert.deepEqual(source.acked().sort(), ["m0", "m1", "m2", "m3"]);
+    assert.equal(stats(service).acked, 4);
+  } finally {
+    await service.drain();
+    source.dispose();
+  }
+});
+
+Deno.test("serve() reads a JetStream source's consumer state through consumerInfo() for /metrics", async () => {
+  const source = new FakeSource();
   const target = new FakeTarget();
   const url = "nats://127.0.0.1:4222?jetstream";
-  const log: string[] = [];
-  const cfg = config({ from: { url, topic: "in.>" }, to: { url: "memory:" } });
-  const service = await serve(cfg, {
-    open: opener({ [url]: source, "memory:": target }),
-    log: (l) => log.push(l),
-    stallCheckMs: 20,
-  });
+  const cfg = config({ from: { url, topic: "in.>", group: "g" }, to: { url: "memory:" } });
+  const { service } = await start(cfg, { [url]: source, "memory:": target });
   try {
-    await service.started;
-    // Idle and nothing waiting on the server: no reason to resubscribe.
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(source.subscribed.length, 1);
-    source.emit("x");
-    source.consumerInfo = { num_pending: 1, num_ack_pending: 0, num_redelivered: 0 };
-    await until(() => source.acked().length === 1, 5000, "the message through a new subscription");
-    assert.equal(source.subscribed.length, 2);
-    assert.equal(stats(service).resubscribed, 1);
-    assert.ok(log.some((l) => /delivered nothing for 20 ms while the server holds 1 messages/.test(l)), log.join("\n"));
+    // The subscription asked for confirmed acks, as serve does for every JetStream source.
+    assert.equal((source.subscribed[0] as { confirmAcks?: boolean }).confirmAcks, true);
+    assert.doesNotMatch(await service.metrics(), /source_pending/, "no figures while the server does not answer");
+    source.state = { pending: 7, ackPending: 2, redelivered: 1 };
+    const text = await service.metrics();
+    assert.match(text, /pubsub_route_source_pending\{route="r"\} 7/);
+    assert.match(text, /pubsub_route_source_ack_pending\{route="r"\} 2/);
+    assert.match(text, /pubsub_route_source_redelivered\{route="r"\} 1/);
+    assert.deepEqual(source.infoAsked.at(-1), ["g", { topic: "in.>" }]);
   } finally {
     await service.drain();
     source.dispose();

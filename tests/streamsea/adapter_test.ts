@@ -16,6 +16,8 @@ Deno.test("StreamSeaPubSub in json format publishes JSON objects that native cli
     replay: false,
     groups: true,
     headers: false,
+    overflow: ["block", "error", "drop-oldest", "drop-newest"],
+    delivery: "at-most-once",
   });
   const native = e.client.subscribe("boiler_data", { fanout: true });
   const viaAdapter = ps.subscribe("boiler_data");

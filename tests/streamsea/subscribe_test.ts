@@ -49,7 +49,6 @@ Deno.test("subscribe() rejects a groupId that is not a UUID and conflicting grou
   assert.throws(() => e.client.subscribe("s", { group: "w", groupId: GROUP }), TypeError);
   assert.throws(() => e.client.subscribe(""), TypeError);
   assert.throws(() => e.client.subscribe("s", { highWaterMark: -1 }), RangeError);
-  assert.throws(() => e.client.subscribe("s", { maxBacklog: 1.5 }), RangeError);
   assert.throws(() => e.client.subscribe("s", { reconnect: { factor: 0.5 } }), RangeError);
   assert.equal(e.fake.connectionCount, 0);
 });
@@ -247,18 +246,30 @@ Deno.test("overflow error fails the subscription with OverflowError", async () =
   await until(() => e.fake.connectionCount === 0);
 });
 
-Deno.test("overflow block loses nothing within the backlog and fails with OverflowError beyond it", async () => {
+Deno.test("overflow block stops reading a pausable socket, then loses nothing, batches included", async () => {
   await using e = await env();
-  const held = e.client.subscribe("s", { fanout: true, highWaterMark: 2, maxBacklog: 20 });
-  const over = e.client.subscribe("s", { fanout: true, highWaterMark: 2, maxBacklog: 5 });
-  await within(Promise.all([held.ready, over.ready]));
-  for (let i = 0; i < 20; i++) e.fake.publishLocal("s", { i });
-  assert.ok((await within(over.closed)) instanceof OverflowError);
-  await sleep(20);
-  assert.ok(held.buffered <= 2);
+  const held = e.client.subscribe("s", { fanout: true, highWaterMark: 2 });
+  await within(held.ready);
+  // Three single messages and a batch of three: the buffer fills, the socket stops being read.
+  for (let i = 0; i < 3; i++) e.fake.publishLocal("s", { i });
+  e.fake.publishLocal("s", [{ i: 3 }, { i: 4 }, { i: 5 }]);
+  for (let i = 6; i < 20; i++) e.fake.publishLocal("s", { i });
+  await sleep(50);
+  // The buffer, and at most the rest of the frame read before the pause.
+  assert.ok(held.buffered <= 2 + 3, `${held.buffered} held`);
   const got = await take(held.getReader(), 20);
   assert.deepEqual(got.map((m) => (m.payload as { i: number }).i), Array.from({ length: 20 }, (_, i) => i));
   assert.equal(held.dropped, 0);
+});
+
+Deno.test("overflow block is refused with TypeError where the socket cannot pause (the platform WebSocket)", async () => {
+  await using e = await env({}, { webSocket: WebSocket });
+  assert.throws(() => e.client.subscribe("s", { overflow: "block" }), TypeError);
+  const sub = e.client.subscribe("s", { fanout: true, highWaterMark: 1 });
+  await within(sub.ready);
+  for (let i = 0; i < 3; i++) e.fake.publishLocal("s", { i });
+  // The default there is "error".
+  assert.ok((await within(sub.closed)) instanceof OverflowError);
 });
 
 Deno.test("subscribe() times out a silent handshake with TimeoutError", async () => {

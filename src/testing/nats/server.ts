@@ -371,6 +371,7 @@ export class NatsServer {
     this.#exited = undefined;
     if (child === undefined || exited === undefined) return;
     try {
+      child.kill("SIGCONT"); // a paused server handles the signal only once running
       child.kill(signal);
     } catch { /* already gone */ }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -428,6 +429,41 @@ export class NatsServer {
       this.#admin = { jwt, seed: encoder.encode(seed) };
     }
     return this.#admin;
+  }
+
+  /**
+   * Freezes the process (SIGSTOP): connections stay open, but nothing is
+   * read, answered or confirmed until {@linkcode NatsServer.resume}.
+   *
+   * @returns Once the process is stopped (on Linux, its state says so).
+   * @throws {Error} When the server is not running.
+   */
+  async pause(): Promise<void> {
+    const child = this.#child;
+    if (child === undefined) throw new Error("Pausing nats-server failed: it is not running");
+    child.kill("SIGSTOP");
+    // The signal takes effect when the process is next scheduled: wait until it has.
+    for (let i = 0; i < 200; i++) {
+      let stat: string;
+      try {
+        stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
+      } catch {
+        return; // no procfs: the signal is on its way
+      }
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state === "T" || state === "t") return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /**
+   * Lets a paused process run again (SIGCONT).
+   *
+   * @throws {Error} When the server is not running.
+   */
+  resume(): void {
+    if (this.#child === undefined) throw new Error("Resuming nats-server failed: it is not running");
+    this.#child.kill("SIGCONT");
   }
 
   /**

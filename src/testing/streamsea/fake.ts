@@ -89,6 +89,8 @@ export interface FakeStreamSeaOptions extends Partial<FakeStreamSeaSettings> {
    * within as long again is closed. Default 30, as the spec requires.
    */
   pingIntervalSeconds?: number | undefined;
+  /** How many requests and frames `requests` and `frames` keep (the last ones). Default 1000. */
+  records?: number | undefined;
 }
 
 /** One HTTP request the fake received, for assertions. */
@@ -237,9 +239,9 @@ async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Pro
 export class FakeStreamSea {
   /** The behaviour switches; change them at any time. */
   readonly settings: FakeStreamSeaSettings;
-  /** The HTTP requests received, oldest first (the last 1000). */
+  /** The HTTP requests received, oldest first (the last 1000, or `records`). */
   readonly requests: FakeRequestRecord[] = [];
-  /** The WebSocket frames received, oldest first (the last 1000). */
+  /** The WebSocket frames received, oldest first (the last 1000, or `records`). */
   readonly frames: FakeFrameRecord[] = [];
   /** Told of each HTTP request once answered (the record `requests` keeps), e.g. for logs. */
   onRequest: ((request: FakeRequestRecord) => void) | undefined;
@@ -250,6 +252,7 @@ export class FakeStreamSea {
   readonly #conns = new Set<Conn>();
   readonly #rr = new Map<string, number>();
   readonly #ping: number;
+  readonly #records: number;
   #closing = false;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connections = 0;
@@ -263,7 +266,8 @@ export class FakeStreamSea {
    * @throws {RangeError} When the ping interval is not a positive integer.
    */
   constructor(options: FakeStreamSeaOptions = {}) {
-    const { clients, pingIntervalSeconds, ...rest } = options;
+    const { clients, pingIntervalSeconds, records, ...rest } = options;
+    this.#records = records ?? 1000;
     this.settings = {
       replyAction: "subscription",
       defaultGroup: "per-client",
@@ -474,7 +478,7 @@ export class FakeStreamSea {
     }
     record.status = res.status;
     this.requests.push(record);
-    if (this.requests.length > 1000) this.requests.shift();
+    if (this.requests.length > this.#records) this.requests.shift();
     this.#tell(this.onRequest, record);
     return res;
   }
@@ -702,7 +706,7 @@ export class FakeStreamSea {
       if (typeof ev.data === "string") {
         const frame = { connection: conn.n, text: ev.data };
         this.frames.push(frame);
-        if (this.frames.length > 1000) this.frames.shift();
+        if (this.frames.length > this.#records) this.frames.shift();
         this.#tell(this.onFrame, frame);
       }
       void this.#onFrame(conn, ev.data).catch(() => this.#closeConn(conn, 1011, "internal error"));
