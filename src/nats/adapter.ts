@@ -460,6 +460,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
    */
   #coreSource(topic: string, options: NatsSubscribeOptions) {
     const nc = this.#nc;
+    const exact = !/(^|\.)[*>](\.|$)/.test(topic);
     let sub: NatsSubscription | undefined;
     let unlisten: (() => void) | undefined;
     return {
@@ -477,7 +478,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
               return;
             }
             const msg = new NatsMessage({
-              topic: m.subject,
+              // Without wildcards the server delivers only this subject: no need to decode it per message.
+              topic: exact ? topic : m.subject,
               data: detachBytes(m.data),
               headers: fromNatsHeaders(m.headers),
               reply: m.reply,
