@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { run } from "../../src/cli/main.ts";
 import { ExitCode } from "../../src/cli/context.ts";
 import { Output } from "../../src/cli/context.ts";
+import { AdminBody, AdminError } from "../../src/cli/fake/admin_body.ts";
 import { FakeLog, preview, previewJson, redact } from "../../src/cli/fake/fake_log.ts";
 import { parseUsers } from "../../src/cli/fake/messagebus.ts";
 import { parseClients } from "../../src/cli/fake/streamsea.ts";
@@ -310,5 +311,18 @@ Deno.test("pubsub fake messagebus --tls-cert --tls-key serves TLS with that cert
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AdminBody.payload() decodes base64 as atob does (ASCII whitespace skipped) and refuses what is not base64", () => {
+  const payload = (base64: string) => new AdminBody({ base64 }).payload();
+  assert.deepEqual(payload("AAE="), new Uint8Array([0, 1]));
+  assert.deepEqual(payload("/w\nA=\r\n"), new Uint8Array([0xff, 0]));
+  assert.deepEqual(payload("AA E"), new Uint8Array([0, 1]));
+  for (const bad of ["A", "-_8=", "AA=E", "AAE=="]) {
+    assert.throws(
+      () => payload(bad),
+      (e: unknown) => e instanceof AdminError && /"base64" is not valid base64/.test(e.message),
+    );
   }
 });

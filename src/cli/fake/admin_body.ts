@@ -16,7 +16,8 @@ export class AdminError extends Error {
 const encoder = new TextEncoder();
 
 function base64Field(text: string, name: string): Uint8Array {
-  const bytes = decodeBase64(text);
+  // ASCII whitespace is skipped, as atob skips it (base64 from a terminal is often wrapped).
+  const bytes = decodeBase64(text.replace(/[\t\n\f\r ]/g, ""));
   if (bytes === undefined) throw new AdminError(`"${name}" is not valid base64`);
   return bytes;
 }
