@@ -68,14 +68,20 @@ Deno.test({
     const replicas = [0, 1, 2].map((i) => new Replica(`replica ${i}`, env.file));
     try {
       await Promise.all(replicas.map((r) => r.ready()));
-      await env.publish(N);
+      // A quarter first, then the rest in batches until the victim is seen holding messages: the kill must land while
+      // messages flow (published all at once, the run can end between two looks at the victim's gauge).
       const victim = replicas[1]!;
-      await until(
-        async () => await env.stored("DST") >= N / 4 && await victim.metric("in_flight") > 0,
-        60_000,
-        "a quarter through, the victim holding messages",
-      );
+      let published = N / 4;
+      await env.publish(published);
+      await until(async () => await env.stored("DST") >= N / 8, 60_000, "the first messages bridged");
+      while (!(await victim.metric("in_flight") > 0)) {
+        assert.ok(published < N, "the victim was never seen holding a message while messages flowed");
+        const n = Math.min(100, N - published);
+        await env.publish(n, published);
+        published += n;
+      }
       victim.kill("SIGKILL");
+      if (published < N) await env.publish(N - published, published);
       assert.equal((await victim.exited()).signal, "SIGKILL");
       const survivors = [replicas[0]!, replicas[2]!];
       await until(
@@ -100,6 +106,7 @@ Deno.test({
         assert.ok(await r.metric("received_total") > 0, `${r.name} took part`);
         redelivered += await r.metric("redelivered_total");
       }
+      console.log(`  ${redelivered} redelivered to the survivors`);
       assert.ok(redelivered >= copies, `each copy was a redelivery (${redelivered} redelivered, ${copies} copies)`);
       assert.match(victim.stderr, /ready: 1 route running/);
       // SIGTERM: drain and exit 0.
