@@ -63,16 +63,16 @@ export {
   type UnicastData,
   uuidToBytes,
 } from "./codec.ts";
-export {
-  type AuthorizationHandler,
-  type DataHandler,
-  MessageBusClient,
-  type MessageBusClientOptions,
-  type MessageBusStreamOptions,
-  type MessageBusTlsOptions,
-  type NotificationHandler,
-  type ReconnectOptions,
-} from "./client.ts";
+export { MessageBusClient } from "./client.ts";
+export type {
+  AuthorizationHandler,
+  DataHandler,
+  MessageBusClientOptions,
+  MessageBusStreamOptions,
+  MessageBusTlsOptions,
+  NotificationHandler,
+  ReconnectOptions,
+} from "./options.ts";
 export { type AuthorizationRequestEvent, DataMessage, type DataMessageInit, type Notification } from "./message.ts";
 export { MessageBusPubSub, type MessageBusPubSubOptions } from "./adapter.ts";
 

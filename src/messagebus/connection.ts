@@ -1,0 +1,132 @@
+/**
+ * One jetblack-messagebus connection: dialing TCP or TLS within a deadline,
+ * writing whole buffers, and the read loop that decodes what arrives.
+ *
+ * @module
+ */
+
+import { withDeadline } from "../core/async.ts";
+import { TruncatedInputError } from "../core/byte_reader.ts";
+import { ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { type BusMessage, type ImageField, MessageDecoder } from "./codec.ts";
+import type { MessageBusClientOptions } from "./options.ts";
+
+/** The URL a client reports in its errors and status events: `tcp://host:port` or `tls://host:port`. */
+export function connectionUrl(host: string, port: number, options: MessageBusClientOptions): string {
+  return `${options.tls ? "tls" : "tcp"}://${host}:${port}`;
+}
+
+/**
+ * Opens a TCP (no delay) or TLS connection, the handshake included, within
+ * `connectTimeoutMs` (0: no deadline); a connection that opens too late is
+ * closed.
+ */
+export async function dial(host: string, port: number, options: MessageBusClientOptions): Promise<Deno.Conn> {
+  const url = connectionUrl(host, port, options);
+  const timeout = options.connectTimeoutMs ?? 10_000;
+  const ms = timeout > 0 ? timeout : Infinity;
+  const closeLate = (conn: Deno.Conn) => conn.close();
+  try {
+    if (options.tls) {
+      const init: Deno.ConnectTlsOptions = { hostname: host, port };
+      if (options.tls !== true && options.tls.caCerts !== undefined) init.caCerts = options.tls.caCerts;
+      const conn = await withDeadline(ms, Deno.connectTls(init), { onLate: closeLate });
+      await withDeadline(ms, conn.handshake()).catch((err) => {
+        conn.close();
+        throw err;
+      });
+      return conn;
+    }
+    const conn = await withDeadline(ms, Deno.connect({ hostname: host, port, transport: "tcp" }), {
+      onLate: closeLate,
+    });
+    conn.setNoDelay(true);
+    return conn;
+  } catch (cause) {
+    if (cause instanceof TimeoutError) {
+      throw new ConnectionError(`Connecting to ${url} failed: no answer within ${timeout} ms`, { url, cause });
+    }
+    throw new ConnectionError(`Connecting to ${url} failed: ${(cause as Error)?.message ?? String(cause)}`, {
+      url,
+      cause,
+    });
+  }
+}
+
+/** Writes all of `bytes` to `conn`. */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let at = await conn.write(bytes);
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+}
+
+/** What {@linkcode readConnection} needs from its client. */
+export interface ReadHooks {
+  /** The connection's URL, for errors. */
+  readonly url: string;
+  /** The dialect's image field. */
+  readonly imageField: ImageField;
+  /** The largest string or payload accepted. */
+  readonly maxMessageSize: number;
+  /** Called after every read that returned bytes (the heartbeat is re-armed). */
+  received(): void;
+  /** Handles one decoded message; awaited before the next. */
+  dispatch(message: BusMessage): Promise<void>;
+  /** Whether the client is stopping or ended: the loop then returns. */
+  closing(): boolean;
+}
+
+/**
+ * Reads `conn` until it ends, decoding and dispatching each message in
+ * order. Resolves (never rejects) with why it ended: a `ConnectionError` for
+ * a failed read or the server's close (inside a message: its cause is a
+ * `TruncatedInputError`), a `ProtocolError` for bad bytes or a failed
+ * dispatch, a `ClosedError` when the client closed.
+ */
+export async function readConnection(conn: Deno.Conn, hooks: ReadHooks): Promise<Error> {
+  const url = hooks.url;
+  const decoder = new MessageDecoder({ imageField: hooks.imageField, maxLength: hooks.maxMessageSize });
+  // Decoded messages keep views into what was read, so a buffer is never read into twice: a small read is copied
+  // out and the buffer kept, a large one is handed over whole (a fresh 64 KiB buffer per read cost more than the
+  // decoding when messages arrive one by one).
+  let buf = new Uint8Array(64 * 1024);
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch (cause) {
+      return new ConnectionError(`Reading from ${url} failed: ${(cause as Error)?.message ?? cause}`, { url, cause });
+    }
+    if (n === null) {
+      if (decoder.buffered > 0) {
+        // A truncated message: a disconnect (EOF anywhere is one), with the protocol error as its cause.
+        const cause = new TruncatedInputError(
+          `Reading a message from ${url} failed: the input ended after ${decoder.buffered} of its bytes`,
+        );
+        return new ConnectionError(`Reading from ${url} failed: the server closed the connection inside a message`, {
+          url,
+          cause,
+        });
+      }
+      return new ConnectionError(`Reading from ${url} failed: the server closed the connection`, { url });
+    }
+    hooks.received();
+    try {
+      let chunk: Uint8Array;
+      if (n <= 8 * 1024) chunk = buf.slice(0, n);
+      else {
+        chunk = buf.subarray(0, n);
+        buf = new Uint8Array(64 * 1024);
+      }
+      decoder.feed(chunk);
+      for (let m = decoder.next(); m !== null; m = decoder.next()) {
+        await hooks.dispatch(m);
+        if (hooks.closing()) return new ClosedError("The client is closed");
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) return err;
+      return new ProtocolError(`Handling a message from ${url} failed: ${(err as Error)?.message ?? err}`, {
+        cause: err,
+      });
+    }
+  }
+}
