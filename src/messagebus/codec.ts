@@ -227,7 +227,7 @@ const HEX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  *
  * @example
  * ```ts
- * import { uuidToBytes } from "@x/pubsub/messagebus";
+ * import { uuidToBytes } from "@x/pubsub/messagebus/wire";
  *
  * console.log(uuidToBytes("00112233-4455-6677-8899-aabbccddeeff")[0]); // 51 (0x33)
  * ```
@@ -259,7 +259,7 @@ export function uuidToBytes(uuid: string): Uint8Array {
  *
  * @example
  * ```ts
- * import { bytesToUuid, uuidToBytes } from "@x/pubsub/messagebus";
+ * import { bytesToUuid, uuidToBytes } from "@x/pubsub/messagebus/wire";
  *
  * const id = "00112233-4455-6677-8899-aabbccddeeff";
  * console.log(bytesToUuid(uuidToBytes(id)) === id); // true
@@ -351,7 +351,7 @@ function packetsSize(packets: readonly DataPacket[] | null): number {
  *
  * @example The SubscriptionRequest vector of the spec
  * ```ts
- * import { encodeMessage } from "@x/pubsub/messagebus";
+ * import { encodeMessage } from "@x/pubsub/messagebus/wire";
  *
  * const bytes = encodeMessage({ type: 5, feed: "TEST", topic: "FOO", isAdd: true });
  * console.log(bytes.length); // 17
@@ -796,7 +796,7 @@ function readMessage(r: ByteReader, lim: Limits): BusMessage {
  *
  * @example The SubscriptionRequest vector of the spec
  * ```ts
- * import { decodeMessage, encodeMessage } from "@x/pubsub/messagebus";
+ * import { decodeMessage, encodeMessage } from "@x/pubsub/messagebus/wire";
  *
  * const m = decodeMessage(encodeMessage({ type: 5, feed: "TEST", topic: "FOO", isAdd: true }));
  * console.log(m.type, m.type === 5 && m.topic); // 5 FOO
@@ -822,7 +822,7 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeOptions = {}): B
  *
  * @example Feeding a message one byte at a time
  * ```ts
- * import { encodeMessage, MessageDecoder } from "@x/pubsub/messagebus";
+ * import { encodeMessage, MessageDecoder } from "@x/pubsub/messagebus/wire";
  *
  * const bytes = encodeMessage({ type: 4, feed: "TEST", isAdd: true });
  * const decoder = new MessageDecoder();
@@ -934,7 +934,7 @@ function connectionPart(key: string, value: string | null | undefined): string {
  *
  * @example
  * ```ts
- * import { connectionString } from "@x/pubsub/messagebus";
+ * import { connectionString } from "@x/pubsub/messagebus/wire";
  *
  * console.log(connectionString({ kind: "basic", username: "u", password: "p" })); // Username=u;Password=p
  * ```
@@ -963,7 +963,7 @@ export function connectionString(credentials: Credentials): string | null {
  *
  * @example The v3 basic vector of the spec
  * ```ts
- * import { encodeCredentials } from "@x/pubsub/messagebus";
+ * import { encodeCredentials } from "@x/pubsub/messagebus/wire";
  *
  * const bytes = encodeCredentials({ kind: "basic", username: "u", password: "p" }, "v3");
  * console.log(bytes.length); // 18
@@ -1022,7 +1022,7 @@ export function readCredentialString(reader: ByteReader, maxLength = 64 * 1024):
  *
  * @example
  * ```ts
- * import { parseConnectionString } from "@x/pubsub/messagebus";
+ * import { parseConnectionString } from "@x/pubsub/messagebus/wire";
  *
  * console.log(parseConnectionString("Username=u;Password=a=b").get("Password")); // a=b
  * ```

@@ -3,8 +3,9 @@
  * proxy: every message type both ways, the incremental decoder, and the
  * credentials of the login. Pure functions, no I/O.
  *
- * For now it repeats the codec exports of `@x/pubsub/messagebus`, which
- * will drop them.
+ * The client and the adapter are in `@x/pubsub/messagebus`; the types both
+ * entries share (`DataPacket`, `Credentials`, `ImageField`, `AuthDialect`)
+ * are exported by both.
  *
  * @example A message, encoded and decoded
  * ```ts
@@ -36,7 +37,6 @@ export {
   type ForwardedUnicastData,
   type ImageField,
   type ImageFields,
-  MAX_COUNT,
   MessageDecoder,
   MessageType,
   type MulticastData,

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { ClosedError } from "../../src/core/errors.ts";
-import {
-  type AuthorizationRequestEvent,
-  type DataPacket,
-  encodeCredentials,
-  encodeMessage,
-  MessageBusClient,
-} from "../../src/messagebus/mod.ts";
+import { type AuthorizationRequestEvent, type DataPacket, MessageBusClient } from "../../src/messagebus/mod.ts";
+import { encodeCredentials, encodeMessage } from "../../src/messagebus/wire.ts";
 import { FakeMessageBus } from "../../src/testing/messagebus/mod.ts";
 import { sleep, take, toHex, utf8, within } from "./_helpers.ts";
 

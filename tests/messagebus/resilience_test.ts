@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ConnectionError, ProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import type { StatusEvent } from "../../src/core/status.ts";
-import { encodeMessage, MessageBusClient } from "../../src/messagebus/mod.ts";
+import { MessageBusClient } from "../../src/messagebus/mod.ts";
+import { encodeMessage } from "../../src/messagebus/wire.ts";
 import { FakeMessageBus } from "../../src/testing/messagebus/mod.ts";
 import { hex, sleep, take, utf8, within } from "./_helpers.ts";
 import { rng } from "../_seeded.ts";

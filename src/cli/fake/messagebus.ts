@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type BusMessage, type DataPacket, MessageType } from "../../messagebus/codec.ts";
+import { type BusMessage, type DataPacket, MessageType } from "../../messagebus/wire.ts";
 import {
   type FakeAuthentication,
   type FakeFeedConfig,
