@@ -8,8 +8,8 @@
  * @module
  */
 
-import { delay, withDeadline } from "../core/async.ts";
-import { reconnectDelay, type ResolvedReconnectOptions } from "../core/backoff.ts";
+import { withDeadline } from "../core/async.ts";
+import type { ResolvedReconnectOptions } from "../core/backoff.ts";
 import { concatBytes } from "../core/bytes.ts";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
@@ -23,12 +23,13 @@ import {
   type ImageField,
   uuidToBytes,
 } from "./codec.ts";
-import { connectionUrl, dial, readConnection, writeAll } from "./connection.ts";
+import { connectionUrl, dial, readConnection, redial, writeAll } from "./connection.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
 import type { AuthorizationRequestEvent, DataMessage, Notification } from "./message.ts";
 import {
   type AuthorizationHandler,
+  checkClientOptions,
   checkEntitlements,
   checkImage,
   checkMs,
@@ -38,9 +39,10 @@ import {
   type MessageBusClientOptions,
   type MessageBusStreamOptions,
   type NotificationHandler,
-  subscriptionKey,
+  reconnectPolicy,
 } from "./options.ts";
 import { BusStreams } from "./streams.ts";
+import { SubscriptionTable } from "./subscription_table.ts";
 import { type WriteKind, WriteQueue } from "./write_queue.ts";
 
 const HEARTBEAT_FEED = "__admin__";
@@ -112,7 +114,7 @@ export class MessageBusClient {
   readonly #auth: AuthDialect;
   readonly #url: string;
   readonly #probeFeed: string;
-  readonly #reconnect: ResolvedReconnectOptions | undefined;
+  readonly #policy: ResolvedReconnectOptions | undefined;
   #conn: Deno.Conn | undefined;
   #ready = false;
   #reconnecting = false;
@@ -126,8 +128,7 @@ export class MessageBusClient {
   readonly #heartbeat: HeartbeatMonitor;
   #loop: Promise<void> | undefined;
   #resolveClosed!: (err: Error | undefined) => void;
-  readonly #subscriptions = new Map<string, { feed: string; topic: string; count: number }>();
-  readonly #notifyCounts = new Map<string, number>();
+  readonly #table = new SubscriptionTable();
   readonly #probeTopic: string = crypto.randomUUID();
   /** Why the writer gave up on the current connection, when it found it dead first. */
   #writeFailure: Error | undefined;
@@ -142,16 +143,7 @@ export class MessageBusClient {
     this.#auth = options.auth ?? "v3";
     this.#url = connectionUrl(host, port, options);
     this.#probeFeed = options.probeFeed ?? "__probe__";
-    const rc = options.reconnect ?? true;
-    const rcOptions = rc === true ? {} : rc;
-    // The delay doubles from initialDelayMs up to maxDelayMs, without jitter.
-    this.#reconnect = rcOptions === false ? undefined : {
-      delayMs: rcOptions.initialDelayMs ?? 100,
-      maxDelayMs: rcOptions.maxDelayMs ?? 5000,
-      factor: 2,
-      jitter: 0,
-      maxAttempts: rcOptions.maxAttempts ?? Infinity,
-    };
+    this.#policy = reconnectPolicy(options);
     const url = this.#url;
     const closing = () => this.#ended || this.#stopping;
     this.#writer = new WriteQueue({
@@ -227,26 +219,7 @@ export class MessageBusClient {
    * @throws {ConnectionError} When the connection (or the TLS handshake) fails or times out.
    */
   static async create(host: string, port: number, options: MessageBusClientOptions = {}): Promise<MessageBusClient> {
-    const action = "Creating a MessageBusClient";
-    checkName(host, "host", action);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new RangeError(`${action} failed: port ${String(port)} is not an integer from 1 to 65535`);
-    }
-    if (options.auth !== undefined && options.auth !== "v3" && options.auth !== "v4") {
-      throw new TypeError(`${action} failed: auth ${JSON.stringify(options.auth)} is not "v3" or "v4"`);
-    }
-    if (options.imageField !== undefined && options.imageField !== "bool" && options.imageField !== "contentType") {
-      throw new TypeError(
-        `${action} failed: imageField ${JSON.stringify(options.imageField)} is not "bool" or "contentType"`,
-      );
-    }
-    if (options.authenticator !== undefined && typeof options.authenticator?.credentials !== "function") {
-      throw new TypeError(`${action} failed: the authenticator has no credentials() method`);
-    }
-    checkMs(options.loginTimeoutMs, 0, "loginTimeoutMs");
-    checkMs(options.connectTimeoutMs, 0, "connectTimeoutMs");
-    checkMs(options.heartbeatTimeoutMs, 0, "heartbeatTimeoutMs");
-    if (options.probeFeed !== undefined) checkName(options.probeFeed, "probeFeed", action);
+    checkClientOptions(host, port, options);
     const conn = await dial(host, port, options);
     const client = new MessageBusClient(host, port, conn, options);
     client.status.emit("connected", { url: client.#url });
@@ -284,7 +257,7 @@ export class MessageBusClient {
       throw err;
     }
     if (this.#options.monitorHeartbeat) {
-      this.#trackSubscription(HEARTBEAT_FEED, HEARTBEAT_TOPIC, 1);
+      this.#table.track(HEARTBEAT_FEED, HEARTBEAT_TOPIC, 1);
       this.#enqueue(this.#encode({ type: 5, feed: HEARTBEAT_FEED, topic: HEARTBEAT_TOPIC, isAdd: true }), "state")
         .catch(() => {});
     }
@@ -410,73 +383,40 @@ export class MessageBusClient {
       const lost = new ConnectionError(`Pings to ${this.#url} failed: the connection was lost`, { url: this.#url });
       this.#dispatcher.releaseEchoes();
       this.#writer.dropPings(lost);
-      if (reason instanceof ProtocolError || this.#reconnect === undefined) {
+      if (reason instanceof ProtocolError || this.#policy === undefined) {
         void this.#fail(reason);
         return;
       }
       this.status.emit("disconnected", { url: this.#url }, reason);
-      conn = await this.#reconnectLoop(reason);
+      conn = await this.#reconnect(reason);
       if (conn === undefined) return;
     }
   }
 
-  async #reconnectLoop(reason: Error): Promise<Deno.Conn | undefined> {
-    const rc = this.#reconnect!;
-    let lastError: unknown = reason;
-    for (let attempt = 1; attempt <= rc.maxAttempts; attempt++) {
-      if (this.#stopping || this.#ended) return undefined;
-      const wait = reconnectDelay(attempt, rc);
-      this.status.emit("reconnecting", { url: this.#url, attempt, delayMs: wait });
-      await delay(wait, this.#stopSignal.signal);
-      if (this.#stopping || this.#ended) return undefined;
-      let conn: Deno.Conn;
-      try {
-        conn = await dial(this.host, this.port, this.#options);
-      } catch (err) {
-        lastError = err;
-        continue;
-      }
-      if (this.#stopping || this.#ended) {
-        conn.close();
-        return undefined;
-      }
-      try {
-        await this.#writeCredentials(conn);
-      } catch (err) {
-        lastError = err;
-        try {
-          conn.close();
-        } catch { /* gone */ }
-        continue;
-      }
-      if (this.#stopping || this.#ended) {
-        conn.close();
-        return undefined;
-      }
-      const restore: Uint8Array[] = [];
-      for (const s of this.#subscriptions.values()) {
-        const bytes = this.#encode({ type: 5, feed: s.feed, topic: s.topic, isAdd: true });
-        for (let i = 0; i < s.count; i++) restore.push(bytes);
-      }
-      for (const [feed, n] of this.#notifyCounts) {
-        if (n > 0) restore.push(this.#encode({ type: 4, feed, isAdd: true }));
-      }
-      this.#writer.restore(restore);
-      this.#conn = conn;
-      this.#reconnecting = false;
-      this.#ready = true;
-      this.#heartbeat.arm();
-      this.#writer.kick();
-      this.status.emit("reconnected", { url: this.#url, attempt });
-      return conn;
+  /** Dials again, then restores the subscription table ahead of what waited in the queue. */
+  async #reconnect(reason: Error): Promise<Deno.Conn | undefined> {
+    let next: { conn: Deno.Conn; attempt: number } | undefined;
+    try {
+      next = await redial(this.host, this.port, this.#options, reason, {
+        policy: this.#policy!,
+        signal: this.#stopSignal.signal,
+        closing: () => this.#stopping || this.#ended,
+        attempting: (attempt, delayMs) => this.status.emit("reconnecting", { url: this.#url, attempt, delayMs }),
+        login: (conn) => this.#writeCredentials(conn),
+      });
+    } catch (err) {
+      void this.#fail(err as Error);
+      return undefined;
     }
-    void this.#fail(
-      new ConnectionError(`Reconnecting to ${this.#url} failed after ${rc.maxAttempts} attempts`, {
-        url: this.#url,
-        cause: lastError,
-      }),
-    );
-    return undefined;
+    if (next === undefined) return undefined;
+    this.#writer.restore(this.#table.restoreRequests((m) => this.#encode(m)));
+    this.#conn = next.conn;
+    this.#reconnecting = false;
+    this.#ready = true;
+    this.#heartbeat.arm();
+    this.#writer.kick();
+    this.status.emit("reconnected", { url: this.#url, attempt: next.attempt });
+    return next.conn;
   }
 
   // ------------------------------------------------------------ calls
@@ -589,14 +529,6 @@ export class MessageBusClient {
     }
   }
 
-  #trackSubscription(feed: string, topic: string, delta: number): void {
-    const k = subscriptionKey(feed, topic);
-    const s = this.#subscriptions.get(k) ?? { feed, topic, count: 0 };
-    s.count = Math.max(0, s.count + delta);
-    if (s.count === 0) this.#subscriptions.delete(k);
-    else this.#subscriptions.set(k, s);
-  }
-
   #request(feed: string, topic: string, isAdd: boolean): Promise<void> {
     const action = `${isAdd ? "Adding" : "Removing"} a subscription to ${feed}/${topic}`;
     try {
@@ -606,7 +538,7 @@ export class MessageBusClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    this.#trackSubscription(feed, topic, isAdd ? 1 : -1);
+    this.#table.track(feed, topic, isAdd ? 1 : -1);
     // While reconnecting the state is restored on reconnection; the request itself is not queued.
     if (this.#reconnecting) return Promise.resolve();
     return this.#enqueue(this.#encode({ type: 5, feed, topic, isAdd }), "state");
@@ -647,9 +579,7 @@ export class MessageBusClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    const n = (this.#notifyCounts.get(feed) ?? 0) + (isAdd ? 1 : -1);
-    if (n <= 0) this.#notifyCounts.delete(feed);
-    else this.#notifyCounts.set(feed, n);
+    this.#table.trackNotifications(feed, isAdd ? 1 : -1);
     if (!write || this.#reconnecting) return Promise.resolve();
     return this.#enqueue(this.#encode({ type: 4, feed, isAdd }), "state");
   }
@@ -703,7 +633,7 @@ export class MessageBusClient {
     // One probe topic per client: the server keeps an authorization per (feed, topic) for the connection's life.
     const topic = this.#probeTopic;
     const feed = this.#probeFeed;
-    const register = (this.#notifyCounts.get(feed) ?? 0) === 0;
+    const register = this.#table.notificationCount(feed) === 0;
     const bytes = concatBytes([
       ...(register ? [this.#encode({ type: 4, feed, isAdd: true })] : []),
       this.#encode({ type: 5, feed, topic, isAdd: true }),

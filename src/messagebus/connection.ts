@@ -1,11 +1,13 @@
 /**
  * One jetblack-messagebus connection: dialing TCP or TLS within a deadline,
- * writing whole buffers, and the read loop that decodes what arrives.
+ * dialing again with backoff, writing whole buffers, and the read loop that
+ * decodes what arrives.
  *
  * @module
  */
 
-import { withDeadline } from "../core/async.ts";
+import { delay, withDeadline } from "../core/async.ts";
+import { reconnectDelay, type ResolvedReconnectOptions } from "../core/backoff.ts";
 import { TruncatedInputError } from "../core/byte_reader.ts";
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { type BusMessage, type ImageField, MessageDecoder } from "./codec.ts";
@@ -51,6 +53,76 @@ export async function dial(host: string, port: number, options: MessageBusClient
       cause,
     });
   }
+}
+
+/** What {@linkcode redial} needs from its client. */
+export interface RedialHooks {
+  /** The backoff and the most attempts. */
+  readonly policy: ResolvedReconnectOptions;
+  /** Aborted when the client stops: the wait ends at once. */
+  readonly signal: AbortSignal;
+  /** Whether the client is stopping or ended: redialing then stops. */
+  closing(): boolean;
+  /** Called before each attempt's wait (the `"reconnecting"` status event). */
+  attempting(attempt: number, delayMs: number): void;
+  /** Writes the credentials to a new connection. */
+  login(conn: Deno.Conn): Promise<void>;
+}
+
+/**
+ * Dials again after a lost connection, waiting the policy's delay before
+ * each attempt, until a connection takes the credentials. Resolves with it
+ * and its attempt number, or `undefined` when the client closed meanwhile
+ * (a connection made then is closed).
+ *
+ * @throws {ConnectionError} When every attempt failed (its cause: the last failure).
+ */
+export async function redial(
+  host: string,
+  port: number,
+  options: MessageBusClientOptions,
+  reason: Error,
+  hooks: RedialHooks,
+): Promise<{ conn: Deno.Conn; attempt: number } | undefined> {
+  const policy = hooks.policy;
+  let lastError: unknown = reason;
+  for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+    if (hooks.closing()) return undefined;
+    const wait = reconnectDelay(attempt, policy);
+    hooks.attempting(attempt, wait);
+    await delay(wait, hooks.signal);
+    if (hooks.closing()) return undefined;
+    let conn: Deno.Conn;
+    try {
+      conn = await dial(host, port, options);
+    } catch (err) {
+      lastError = err;
+      continue;
+    }
+    if (hooks.closing()) {
+      conn.close();
+      return undefined;
+    }
+    try {
+      await hooks.login(conn);
+    } catch (err) {
+      lastError = err;
+      try {
+        conn.close();
+      } catch { /* gone */ }
+      continue;
+    }
+    if (hooks.closing()) {
+      conn.close();
+      return undefined;
+    }
+    return { conn, attempt };
+  }
+  const url = connectionUrl(host, port, options);
+  throw new ConnectionError(`Reconnecting to ${url} failed after ${policy.maxAttempts} attempts`, {
+    url,
+    cause: lastError,
+  });
 }
 
 /** Writes all of `bytes` to `conn`. */

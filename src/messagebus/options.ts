@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ResolvedReconnectOptions } from "../core/backoff.ts";
 import type { StreamOptions } from "../core/source.ts";
 import type { Authenticator } from "./authenticator.ts";
 import type { AuthDialect, DataPacket, ImageField } from "./codec.ts";
@@ -172,4 +173,46 @@ export function checkImage(
     );
   }
   return { isImage: null, contentType: value };
+}
+
+/** Checks the arguments of `MessageBusClient.create()`. */
+export function checkClientOptions(host: string, port: number, options: MessageBusClientOptions): void {
+  const action = "Creating a MessageBusClient";
+  checkName(host, "host", action);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`${action} failed: port ${String(port)} is not an integer from 1 to 65535`);
+  }
+  if (options.auth !== undefined && options.auth !== "v3" && options.auth !== "v4") {
+    throw new TypeError(`${action} failed: auth ${JSON.stringify(options.auth)} is not "v3" or "v4"`);
+  }
+  if (options.imageField !== undefined && options.imageField !== "bool" && options.imageField !== "contentType") {
+    throw new TypeError(
+      `${action} failed: imageField ${JSON.stringify(options.imageField)} is not "bool" or "contentType"`,
+    );
+  }
+  if (options.authenticator !== undefined && typeof options.authenticator?.credentials !== "function") {
+    throw new TypeError(`${action} failed: the authenticator has no credentials() method`);
+  }
+  checkMs(options.loginTimeoutMs, 0, "loginTimeoutMs");
+  checkMs(options.connectTimeoutMs, 0, "connectTimeoutMs");
+  checkMs(options.heartbeatTimeoutMs, 0, "heartbeatTimeoutMs");
+  if (options.probeFeed !== undefined) checkName(options.probeFeed, "probeFeed", action);
+}
+
+/**
+ * The reconnection policy of the options (`undefined`: no reconnection): the
+ * delay doubles from `initialDelayMs` (100) up to `maxDelayMs` (5000),
+ * without jitter.
+ */
+export function reconnectPolicy(options: MessageBusClientOptions): ResolvedReconnectOptions | undefined {
+  const rc = options.reconnect ?? true;
+  if (rc === false) return undefined;
+  const o = rc === true ? {} : rc;
+  return {
+    delayMs: o.initialDelayMs ?? 100,
+    maxDelayMs: o.maxDelayMs ?? 5000,
+    factor: 2,
+    jitter: 0,
+    maxAttempts: o.maxAttempts ?? Infinity,
+  };
 }
