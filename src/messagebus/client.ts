@@ -14,15 +14,8 @@ import { concatBytes } from "../core/bytes.ts";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { Subscription } from "../core/subscription.ts";
-import {
-  type AuthDialect,
-  type BusMessage,
-  type DataPacket,
-  encodeCredentials,
-  encodePacked,
-  type ImageField,
-  uuidToBytes,
-} from "./codec.ts";
+import { type AuthDialect, type BusMessage, type DataPacket, encodePacked, type ImageField } from "./codec.ts";
+import { encodeCredentials } from "./credentials.ts";
 import { connectionUrl, dial, readConnection, redial, writeAll } from "./connection.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
@@ -43,6 +36,7 @@ import {
 } from "./options.ts";
 import { BusStreams } from "./streams.ts";
 import { SubscriptionTable } from "./subscription_table.ts";
+import { uuidToBytes } from "./uuid.ts";
 import { type WriteKind, WriteQueue } from "./write_queue.ts";
 
 const HEARTBEAT_FEED = "__admin__";

@@ -10,7 +10,8 @@ import { delay, withDeadline } from "../core/async.ts";
 import { reconnectDelay, type ResolvedReconnectOptions } from "../core/backoff.ts";
 import { TruncatedInputError } from "../core/byte_reader.ts";
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
-import { type BusMessage, type ImageField, MessageDecoder } from "./codec.ts";
+import type { BusMessage, ImageField } from "./codec.ts";
+import { MessageDecoder } from "./message_decoder.ts";
 import type { MessageBusClientOptions } from "./options.ts";
 
 /** The URL a client reports in its errors and status events: `tcp://host:port` or `tls://host:port`. */

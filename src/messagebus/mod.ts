@@ -35,7 +35,8 @@ export {
   BasicAuthenticator,
   TokenAuthenticator,
 } from "./authenticator.ts";
-export type { AuthDialect, Credentials, DataPacket, ImageField } from "./codec.ts";
+export type { AuthDialect, DataPacket, ImageField } from "./codec.ts";
+export type { Credentials } from "./credentials.ts";
 export { MessageBusClient } from "./client.ts";
 export type {
   AuthorizationHandler,

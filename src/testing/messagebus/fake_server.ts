@@ -15,10 +15,9 @@ import {
   type DataPacket,
   encodeMessage,
   type ImageField,
-  MessageDecoder,
-  parseConnectionString,
-  readCredentialString,
 } from "../../messagebus/codec.ts";
+import { parseConnectionString, readCredentialString } from "../../messagebus/credentials.ts";
+import { MessageDecoder } from "../../messagebus/message_decoder.ts";
 import { Outbox } from "./outbox.ts";
 
 /** The server's machine name (what the real server gives a 127.0.0.1 peer), without ever prompting. */
