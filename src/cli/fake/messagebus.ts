@@ -12,7 +12,7 @@ import {
   FakeMessageBus,
   type FakeMessageBusEvent,
   type FakeMessageBusOptions,
-} from "../../testing/messagebus/fake_server.ts";
+} from "../../testing/messagebus/mod.ts";
 import { intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";
 import { AdminBody, AdminError } from "./admin_body.ts";
 import { FAKE_HELP } from "./fake_help.ts";
