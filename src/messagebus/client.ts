@@ -416,6 +416,26 @@ export class MessageBusClient {
   // ------------------------------------------------------------ calls
 
   /**
+   * Checks the feed and topic, makes the message (which checks the rest) and
+   * queues it as data; a bad argument is a rejected promise, not a throw.
+   */
+  #writeData(
+    describe: () => string,
+    feed: string,
+    topic: string,
+    message: (action: string) => BusMessage,
+  ): Promise<void> {
+    try {
+      const action = describe();
+      checkName(feed, "feed", action);
+      checkName(topic, "topic", action);
+      return this.#enqueue(this.#encode(message(action)), "data");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
    * Publishes to every subscriber of exactly (feed, topic) (message type 1).
    *
    * @param feed The feed.
@@ -437,23 +457,11 @@ export class MessageBusClient {
     isImage: boolean | string,
     packets: readonly DataPacket[] | null,
   ): Promise<void> {
-    try {
-      const action = `Publishing to ${feed}/${topic}`;
-      checkName(feed, "feed", action);
-      checkName(topic, "topic", action);
+    return this.#writeData(() => `Publishing to ${feed}/${topic}`, feed, topic, (action) => {
       const img = checkImage(this.#imageField, isImage, action);
-      const bytes = this.#encode({
-        type: 1,
-        feed,
-        topic,
-        isImage: img.isImage,
-        contentType: img.contentType,
-        packets: checkPackets(packets, action),
-      });
-      return this.#enqueue(bytes, "data");
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      const checked = checkPackets(packets, action);
+      return { type: 1, feed, topic, isImage: img.isImage, contentType: img.contentType, packets: checked };
+    });
   }
 
   /**
@@ -475,17 +483,11 @@ export class MessageBusClient {
     isImage: boolean | string,
     packets: readonly DataPacket[] | null,
   ): Promise<void> {
-    try {
-      const action = `Sending to ${clientId} on ${feed}/${topic}`;
-      checkName(feed, "feed", action);
-      checkName(topic, "topic", action);
+    return this.#writeData(() => `Sending to ${clientId} on ${feed}/${topic}`, feed, topic, (action) => {
       uuidToBytes(clientId);
       const img = checkImage(this.#imageField, isImage, action);
-      const bytes = this.#encode({ type: 2, clientId, feed, topic, ...img, packets: checkPackets(packets, action) });
-      return this.#enqueue(bytes, "data");
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      return { type: 2, clientId, feed, topic, ...img, packets: checkPackets(packets, action) };
+    });
   }
 
   /**
@@ -508,19 +510,13 @@ export class MessageBusClient {
     isAuthorizationRequired: boolean,
     entitlements: ReadonlySet<number> | null,
   ): Promise<void> {
-    try {
-      const action = `Authorizing ${clientId} on ${feed}/${topic}`;
-      checkName(feed, "feed", action);
-      checkName(topic, "topic", action);
+    return this.#writeData(() => `Authorizing ${clientId} on ${feed}/${topic}`, feed, topic, (action) => {
       if (typeof isAuthorizationRequired !== "boolean") {
         throw new TypeError(`${action} failed: isAuthorizationRequired is not a boolean`);
       }
       checkEntitlements(entitlements, action);
-      const bytes = this.#encode({ type: 7, clientId, feed, topic, isAuthorizationRequired, entitlements });
-      return this.#enqueue(bytes, "data");
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      return { type: 7, clientId, feed, topic, isAuthorizationRequired, entitlements };
+    });
   }
 
   #request(feed: string, topic: string, isAdd: boolean): Promise<void> {
