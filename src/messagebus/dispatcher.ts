@@ -88,92 +88,89 @@ export class Dispatcher {
 
   /** Dispatches one message; resolves once every handler and stream took it. */
   async dispatch(m: BusMessage): Promise<void> {
+    // One async frame per message (the read loop awaits it): the switch is inline, not a second async call.
     this.#dispatching = true;
     try {
-      await this.#dispatch(m);
-    } finally {
-      this.#dispatching = false;
-    }
-  }
-
-  async #dispatch(m: BusMessage): Promise<void> {
-    const c = this.#c;
-    switch (m.type) {
-      case 8:
-      case 9: {
-        // Data on our own probe topic (a user's publish there): never dispatched.
-        if (m.feed === c.probeFeed && m.topic === c.probeTopic) return;
-        const image = c.imageField === "bool" ? m.isImage === true : m.contentType ?? "";
-        for (const h of [...c.dataHandlers]) {
-          await this.#call("data", () => h(m.user, m.host, m.feed, m.topic, m.packets, image));
-        }
-        const sinks = c.streams.dataSinks(m.feed, m.topic);
-        if (sinks === undefined) return;
-        const notice = m.user === "" && m.host === "" && m.packets === null;
-        // Packets are views into the read buffer: a message kept for a reader must not keep it all alive.
-        const packets = m.packets?.map((p) => p.data === null ? p : { ...p, data: detachBytes(p.data) }) ?? null;
-        for (const sink of [...sinks]) {
-          // Adapter streams (labelled) do not get the server's own notices.
-          if (notice && sink.label !== undefined) continue;
-          const msg = new DataMessage({
-            topic: sink.label,
-            topicName: m.topic,
-            feed: m.feed,
-            user: m.user,
-            host: m.host,
-            isImage: m.isImage,
-            contentType: m.contentType,
-            packets,
-            unicast: m.type === 9,
-          });
-          await give(sink, msg);
-        }
-        return;
-      }
-      case 3: {
-        if (m.feed === c.probeFeed && m.topic === c.probeTopic) {
-          // Our probe's own subscription, echoed: the add answers the oldest ping; never dispatched.
-          if (m.isAdd) {
-            const oldest = this.#pings.entries().next();
-            if (!oldest.done) {
-              this.#pings.delete(oldest.value[0]);
-              oldest.value[1]();
-            }
+      const c = this.#c;
+      switch (m.type) {
+        case 8:
+        case 9: {
+          // Data on our own probe topic (a user's publish there): never dispatched.
+          if (m.feed === c.probeFeed && m.topic === c.probeTopic) return;
+          const image = c.imageField === "bool" ? m.isImage === true : m.contentType ?? "";
+          for (const h of [...c.dataHandlers]) {
+            await this.#call("data", () => h(m.user, m.host, m.feed, m.topic, m.packets, image));
+          }
+          const sinks = c.streams.dataSinks(m.feed, m.topic);
+          if (sinks === undefined) return;
+          const notice = m.user === "" && m.host === "" && m.packets === null;
+          // Packets are views into the read buffer: a message kept for a reader must not keep it all alive.
+          const packets = m.packets?.map((p) => p.data === null ? p : { ...p, data: detachBytes(p.data) }) ?? null;
+          for (const sink of [...sinks]) {
+            // Adapter streams (labelled) do not get the server's own notices.
+            if (notice && sink.label !== undefined) continue;
+            const msg = new DataMessage({
+              topic: sink.label,
+              topicName: m.topic,
+              feed: m.feed,
+              user: m.user,
+              host: m.host,
+              isImage: m.isImage,
+              contentType: m.contentType,
+              packets,
+              unicast: m.type === 9,
+            });
+            await give(sink, msg);
           }
           return;
         }
-        for (const h of [...c.notificationHandlers]) {
-          await this.#call("notification", () => h(m.clientId, m.user, m.host, m.feed, m.topic, m.isAdd));
+        case 3: {
+          if (m.feed === c.probeFeed && m.topic === c.probeTopic) {
+            // Our probe's own subscription, echoed: the add answers the oldest ping; never dispatched.
+            if (m.isAdd) {
+              const oldest = this.#pings.entries().next();
+              if (!oldest.done) {
+                this.#pings.delete(oldest.value[0]);
+                oldest.value[1]();
+              }
+            }
+            return;
+          }
+          for (const h of [...c.notificationHandlers]) {
+            await this.#call("notification", () => h(m.clientId, m.user, m.host, m.feed, m.topic, m.isAdd));
+          }
+          const sinks = c.streams.notificationSinks(m.feed);
+          if (sinks === undefined) return;
+          const n: Notification = {
+            clientId: m.clientId,
+            user: m.user,
+            host: m.host,
+            feed: m.feed,
+            topic: m.topic,
+            isAdd: m.isAdd,
+          };
+          for (const sink of [...sinks]) await give(sink, n);
+          return;
         }
-        const sinks = c.streams.notificationSinks(m.feed);
-        if (sinks === undefined) return;
-        const n: Notification = {
-          clientId: m.clientId,
-          user: m.user,
-          host: m.host,
-          feed: m.feed,
-          topic: m.topic,
-          isAdd: m.isAdd,
-        };
-        for (const sink of [...sinks]) await give(sink, n);
-        return;
-      }
-      case 6: {
-        for (const h of [...c.authorizationHandlers]) {
-          await this.#call("authorization", () => h(m.clientId, m.host, m.user, m.feed, m.topic));
+        case 6: {
+          for (const h of [...c.authorizationHandlers]) {
+            await this.#call("authorization", () => h(m.clientId, m.host, m.user, m.feed, m.topic));
+          }
+          const r: AuthorizationRequestEvent = {
+            clientId: m.clientId,
+            host: m.host,
+            user: m.user,
+            feed: m.feed,
+            topic: m.topic,
+          };
+          for (const sink of [...c.streams.authorizationSinks]) await give(sink, r);
+          return;
         }
-        const r: AuthorizationRequestEvent = {
-          clientId: m.clientId,
-          host: m.host,
-          user: m.user,
-          feed: m.feed,
-          topic: m.topic,
-        };
-        for (const sink of [...c.streams.authorizationSinks]) await give(sink, r);
-        return;
+        default:
+          throw new ProtocolError(`Handling a message from ${c.url} failed: a server never sends type ${m.type}`);
       }
-      default:
-        throw new ProtocolError(`Handling a message from ${c.url} failed: a server never sends type ${m.type}`);
+    } finally {
+      this.#dispatching = false;
     }
   }
 
