@@ -20,7 +20,7 @@ export interface MessageBusTlsOptions {
 export interface ReconnectOptions {
   /** Attempts before giving up (then the client closes with a {@linkcode ConnectionError}). Default unlimited. */
   maxAttempts?: number | undefined;
-  /** The first delay, in ms; it doubles on each attempt. Default 100. */
+  /** The first delay, in ms; it doubles on each attempt (never beyond `maxDelayMs`). Default 100. */
   initialDelayMs?: number | undefined;
   /** The longest delay, in ms. Default 5000. */
   maxDelayMs?: number | undefined;

@@ -411,3 +411,16 @@ Deno.test("FakeMessageBus survives random bytes from clients and still serves ot
   await client.stop();
   await until(() => server.clients.length === 0, "every random client gone");
 });
+
+Deno.test("MessageBusClient waits initialDelayMs doubling up to maxDelayMs before each reconnection attempt", async () => {
+  const server = await FakeMessageBus.start();
+  const client = await MessageBusClient.create("127.0.0.1", server.port, {
+    reconnect: { maxAttempts: 5, initialDelayMs: 5, maxDelayMs: 35 },
+  });
+  const events = record(client);
+  await client.start();
+  await server.close();
+  await within(client.closed, 5000, "giving up");
+  const delays = events.filter((e) => e.type === "reconnecting").map((e) => (e.detail as { delayMs: number }).delayMs);
+  assert.deepEqual(delays, [5, 10, 20, 35, 35]);
+});
