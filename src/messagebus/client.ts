@@ -1,31 +1,27 @@
 /**
  * `MessageBusClient`: a jetblack-messagebus connection over TCP or TLS, its
- * lifecycle (start, stop, reconnection and the state it restores) and its
- * calls. Its parts live beside it: `connection.ts` (dial, read loop),
- * `write_queue.ts`, `dispatcher.ts`, `streams.ts`, `heartbeat_monitor.ts`,
- * `options.ts`.
+ * lifecycle (start, stop, failure), the state a reconnection restores and its
+ * calls. Its parts live beside it: `connection.ts` (dial, read loop,
+ * reconnection), `write_queue.ts`, `dispatcher.ts`, `streams.ts`,
+ * `subscription_table.ts`, `heartbeat_monitor.ts`, `options.ts`.
  *
  * @module
  */
 
 import { withDeadline } from "../core/async.ts";
-import type { ResolvedReconnectOptions } from "../core/backoff.ts";
 import { concatBytes } from "../core/bytes.ts";
-import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { AuthError, ClosedError, ConnectionError, TimeoutError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { Subscription } from "../core/subscription.ts";
-import { type AuthDialect, type BusMessage, type DataPacket, encodePacked, type ImageField } from "./codec.ts";
-import { encodeCredentials } from "./credentials.ts";
-import { connectionUrl, dial, readConnection, redial, writeAll } from "./connection.ts";
+import { type BusMessage, type DataPacket, encodePacked, type ImageField } from "./codec.ts";
+import { BusConnection, connectionUrl, dial } from "./connection.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
 import type { AuthorizationRequestEvent, DataMessage, Notification } from "./message.ts";
 import {
   type AuthorizationHandler,
   checkClientOptions,
   checkEntitlements,
   checkImage,
-  checkMs,
   checkName,
   checkPackets,
   type DataHandler,
@@ -105,13 +101,8 @@ export class MessageBusClient {
   readonly #options: MessageBusClientOptions;
   readonly #imageField: ImageField;
   readonly #dialect: { imageField: ImageField };
-  readonly #auth: AuthDialect;
   readonly #url: string;
   readonly #probeFeed: string;
-  readonly #policy: ResolvedReconnectOptions | undefined;
-  #conn: Deno.Conn | undefined;
-  #ready = false;
-  #reconnecting = false;
   #started = false;
   #stopping = false;
   #ended = false;
@@ -119,40 +110,26 @@ export class MessageBusClient {
   readonly #writer: WriteQueue;
   readonly #streams: BusStreams;
   readonly #dispatcher: Dispatcher;
-  readonly #heartbeat: HeartbeatMonitor;
-  #loop: Promise<void> | undefined;
+  readonly #connection: BusConnection;
   #resolveClosed!: (err: Error | undefined) => void;
   readonly #table = new SubscriptionTable();
   readonly #probeTopic: string = crypto.randomUUID();
-  /** Why the writer gave up on the current connection, when it found it dead first. */
-  #writeFailure: Error | undefined;
 
   private constructor(host: string, port: number, conn: Deno.Conn, options: MessageBusClientOptions) {
     this.host = host;
     this.port = port;
-    this.#conn = conn;
     this.#options = options;
     this.#imageField = options.imageField ?? "bool";
     this.#dialect = { imageField: this.#imageField };
-    this.#auth = options.auth ?? "v3";
     this.#url = connectionUrl(host, port, options);
     this.#probeFeed = options.probeFeed ?? "__probe__";
-    this.#policy = reconnectPolicy(options);
     const url = this.#url;
     const closing = () => this.#ended || this.#stopping;
     this.#writer = new WriteQueue({
       url,
-      writable: () => this.#ready ? this.#conn : undefined,
+      writable: () => this.#connection.writable(),
       closing,
-      broken: (conn, err) => {
-        if (this.#conn !== conn) return;
-        // Nothing more goes to this connection; closing it ends the read loop, which reconnects.
-        this.#ready = false;
-        this.#writeFailure ??= err;
-        try {
-          conn.close();
-        } catch { /* already closed */ }
-      },
+      broken: (conn, err) => this.#connection.broken(conn, err),
     }, options.maxQueuedBytes ?? 16 * 1024 * 1024);
     this.#streams = new BusStreams(this, {
       url,
@@ -174,17 +151,19 @@ export class MessageBusClient {
       status: this.status,
       streams: this.#streams,
     });
-    const heartbeatTimeout = checkMs(options.heartbeatTimeoutMs, 0, "heartbeatTimeoutMs");
-    this.#heartbeat = new HeartbeatMonitor(options.monitorHeartbeat ? heartbeatTimeout : 0, {
+    this.#connection = new BusConnection(conn, {
       url,
-      live: () => this.#ready,
-      busy: () => this.#dispatcher.dispatching,
-      silent: (err) => {
-        this.status.emit("error", { url: this.#url }, err);
-        try {
-          this.#conn?.close();
-        } catch { /* already closed */ }
-      },
+      host,
+      port,
+      options,
+      policy: reconnectPolicy(options),
+      signal: this.#stopSignal.signal,
+      status: this.status,
+      dispatcher: this.#dispatcher,
+      writer: this.#writer,
+      closing,
+      restoreRequests: () => this.#table.restoreRequests((m) => this.#encode(m)),
+      fail: (err: Error) => this.#fail(err),
     });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
@@ -222,7 +201,7 @@ export class MessageBusClient {
 
   /** Whether `start()` has run and the connection is up (not reconnecting, not closed). */
   get isConnected(): boolean {
-    return this.#ready && !this.#ended;
+    return this.#connection.ready && !this.#ended;
   }
 
   /**
@@ -242,9 +221,8 @@ export class MessageBusClient {
     }
     if (this.#started) throw new ClosedError(`Starting the client of ${this.#url} failed: it was already started`);
     this.#started = true;
-    const conn = this.#conn!;
     try {
-      await this.#writeCredentials(conn);
+      await this.#connection.login();
     } catch (cause) {
       const err = new ConnectionError(`Writing the credentials to ${this.#url} failed`, { url: this.#url, cause });
       await this.#fail(err);
@@ -255,10 +233,8 @@ export class MessageBusClient {
       this.#enqueue(this.#encode({ type: 5, feed: HEARTBEAT_FEED, topic: HEARTBEAT_TOPIC, isAdd: true }), "state")
         .catch(() => {});
     }
-    this.#ready = true;
-    this.#loop = this.#run(conn);
+    this.#connection.begin();
     this.#writer.kick();
-    this.#heartbeat.arm();
     const loginTimeout = this.#options.loginTimeoutMs ?? 0;
     if (loginTimeout > 0) {
       try {
@@ -283,12 +259,6 @@ export class MessageBusClient {
     }
   }
 
-  async #writeCredentials(conn: Deno.Conn): Promise<void> {
-    const creds = this.#options.authenticator?.credentials() ?? { kind: "none" as const };
-    const bytes = encodeCredentials(creds, this.#auth);
-    if (bytes.length > 0) await writeAll(conn, bytes);
-  }
-
   /**
    * Ends the client: flushes what is queued (for up to a second), closes the
    * connection, ends every stream (readers see the end) and the status
@@ -303,7 +273,7 @@ export class MessageBusClient {
     }
     this.#stopping = true;
     const writing = this.#writer.writing;
-    if (this.#ready && writing !== undefined) {
+    if (this.#connection.ready && writing !== undefined) {
       // Flush for up to a second; what is left is rejected by the shutdown.
       await withDeadline(1000, writing).catch(() => {});
     }
@@ -328,17 +298,12 @@ export class MessageBusClient {
       return;
     }
     this.#ended = true;
-    this.#ready = false;
     this.#stopSignal.abort();
-    this.#heartbeat.clear();
-    try {
-      this.#conn?.close();
-    } catch { /* already closed */ }
-    this.#conn = undefined;
+    this.#connection.close();
     this.#writer.rejectAll(err ?? new ClosedError(`Writing to ${this.#url} failed: the client is closed`));
     this.#dispatcher.releaseEchoes();
     const streamsClosed = this.#streams.endAll(err);
-    await Promise.allSettled([this.#loop, this.#writer.writing, ...streamsClosed]);
+    await Promise.allSettled([this.#connection.loop, this.#writer.writing, ...streamsClosed]);
     this.status.close();
     this.#resolveClosed(err);
   }
@@ -349,68 +314,6 @@ export class MessageBusClient {
 
   #enqueue(bytes: Uint8Array, kind: WriteKind): Promise<void> {
     return this.#writer.enqueue(bytes, kind);
-  }
-
-  // ------------------------------------------------------------ connection and reconnection
-
-  async #run(first: Deno.Conn): Promise<void> {
-    const hooks = {
-      url: this.#url,
-      imageField: this.#imageField,
-      maxMessageSize: this.#options.maxMessageSize ?? 16 * 1024 * 1024,
-      received: () => this.#heartbeat.arm(),
-      dispatch: (m: BusMessage) => this.#dispatcher.dispatch(m),
-      closing: () => this.#stopping || this.#ended,
-    };
-    let conn: Deno.Conn | undefined = first;
-    while (conn !== undefined) {
-      const readFailure = await readConnection(conn, hooks);
-      const reason = this.#writeFailure ?? readFailure;
-      this.#writeFailure = undefined;
-      if (this.#stopping || this.#ended) return;
-      this.#ready = false;
-      this.#reconnecting = true;
-      this.#heartbeat.clear();
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-      const lost = new ConnectionError(`Pings to ${this.#url} failed: the connection was lost`, { url: this.#url });
-      this.#dispatcher.releaseEchoes();
-      this.#writer.dropPings(lost);
-      if (reason instanceof ProtocolError || this.#policy === undefined) {
-        void this.#fail(reason);
-        return;
-      }
-      this.status.emit("disconnected", { url: this.#url }, reason);
-      conn = await this.#reconnect(reason);
-      if (conn === undefined) return;
-    }
-  }
-
-  /** Dials again, then restores the subscription table ahead of what waited in the queue. */
-  async #reconnect(reason: Error): Promise<Deno.Conn | undefined> {
-    let next: { conn: Deno.Conn; attempt: number } | undefined;
-    try {
-      next = await redial(this.host, this.port, this.#options, reason, {
-        policy: this.#policy!,
-        signal: this.#stopSignal.signal,
-        closing: () => this.#stopping || this.#ended,
-        attempting: (attempt, delayMs) => this.status.emit("reconnecting", { url: this.#url, attempt, delayMs }),
-        login: (conn) => this.#writeCredentials(conn),
-      });
-    } catch (err) {
-      void this.#fail(err as Error);
-      return undefined;
-    }
-    if (next === undefined) return undefined;
-    this.#writer.restore(this.#table.restoreRequests((m) => this.#encode(m)));
-    this.#conn = next.conn;
-    this.#reconnecting = false;
-    this.#ready = true;
-    this.#heartbeat.arm();
-    this.#writer.kick();
-    this.status.emit("reconnected", { url: this.#url, attempt: next.attempt });
-    return next.conn;
   }
 
   // ------------------------------------------------------------ calls
@@ -530,7 +433,7 @@ export class MessageBusClient {
     }
     this.#table.track(feed, topic, isAdd ? 1 : -1);
     // While reconnecting the state is restored on reconnection; the request itself is not queued.
-    if (this.#reconnecting) return Promise.resolve();
+    if (this.#connection.reconnecting) return Promise.resolve();
     return this.#enqueue(this.#encode({ type: 5, feed, topic, isAdd }), "state");
   }
 
@@ -570,7 +473,7 @@ export class MessageBusClient {
       return Promise.reject(err);
     }
     this.#table.trackNotifications(feed, isAdd ? 1 : -1);
-    if (!write || this.#reconnecting) return Promise.resolve();
+    if (!write || this.#connection.reconnecting) return Promise.resolve();
     return this.#enqueue(this.#encode({ type: 4, feed, isAdd }), "state");
   }
 
@@ -650,7 +553,7 @@ export class MessageBusClient {
         throw err;
       }
       if (this.#ended || this.#stopping) throw new ClosedError(`Pinging ${this.#url} failed: the client is closed`);
-      if (!this.#ready) {
+      if (!this.#connection.ready) {
         throw new ConnectionError(`Pinging ${this.#url} failed: the connection was lost`, { url: this.#url });
       }
       return performance.now() - t0;

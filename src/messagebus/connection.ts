@@ -1,7 +1,8 @@
 /**
- * One jetblack-messagebus connection: dialing TCP or TLS within a deadline,
- * dialing again with backoff, writing whole buffers, and the read loop that
- * decodes what arrives.
+ * The connection of a jetblack-messagebus client: dialing TCP or TLS within
+ * a deadline, dialing again with backoff, writing whole buffers, the read
+ * loop that decodes what arrives, and {@linkcode BusConnection}, which runs
+ * them over the client's life.
  *
  * @module
  */
@@ -10,9 +11,14 @@ import { delay, withDeadline } from "../core/async.ts";
 import { reconnectDelay, type ResolvedReconnectOptions } from "../core/backoff.ts";
 import { TruncatedInputError } from "../core/byte_reader.ts";
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import type { StatusChannel } from "../core/status.ts";
 import type { BusMessage, ImageField } from "./codec.ts";
+import { encodeCredentials } from "./credentials.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
 import { MessageDecoder } from "./message_decoder.ts";
 import type { MessageBusClientOptions } from "./options.ts";
+import type { WriteQueue } from "./write_queue.ts";
 
 /** The URL a client reports in its errors and status events: `tcp://host:port` or `tls://host:port`. */
 export function connectionUrl(host: string, port: number, options: MessageBusClientOptions): string {
@@ -201,5 +207,184 @@ export async function readConnection(conn: Deno.Conn, hooks: ReadHooks): Promise
         cause: err,
       });
     }
+  }
+}
+
+/** What a {@linkcode BusConnection} needs from its client. */
+export interface ConnectionHooks {
+  /** The client's URL, for errors and status events. */
+  readonly url: string;
+  /** The server's host. */
+  readonly host: string;
+  /** The server's port. */
+  readonly port: number;
+  /** The client's options (TLS, timeouts, dialect, heartbeat, authenticator). */
+  readonly options: MessageBusClientOptions;
+  /** The reconnection policy; `undefined`: a lost connection ends the client. */
+  readonly policy: ResolvedReconnectOptions | undefined;
+  /** Aborted when the client stops (a reconnection's wait ends at once). */
+  readonly signal: AbortSignal;
+  /** Where connection events go. */
+  readonly status: StatusChannel;
+  /** Handles what is read. */
+  readonly dispatcher: Dispatcher;
+  /** What is written; kicked when a connection is ready, its pings dropped when one is lost. */
+  readonly writer: WriteQueue;
+  /** Whether the client is stopping or ended. */
+  closing(): boolean;
+  /** The requests restoring the client's subscriptions and registrations on a new connection. */
+  restoreRequests(): Uint8Array[];
+  /** Ends the client with `err`. */
+  fail(err: Error): Promise<void>;
+}
+
+/**
+ * The client's connection over its life: the first one, then each one
+ * redialed after a loss (backoff, credentials, subscriptions restored ahead
+ * of the queue), the read loop running over them, and the heartbeat
+ * monitor. A `ProtocolError` from the server, or a loss without a
+ * reconnection policy, ends the client.
+ */
+export class BusConnection {
+  readonly #hooks: ConnectionHooks;
+  readonly #heartbeat: HeartbeatMonitor;
+  #conn: Deno.Conn | undefined;
+  #ready = false;
+  #reconnecting = false;
+  #loop: Promise<void> | undefined;
+  /** Why the writer gave up on the current connection, when it found it dead first. */
+  #writeFailure: Error | undefined;
+
+  constructor(conn: Deno.Conn, hooks: ConnectionHooks) {
+    this.#conn = conn;
+    this.#hooks = hooks;
+    const heartbeatTimeout = hooks.options.heartbeatTimeoutMs ?? 0;
+    this.#heartbeat = new HeartbeatMonitor(hooks.options.monitorHeartbeat ? heartbeatTimeout : 0, {
+      url: hooks.url,
+      live: () => this.#ready,
+      busy: () => hooks.dispatcher.dispatching,
+      silent: (err) => {
+        hooks.status.emit("error", { url: hooks.url }, err);
+        try {
+          this.#conn?.close();
+        } catch { /* already closed */ }
+      },
+    });
+  }
+
+  /** Whether a connection is up and written to (after `begin()`, not reconnecting, not closed). */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Whether the connection was lost and a new one is being dialed. */
+  get reconnecting(): boolean {
+    return this.#reconnecting;
+  }
+
+  /** The read loop over every connection (settled once it has ended). */
+  get loop(): Promise<void> | undefined {
+    return this.#loop;
+  }
+
+  /** The connection to write to, or `undefined` while not ready. */
+  writable(): Deno.Conn | undefined {
+    return this.#ready ? this.#conn : undefined;
+  }
+
+  /** Writes the credentials to `conn` (default the current connection). */
+  async login(conn: Deno.Conn | undefined = this.#conn): Promise<void> {
+    const options = this.#hooks.options;
+    const creds = options.authenticator?.credentials() ?? { kind: "none" as const };
+    const bytes = encodeCredentials(creds, options.auth ?? "v3");
+    if (bytes.length > 0) await writeAll(conn!, bytes);
+  }
+
+  /** Marks the connection ready, starts reading it and arms the heartbeat monitor. */
+  begin(): void {
+    this.#ready = true;
+    this.#loop = this.#run(this.#conn!);
+    this.#heartbeat.arm();
+  }
+
+  /** A write to `conn` failed: nothing more goes to it; closing it ends the read loop, which reconnects. */
+  broken(conn: Deno.Conn, err: Error): void {
+    if (this.#conn !== conn) return;
+    this.#ready = false;
+    this.#writeFailure ??= err;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
+
+  /** Closes the connection for good (the client ended). */
+  close(): void {
+    this.#ready = false;
+    this.#heartbeat.clear();
+    try {
+      this.#conn?.close();
+    } catch { /* already closed */ }
+    this.#conn = undefined;
+  }
+
+  async #run(first: Deno.Conn): Promise<void> {
+    const h = this.#hooks;
+    const read: ReadHooks = {
+      url: h.url,
+      imageField: h.options.imageField ?? "bool",
+      maxMessageSize: h.options.maxMessageSize ?? 16 * 1024 * 1024,
+      received: () => this.#heartbeat.arm(),
+      dispatch: (m: BusMessage) => h.dispatcher.dispatch(m),
+      closing: () => h.closing(),
+    };
+    let conn: Deno.Conn | undefined = first;
+    while (conn !== undefined) {
+      const readFailure = await readConnection(conn, read);
+      const reason = this.#writeFailure ?? readFailure;
+      this.#writeFailure = undefined;
+      if (h.closing()) return;
+      this.#ready = false;
+      this.#reconnecting = true;
+      this.#heartbeat.clear();
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      const lost = new ConnectionError(`Pings to ${h.url} failed: the connection was lost`, { url: h.url });
+      h.dispatcher.releaseEchoes();
+      h.writer.dropPings(lost);
+      if (reason instanceof ProtocolError || h.policy === undefined) {
+        void h.fail(reason);
+        return;
+      }
+      h.status.emit("disconnected", { url: h.url }, reason);
+      conn = await this.#reconnect(reason, h.policy);
+    }
+  }
+
+  /** Dials again, then restores the subscription table ahead of what waited in the queue. */
+  async #reconnect(reason: Error, policy: ResolvedReconnectOptions): Promise<Deno.Conn | undefined> {
+    const h = this.#hooks;
+    let next: { conn: Deno.Conn; attempt: number } | undefined;
+    try {
+      next = await redial(h.host, h.port, h.options, reason, {
+        policy,
+        signal: h.signal,
+        closing: () => h.closing(),
+        attempting: (attempt, delayMs) => h.status.emit("reconnecting", { url: h.url, attempt, delayMs }),
+        login: (conn) => this.login(conn),
+      });
+    } catch (err) {
+      void h.fail(err as Error);
+      return undefined;
+    }
+    if (next === undefined) return undefined;
+    h.writer.restore(h.restoreRequests());
+    this.#conn = next.conn;
+    this.#reconnecting = false;
+    this.#ready = true;
+    this.#heartbeat.arm();
+    h.writer.kick();
+    h.status.emit("reconnected", { url: h.url, attempt: next.attempt });
+    return next.conn;
   }
 }
