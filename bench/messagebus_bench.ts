@@ -3,7 +3,8 @@
 //
 //   deno bench -A bench/messagebus_bench.ts
 
-import { encodeMessage, MessageBusClient, MessageDecoder } from "../src/messagebus/mod.ts";
+import { MessageBusClient } from "../src/messagebus/mod.ts";
+import { encodeMessage, MessageDecoder } from "../src/messagebus/wire.ts";
 import { FakeMessageBus } from "../src/testing/messagebus/mod.ts";
 
 const BATCH = 1000;

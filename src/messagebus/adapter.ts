@@ -20,7 +20,9 @@ import type { StatusChannel } from "../core/status.ts";
 import { OVERFLOW_POLICIES } from "../core/source.ts";
 import type { Subscription } from "../core/subscription.ts";
 import { checkTopic } from "../core/topic.ts";
-import { MessageBusClient, type MessageBusClientOptions, subscribeAs } from "./client.ts";
+import { MessageBusClient } from "./client.ts";
+import type { MessageBusClientOptions } from "./options.ts";
+import { busStreamsOf } from "./streams.ts";
 import type { DataMessage } from "./message.ts";
 
 /** Options of {@linkcode MessageBusPubSub}. */
@@ -165,7 +167,7 @@ export class MessageBusPubSub implements PubSub<DataMessage> {
       throw new TypeError(`${action} failed: messagebus has no groups (group ${JSON.stringify(options.group)})`);
     }
     if (this.#closed) throw new ClosedError(`${action} failed: the client is closed`);
-    const sub = subscribeAs(this.client, feed, name, topic, { ...options, sync: true });
+    const sub = busStreamsOf(this.client).data(feed, name, topic, { ...options, sync: true });
     void sub.closed.then(() => this.#subs.delete(sub));
     this.#subs.add(sub);
     return sub;

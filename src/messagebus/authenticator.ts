@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Credentials } from "./codec.ts";
+import type { Credentials } from "./credentials.ts";
 
 /** Proxy fields both authenticators carry. */
 export interface AuthenticatorOptions {

@@ -10,7 +10,7 @@ import type { PubSub } from "../core/pubsub.ts";
 import { defined, noPath, requireHost, urlError } from "../core/url.ts";
 import type { PlanBase, UrlOpener } from "../core/url_opener.ts";
 import type { MessageBusPubSubOptions } from "./adapter.ts";
-import type { MessageBusClientOptions } from "./client.ts";
+import type { MessageBusClientOptions } from "./options.ts";
 
 /** The messagebus part of `open()`'s options: client options (authenticator, TLS CAs) and the adapter's. */
 export type OpenMessageBusOptions = MessageBusClientOptions & MessageBusPubSubOptions;

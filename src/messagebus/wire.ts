@@ -3,8 +3,9 @@
  * proxy: every message type both ways, the incremental decoder, and the
  * credentials of the login. Pure functions, no I/O.
  *
- * For now it repeats the codec exports of `@x/pubsub/messagebus`, which
- * will drop them.
+ * The client and the adapter are in `@x/pubsub/messagebus`; the types both
+ * entries share (`DataPacket`, `Credentials`, `ImageField`, `AuthDialect`)
+ * are exported by both.
  *
  * @example A message, encoded and decoded
  * ```ts
@@ -22,27 +23,20 @@ export {
   type AuthorizationRequest,
   type AuthorizationResponse,
   type BusMessage,
-  bytesToUuid,
-  connectionString,
-  type Credentials,
   type DataPacket,
-  decodeMessage,
-  type DecodeOptions,
   type Dialect,
-  encodeCredentials,
   encodeMessage,
   type ForwardedMulticastData,
   type ForwardedSubscriptionRequest,
   type ForwardedUnicastData,
   type ImageField,
   type ImageFields,
-  MAX_COUNT,
-  MessageDecoder,
   MessageType,
   type MulticastData,
   type NotificationRequest,
-  parseConnectionString,
   type SubscriptionRequest,
   type UnicastData,
-  uuidToBytes,
 } from "./codec.ts";
+export { decodeMessage, type DecodeOptions, MessageDecoder } from "./message_decoder.ts";
+export { connectionString, type Credentials, encodeCredentials, parseConnectionString } from "./credentials.ts";
+export { bytesToUuid, uuidToBytes } from "./uuid.ts";

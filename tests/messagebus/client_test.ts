@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { ClosedError } from "../../src/core/errors.ts";
-import {
-  type AuthorizationRequestEvent,
-  type DataPacket,
-  encodeCredentials,
-  encodeMessage,
-  MessageBusClient,
-} from "../../src/messagebus/mod.ts";
+import { type AuthorizationRequestEvent, type DataPacket, MessageBusClient } from "../../src/messagebus/mod.ts";
+import { encodeCredentials, encodeMessage } from "../../src/messagebus/wire.ts";
 import { FakeMessageBus } from "../../src/testing/messagebus/mod.ts";
 import { sleep, take, toHex, utf8, within } from "./_helpers.ts";
 
@@ -401,4 +396,34 @@ Deno.test("MessageBusClient reports a throwing handler as an error event and kee
   assert.equal((errors[0] as Error).message, "handler bug");
   assert.ok(c.isConnected);
   await c.stop();
+});
+
+Deno.test("MessageBusClient publish(), send() and authorize() reject bad arguments, write nothing, and go on", async () => {
+  const seen: number[] = [];
+  await using server = await FakeMessageBus.start({
+    observer: (e) => void (e.type === "message" && seen.push(e.message.type)),
+  });
+  const client = await connect(server);
+  const id = "00112233-4455-6677-8899-aabbccddeeff";
+  const calls: [string, () => Promise<void>, ErrorConstructor][] = [
+    ["publish: empty feed", () => client.publish("", "T", false, null), TypeError],
+    ["publish: empty topic", () => client.publish("F", "", false, null), TypeError],
+    ["publish: isImage not a boolean", () => client.publish("F", "T", "text/plain", null), TypeError],
+    ["publish: packets not an array", () => client.publish("F", "T", false, {} as never), TypeError],
+    ["send: empty topic", () => client.send(id, "F", "", false, null), TypeError],
+    ["send: client id not a UUID", () => client.send("nope", "F", "T", false, null), TypeError],
+    ["authorize: empty feed", () => client.authorize(id, "", "T", false, null), TypeError],
+    ["authorize: flag not a boolean", () => client.authorize(id, "F", "T", 1 as never, null), TypeError],
+    ["authorize: entitlement over 32 bits", () => client.authorize(id, "F", "T", true, new Set([2 ** 31])), RangeError],
+  ];
+  for (const [what, call, type] of calls) {
+    let promise: Promise<void> | undefined;
+    assert.doesNotThrow(() => promise = call(), what); // a rejected promise, never a throw
+    await assert.rejects(promise!, type, what);
+  }
+  // The connection still works, and nothing was written before this publish (type 1) and its probe (types 4, 5).
+  await client.publish("F", "T", false, null);
+  await client.ping();
+  assert.equal(seen[0], 1);
+  await client.stop();
 });

@@ -10,7 +10,7 @@ import {
   MessageDecoder,
   parseConnectionString,
   uuidToBytes,
-} from "../../src/messagebus/mod.ts";
+} from "../../src/messagebus/wire.ts";
 import { hex, toHex, utf8 } from "./_helpers.ts";
 
 const UUID = "00112233-4455-6677-8899-aabbccddeeff";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type BusMessage, encodeCredentials, encodeMessage, MessageDecoder } from "../../src/messagebus/mod.ts";
+import { type BusMessage, encodeCredentials, encodeMessage, MessageDecoder } from "../../src/messagebus/wire.ts";
 import { FakeMessageBus } from "../../src/testing/messagebus/mod.ts";
 import { hex, sleep, toHex, utf8, within } from "./_helpers.ts";
 

@@ -8,7 +8,7 @@
  */
 
 import { ProtocolError } from "../../src/core/errors.ts";
-import { type BusMessage, decodeMessage, encodeMessage, MessageDecoder } from "../../src/messagebus/mod.ts";
+import { type BusMessage, decodeMessage, encodeMessage, MessageDecoder } from "../../src/messagebus/wire.ts";
 import { utf8 } from "./_helpers.ts";
 import type { FuzzCase, FuzzOutcome } from "../_fuzz.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/core/errors.ts";
-import { encodeMessage, MessageDecoder } from "../../src/messagebus/mod.ts";
+import { encodeMessage, MessageDecoder } from "../../src/messagebus/wire.ts";
 import { fuzzTests } from "../_fuzz.ts";
 import { rng } from "../_seeded.ts";
 import { cases } from "./fuzz_cases.ts";

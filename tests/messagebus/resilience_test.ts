@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ConnectionError, ProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import type { StatusEvent } from "../../src/core/status.ts";
-import { encodeMessage, MessageBusClient } from "../../src/messagebus/mod.ts";
+import { MessageBusClient } from "../../src/messagebus/mod.ts";
+import { encodeMessage } from "../../src/messagebus/wire.ts";
 import { FakeMessageBus } from "../../src/testing/messagebus/mod.ts";
 import { hex, sleep, take, utf8, within } from "./_helpers.ts";
 import { rng } from "../_seeded.ts";
@@ -409,4 +410,17 @@ Deno.test("FakeMessageBus survives random bytes from clients and still serves ot
   assert.ok((await client.ping()) >= 0);
   await client.stop();
   await until(() => server.clients.length === 0, "every random client gone");
+});
+
+Deno.test("MessageBusClient waits initialDelayMs doubling up to maxDelayMs before each reconnection attempt", async () => {
+  const server = await FakeMessageBus.start();
+  const client = await MessageBusClient.create("127.0.0.1", server.port, {
+    reconnect: { maxAttempts: 5, initialDelayMs: 5, maxDelayMs: 35 },
+  });
+  const events = record(client);
+  await client.start();
+  await server.close();
+  await within(client.closed, 5000, "giving up");
+  const delays = events.filter((e) => e.type === "reconnecting").map((e) => (e.detail as { delayMs: number }).delayMs);
+  assert.deepEqual(delays, [5, 10, 20, 35, 35]);
 });

@@ -5,14 +5,14 @@
  * @module
  */
 
-import { type BusMessage, type DataPacket, MessageType } from "../../messagebus/codec.ts";
+import { type BusMessage, type DataPacket, MessageType } from "../../messagebus/wire.ts";
 import {
   type FakeAuthentication,
   type FakeFeedConfig,
   FakeMessageBus,
   type FakeMessageBusEvent,
   type FakeMessageBusOptions,
-} from "../../testing/messagebus/fake_server.ts";
+} from "../../testing/messagebus/mod.ts";
 import { intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";
 import { AdminBody, AdminError } from "./admin_body.ts";
 import { FAKE_HELP } from "./fake_help.ts";

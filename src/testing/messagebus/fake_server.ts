@@ -5,203 +5,24 @@
  * @module
  */
 
-import { jwtVerify } from "jose";
-import type { ByteReader } from "../../core/byte_reader.ts";
-import { ChunkedReader, NEED_MORE } from "../../core/chunked_reader.ts";
-import { grantedWithoutPrompt } from "../../core/permissions.ts";
-import {
-  type AuthDialect,
-  type BusMessage,
-  type DataPacket,
-  encodeMessage,
-  type ImageField,
-  MessageDecoder,
-  parseConnectionString,
-  readCredentialString,
-} from "../../messagebus/codec.ts";
-import { Outbox } from "./outbox.ts";
-
-/** The server's machine name (what the real server gives a 127.0.0.1 peer), without ever prompting. */
-function machineHostName(): string {
-  if (!grantedWithoutPrompt({ name: "sys", kind: "hostname" })) return "localhost";
-  try {
-    return Deno.hostname();
-  } catch {
-    return "localhost";
-  }
-}
-
-/** How the fake checks credentials. */
-export type FakeAuthentication =
-  | { readonly kind: "none" }
-  | {
-    /** The password-file plugin: basic credentials checked against a user → password table. */
-    readonly kind: "password";
-    readonly users: Readonly<Record<string, string>>;
-  }
-  | {
-    /** The JWT plugin: an HMAC token with the shared secret; `exp` required; the user is `sub`. */
-    readonly kind: "jwt";
-    readonly secret: string;
-  };
-
-/** Per-feed configuration, as the server's `feedRoles`. */
-export interface FakeFeedConfig {
-  /** Whether subscriptions to the feed need an authorizer's answer. Default: the server-wide flag. */
-  isAuthorizationRequired?: boolean | undefined;
-  /** Users holding the Authorize role (they receive authorization requests). Default none. */
-  authorizers?: readonly string[] | undefined;
-  /** Users allowed to publish; default everyone. */
-  publishers?: readonly string[] | undefined;
-  /** Users allowed to subscribe; default everyone. */
-  subscribers?: readonly string[] | undefined;
-}
-
-/**
- * What {@linkcode FakeMessageBusOptions.observer} is told, in the order the
- * fake sees it (for logs): a login, a failed login, each message a client
- * sent (decoded, before the fake acts on it; do not change it), a disconnect.
- */
-export type FakeMessageBusEvent =
-  | { readonly type: "login"; readonly client: FakeClientInfo }
-  | { readonly type: "login-failed" }
-  | { readonly type: "message"; readonly client: FakeClientInfo; readonly message: BusMessage }
-  | { readonly type: "disconnect"; readonly client: FakeClientInfo };
-
-/** One live subscription, as {@linkcode FakeMessageBus.subscriptions} lists it. */
-export interface FakeMessageBusSubscription {
-  /** The subscribing client's id. */
-  readonly clientId: string;
-  /** Its user. */
-  readonly user: string;
-  /** The feed. */
-  readonly feed: string;
-  /** The topic. */
-  readonly topic: string;
-  /** How many adds the client sent, less its removes. */
-  readonly refCount: number;
-}
-
-/** Options of {@linkcode FakeMessageBus.publish}. */
-export interface FakePublishOptions {
-  /** The image flag in the bool dialect; default false (a delta). */
-  isImage?: boolean | undefined;
-  /** The content type in the contentType dialect; default `""`. */
-  contentType?: string | undefined;
-  /** The publishing user the recipients see; default `"admin"`. */
-  user?: string | undefined;
-  /** The publishing host the recipients see; default the host the fake gives its own clients. */
-  host?: string | undefined;
-}
-
-/** Options of {@linkcode FakeMessageBus.start}. */
-export interface FakeMessageBusOptions {
-  /** The address to listen on; default `127.0.0.1`. */
-  hostname?: string | undefined;
-  /** The port; default 0 (a free one). */
-  port?: number | undefined;
-  /** Serve TLS on the port with this PEM certificate chain and key. */
-  tls?: { readonly cert: string; readonly key: string } | undefined;
-  /** The credential dialect read: `"v3"` (separate strings, default) or `"v4"` (a connection string). */
-  auth?: AuthDialect | undefined;
-  /** The image field of data messages: `"bool"` (default) or `"contentType"` (6.x). */
-  imageField?: ImageField | undefined;
-  /** How credentials are checked. Default none (the user is `"unknown"` in v3, `"nobody"` in v4). */
-  authentication?: FakeAuthentication | undefined;
-  /**
-   * After failed authentication: `"stall"` (default, like the real server)
-   * stops reading and leaves the socket open; `"close"` closes it.
-   */
-  onAuthFailure?: "stall" | "close" | undefined;
-  /** Multicast `__admin__/heartbeat` this often (ms); 0 (default) is off. */
-  heartbeatIntervalMs?: number | undefined;
-  /**
-   * The host name given to loopback peers (every peer: the fake listens on
-   * 127.0.0.1). Default the machine's host name, as the real server gives a
-   * 127.0.0.1 peer (spec §6); `"localhost"` when the `sys` permission for
-   * `hostname` is not granted.
-   */
-  hostName?: string | undefined;
-  /** Server-wide `isAuthorizationRequired`. Default false. */
-  isAuthorizationRequired?: boolean | undefined;
-  /** Per-feed roles and authorization. */
-  feeds?: Readonly<Record<string, FakeFeedConfig>> | undefined;
-  /**
-   * Bytes queued for one client before the server stops reading the
-   * connection whose message produced them (holding its sender). Default 1 MiB.
-   */
-  maxQueuedBytes?: number | undefined;
-  /** Told of every login, failed login, client message and disconnect (see {@linkcode FakeMessageBusEvent}). */
-  observer?: ((event: FakeMessageBusEvent) => void) | undefined;
-}
-
-/** A connected, authenticated client, as the fake sees it. */
-export interface FakeClientInfo {
-  /** Its client id (never told to the client). */
-  readonly id: string;
-  /** The authenticated user. */
-  readonly user: string;
-  /** Its host. */
-  readonly host: string;
-}
+import { ChunkedReader } from "../../core/chunked_reader.ts";
+import { type BusMessage, type DataPacket, encodeMessage, type ImageField } from "../../messagebus/codec.ts";
+import { MessageDecoder } from "../../messagebus/message_decoder.ts";
+import { type AuthInfo, Interactor } from "./interactor.ts";
+import { authenticate, machineHostName } from "./login.ts";
+import type {
+  FakeClientInfo,
+  FakeFeedConfig,
+  FakeMessageBusEvent,
+  FakeMessageBusOptions,
+  FakeMessageBusSubscription,
+  FakePublishOptions,
+} from "./options.ts";
 
 interface SubState {
   refCount: number;
   required: boolean;
   entitlements: ReadonlySet<number> | null;
-}
-
-interface AuthInfo {
-  required: boolean;
-  entitlements: ReadonlySet<number> | null;
-}
-
-class Interactor implements FakeClientInfo {
-  readonly id = crypto.randomUUID();
-  readonly user: string;
-  readonly host: string;
-  readonly conn: Deno.Conn;
-  readonly authCache = new Map<string, AuthInfo>();
-  readonly publishing = new Set<string>();
-  readonly outbox: Outbox;
-
-  constructor(conn: Deno.Conn, user: string, host: string) {
-    this.conn = conn;
-    this.user = user;
-    this.host = host;
-    this.outbox = new Outbox(conn, () => this.close());
-  }
-
-  get closed(): boolean {
-    return this.outbox.closed;
-  }
-
-  get queued(): number {
-    return this.outbox.queued;
-  }
-
-  get info(): FakeClientInfo {
-    return { id: this.id, user: this.user, host: this.host };
-  }
-
-  send(bytes: Uint8Array): void {
-    this.outbox.send(bytes);
-  }
-
-  below(limit: number): Promise<void> {
-    return this.outbox.below(limit);
-  }
-
-  get writing(): Promise<void> | undefined {
-    return this.outbox.writing;
-  }
-
-  close(): void {
-    this.outbox.close();
-    try {
-      this.conn.close();
-    } catch { /* already closed */ }
-  }
 }
 
 function key(feed: string, topic: string): string {
@@ -474,7 +295,7 @@ export class FakeMessageBus {
     let user: string | undefined;
     const host = this.#options.hostName ?? machineHostName();
     try {
-      user = await this.#authenticate(input, read);
+      user = await authenticate(this.#options, input, read);
     } catch {
       user = undefined;
     }
@@ -513,42 +334,6 @@ export class FakeMessageBus {
       this.#disconnect(me);
       await me.writing?.catch(() => {});
     }
-  }
-
-  async #authenticate(input: ChunkedReader, read: () => Promise<boolean>): Promise<string | undefined> {
-    const dialect = this.#options.auth ?? "v3";
-    const auth = this.#options.authentication ?? { kind: "none" };
-    if (auth.kind === "none") return dialect === "v3" ? "unknown" : "nobody";
-    const count = dialect === "v4" ? 1 : auth.kind === "password" ? 4 : 3;
-    const decode = (r: ByteReader) => {
-      const out: (string | null)[] = [];
-      for (let i = 0; i < count; i++) out.push(readCredentialString(r));
-      return out;
-    };
-    let strings: (string | null)[] | typeof NEED_MORE;
-    while ((strings = input.read(decode)) === NEED_MORE) {
-      if (!await read()) return undefined;
-    }
-    let username: string | null | undefined;
-    let password: string | null | undefined;
-    let token: string | null | undefined;
-    if (dialect === "v4") {
-      const pairs = parseConnectionString(strings[0] ?? "");
-      username = pairs.get("Username");
-      password = pairs.get("Password");
-      token = pairs.get("Token");
-    } else if (auth.kind === "password") [username, password] = strings;
-    else [token] = strings;
-    if (auth.kind === "password") {
-      if (!username || password === undefined || password === null) return undefined;
-      return Object.hasOwn(auth.users, username) && auth.users[username] === password ? username : undefined;
-    }
-    if (!token) return undefined;
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(auth.secret), {
-      algorithms: ["HS256", "HS384", "HS512"],
-      requiredClaims: ["exp"],
-    });
-    return typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined;
   }
 
   #observe(event: FakeMessageBusEvent): void {

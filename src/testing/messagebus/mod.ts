@@ -17,14 +17,14 @@
  * @module
  */
 
-export {
-  type FakeAuthentication,
-  type FakeClientInfo,
-  type FakeFeedConfig,
-  FakeMessageBus,
-  type FakeMessageBusEvent,
-  type FakeMessageBusOptions,
-  type FakeMessageBusSubscription,
-  type FakePublishOptions,
-} from "./fake_server.ts";
+export type {
+  FakeAuthentication,
+  FakeClientInfo,
+  FakeFeedConfig,
+  FakeMessageBusEvent,
+  FakeMessageBusOptions,
+  FakeMessageBusSubscription,
+  FakePublishOptions,
+} from "./options.ts";
+export { FakeMessageBus } from "./fake_server.ts";
 export type { BusMessage, DataPacket } from "../../messagebus/codec.ts";
