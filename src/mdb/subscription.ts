@@ -7,6 +7,7 @@
  * @module
  */
 
+import { delay } from "../core/async.ts";
 import { detachBytes } from "../core/bytes.ts";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { AuthError, ClosedError } from "../core/errors.ts";
@@ -16,7 +17,8 @@ import { Subscription } from "../core/subscription.ts";
 import { BaseNatsPubSub } from "../nats/adapter.ts";
 import { type AckCodec, ackCodec, type AckInfo } from "../nats/codec.ts";
 import { JetStreamPullSource } from "../nats/jetstream_source.ts";
-import { fromNatsHeaders, mapNatsError } from "../nats/util.ts";
+import { mapNatsError } from "../nats/errors.ts";
+import { fromNatsHeaders } from "../nats/headers.ts";
 import type { WebSocketConstructor } from "../core/open_web_socket.ts";
 import { durableName } from "./durable_name.ts";
 import type { JWTManager } from "./jwt_manager.ts";
@@ -488,17 +490,7 @@ export class MdbSubscription extends Subscription<MdbMessage> {
       await this.#source.waitHanded(messages);
     }
     if (ms > 0) {
-      const signal = this.#source.signal;
-      if (signal?.aborted) return;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      await delay(ms, this.#source.signal);
     }
   }
 

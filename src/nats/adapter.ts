@@ -8,6 +8,7 @@
 import type { ConnectionOptions, NatsConnection, Subscription as NatsSubscription } from "@nats-io/nats-core";
 import type { Authenticator } from "@nats-io/nats-core";
 import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { withDeadline } from "../core/async.ts";
 import { ClosedError, TimeoutError } from "../core/errors.ts";
 import type {
   Capabilities,
@@ -28,8 +29,15 @@ import { connectNats, type NatsTransport } from "./connect_nats.ts";
 import { consumerSource } from "./consumer_source.ts";
 import type { JetStreamMessage } from "./message.ts";
 import { NatsMessage } from "./message.ts";
-import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
-import { checkPositive, fromNatsHeaders, mapNatsError, sleep, toNatsHeaders } from "./util.ts";
+import {
+  checkPositive,
+  type JetStreamModeOptions,
+  type NatsPublishOptions,
+  type NatsPubSubOptions,
+  type NatsSubscribeOptions,
+} from "./options.ts";
+import { mapNatsError } from "./errors.ts";
+import { fromNatsHeaders, toNatsHeaders } from "./headers.ts";
 
 export type { ConsumerState } from "./consumer_info.ts";
 export type {
@@ -40,7 +48,7 @@ export type {
   NatsPubSubOptions,
   NatsSubscribeOptions,
 } from "./options.ts";
-export { mapNatsError } from "./util.ts";
+export { mapNatsError } from "./errors.ts";
 
 /**
  * The overflow policies of core NATS subscriptions, the default first: the
@@ -245,7 +253,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   async waitReconnected(signal: AbortSignal): Promise<void> {
     const r = this.#reconnected;
     if (r === undefined) return;
-    await Promise.race([r.promise, sleep(60_000, signal)]);
+    // At most a minute: the caller looks again; the timer goes as soon as one of the three happens.
+    await withDeadline(60_000, r.promise, { signal }).catch(() => {});
   }
 
   /** @internal Publishes an ack payload. */

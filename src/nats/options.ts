@@ -128,3 +128,18 @@ export interface NatsPublishOptions extends PublishOptions {
   /** JetStream: a message id for the stream's de-duplication window. */
   msgId?: string | undefined;
 }
+
+/**
+ * Checks an optional positive number option.
+ *
+ * @param value The option's value.
+ * @param what Its name, for the message.
+ * @param action The action, for the message.
+ * @throws {RangeError} When it is given and not a finite number above 0.
+ */
+export function checkPositive(value: number | undefined, what: string, action: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${action} failed: ${what} ${String(value)} is not a positive number`);
+  }
+}
