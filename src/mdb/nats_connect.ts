@@ -10,7 +10,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ProtocolError } from "../core/errors.ts";
 import type { WebSocketConstructor } from "../core/open_web_socket.ts";
-import { connectNats, webSocketTransport } from "../nats/connect_nats.ts";
+import { connectNats, webSocketTransport } from "../nats/client.ts";
 import type { MdbUrls } from "./codec.ts";
 
 /** What {@linkcode connectMdbNats} needs. */

@@ -14,7 +14,7 @@ import { AuthError, ClosedError } from "../core/errors.ts";
 import { StatusChannel, type StatusEvent } from "../core/status.ts";
 import type { PullSource, SourceContext } from "../core/source.ts";
 import { Subscription } from "../core/subscription.ts";
-import { BaseNatsPubSub } from "../nats/adapter.ts";
+import { NatsPubSub } from "../nats/adapter.ts";
 import { type AckCodec, ackCodec, type AckInfo } from "../nats/codec.ts";
 import { JetStreamPullSource } from "../nats/jetstream_source.ts";
 import { mapNatsError } from "../nats/errors.ts";
@@ -109,7 +109,7 @@ class DatasetSource implements PullSource<MdbMessage> {
   cn: string | undefined;
   nc: NatsConnection | undefined;
   #mas: MasJwt | undefined;
-  #nats: BaseNatsPubSub | undefined;
+  #nats: NatsPubSub | undefined;
   #consumer: SpeedracerConsumer | undefined;
   #source: JetStreamPullSource<MdbMessage> | undefined;
   #codec: AckCodec | undefined;
@@ -176,7 +176,7 @@ class DatasetSource implements PullSource<MdbMessage> {
     await this.#mas.fetch();
     this.#stillWanted(signal);
     this.nc = await this.#connect();
-    const nats = BaseNatsPubSub.fromConnection(this.nc, { jetstream: true, owns: true });
+    const nats = NatsPubSub.fromConnection(this.nc, { jetstream: true, owns: true });
     this.#nats = nats;
     for (const type of FORWARDED) nats.status.addEventListener(type, (ev) => this.#onStatus(ev as StatusEvent));
     this.#stillWanted(signal);
