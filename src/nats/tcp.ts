@@ -21,14 +21,5 @@
 
 import "./tcp_transport.ts";
 
-export { NatsPubSub } from "./adapter.ts";
-export type {
-  JetStreamModeOptions,
-  NatsAuthenticator,
-  NatsCredentials,
-  NatsPublishOptions,
-  NatsPubSubOptions,
-  NatsSubscribeOptions,
-} from "./options.ts";
-export type { ConsumerState } from "./consumer_info.ts";
-export { JetStreamMessage, NatsMessage } from "./message.ts";
+// The same exports as ./nats: one class, which this entry's import above lets dial TCP.
+export * from "./mod.ts";
