@@ -528,17 +528,11 @@ export class NatsPubSub implements PubSub<NatsMessage> {
     if (options.msgId !== undefined) opts.msgID = options.msgId;
     const acked = js.publish(topic, bytes, opts);
     try {
-      const ack = signal === undefined ? await acked : await new Promise<Awaited<typeof acked>>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        acked.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-      });
+      // An abort gives up on the PubAck at once (its late outcome, success or failure, is then ignored).
+      const ack = signal === undefined ? await acked : await withDeadline(Infinity, acked, { signal });
       return { topic, confirmed: true, sequence: ack.seq, id: `${ack.stream}:${ack.seq}` };
     } catch (err) {
-      if (signal?.aborted && err === signal.reason) {
-        acked.catch(() => {}); // given up on: its late outcome is nobody's business
-        throw err;
-      }
+      if (signal?.aborted && err === signal.reason) throw err;
       const mapped = mapNatsError(err, action);
       if (mapped instanceof TimeoutError) {
         throw new TimeoutError(`${action} failed: no PubAck within ${timeoutMs} ms`, { cause: err, timeoutMs });
