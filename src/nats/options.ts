@@ -69,7 +69,7 @@ export interface NatsPubSubOptions {
   /** The wait between reconnect attempts, in milliseconds. Default 2000. */
   reconnectTimeWaitMs?: number | undefined;
   /**
-   * `./nats` only: the WebSocket constructor (any WHATWG-compatible one).
+   * `ws://`/`wss://` URLs only: the WebSocket constructor (any WHATWG-compatible one).
    * Default: `NoDelayWebSocket` under Deno (Nagle off), the platform
    * `WebSocket` elsewhere. Deno's own `WebSocket` leaves Nagle's algorithm
    * on: passing it here costs ≈ 43 ms per request/reply, JetStream pull or
@@ -77,9 +77,9 @@ export interface NatsPubSubOptions {
    */
   webSocket?: WebSocketConstructor | undefined;
   /**
-   * PEM CA certificates trusted besides the system roots: for `wss:`
-   * (`./nats`), and for TLS over TCP (`./nats/tcp`, where giving them also
-   * requires TLS, as a `tls://` URL does). A server whose certificate none of
+   * PEM CA certificates trusted besides the system roots: for `wss:`, and
+   * for TLS over TCP (`nats://`/`tls://`, where giving them also requires
+   * TLS, as a `tls://` URL does). A server whose certificate none of
    * them (nor the system roots) signed is refused with `ConnectionError`.
    */
   caCerts?: string[] | undefined;
