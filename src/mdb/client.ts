@@ -9,7 +9,8 @@ import { ClosedError, ConnectionError } from "../core/errors.ts";
 import type { WebSocketConstructor } from "../core/open_web_socket.ts";
 import { JWTManager } from "./jwt_manager.ts";
 import { configUrl, type MdbUrls, parseConfig } from "./codec.ts";
-import { type MdbContext, type MdbSubscribeOptions, MdbSubscription } from "./subscription.ts";
+import type { MdbContext } from "./dataset_source.ts";
+import { type MdbSubscribeOptions, MdbSubscription } from "./subscription.ts";
 import { checkTimeout, type ClientCert, httpGet, loadCaCerts, loadClientCert, type TlsOptions } from "./tls.ts";
 
 /** Options of {@linkcode Connection.connect}. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { decodeBase64 } from "../core/base64.ts";
 import { ProtocolError } from "../core/errors.ts";
 
 /** Where a new durable consumer starts, the first time a user subscribes to a dataset. */
@@ -380,9 +381,9 @@ export function decodeJwtClaims(token: string, what: string): JwtClaims {
   }
   let json: string;
   try {
-    const b64 = parts[1].replace(/=+$/, "").replaceAll("-", "+").replaceAll("_", "/");
-    const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    // Padding is optional in a JWT (the pattern above allows up to two `=`): decode without it.
+    const bytes = decodeBase64(parts[1].replace(/=+$/, ""), { alphabet: "url" });
+    if (bytes === undefined) throw new RangeError("not base64url");
     json = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (cause) {
     throw new ProtocolError(`Decoding the ${what} failed: its payload is not base64url UTF-8`, { cause });

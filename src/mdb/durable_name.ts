@@ -15,7 +15,7 @@ import { durableFromMd5 } from "./codec.ts";
  *
  * @example
  * ```ts
- * import { durableName } from "@x/pubsub/mdb";
+ * import { durableName } from "./durable_name.ts";
  *
  * console.log(await durableName("alice")); // 6384e2b2184bcbf58eccf10ca7a65630
  * ```

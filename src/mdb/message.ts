@@ -63,8 +63,9 @@ export class MdbMessage extends BasicMessage {
   readonly timestampNs: bigint;
 
   /**
-   * Creates the message.
+   * Creates the message (the subscription does; users receive them).
    *
+   * @internal
    * @param init Subject, payload, headers, reply subject and its metadata.
    */
   constructor(init: MdbMessageInit) {
@@ -120,8 +121,9 @@ export class SettleableMdbMessage extends MdbMessage implements Settleable {
   readonly #settlement: Settlement;
 
   /**
-   * Creates the message.
+   * Creates the message (the subscription does; users receive them).
    *
+   * @internal
    * @param init As {@linkcode MdbMessage}.
    * @param send Publishes a settlement payload to the reply subject.
    * @param codec The payloads (an empty ack, as nats-py sends).

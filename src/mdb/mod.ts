@@ -23,30 +23,10 @@
  */
 
 export { Connection, type ConnectOptions } from "./client.ts";
-export { durableName } from "./durable_name.ts";
-export { EXPIRY_MARGIN_MS, JWTManager, type JWTManagerOptions } from "./jwt_manager.ts";
-export { MdbMessage, type MdbMessageInit, SettleableMdbMessage } from "./message.ts";
+export { JWTManager, type JWTManagerOptions } from "./jwt_manager.ts";
+export { MdbMessage, SettleableMdbMessage } from "./message.ts";
 export { type MdbUrls, Offset, type RegistryEntry } from "./codec.ts";
 export { type MdbPublisher, MdbPubSub, type MdbPubSubOptions } from "./adapter.ts";
 export { type AckMode, type MdbSubscribeOptions, MdbSubscription, type WaitOptions } from "./subscription.ts";
 export { UnknownDatasetError } from "./errors.ts";
-export type { AckCodec, AckInfo } from "../nats/codec.ts";
-export type { AckSender } from "../nats/settlement.ts";
-export { type ClientCert, type PemSource, type TlsOptions } from "./tls.ts";
-export type { PubSubError } from "../core/errors.ts";
-export type { WebSocketConstructor } from "../core/open_web_socket.ts";
-export type { BasicMessage, Message, Settleable } from "../core/message.ts";
-export type {
-  Capabilities,
-  DeliveryGuarantee,
-  PublishChunk,
-  PublishData,
-  PublishOptions,
-  PublishReceipt,
-  PubSub,
-  SubscribeOptions,
-  WritableOptions,
-} from "../core/pubsub.ts";
-export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
-export type { OverflowPolicy, StreamOptions } from "../core/source.ts";
-export type { Subscription } from "../core/subscription.ts";
+export type { ClientCert, PemSource, TlsOptions } from "./tls.ts";

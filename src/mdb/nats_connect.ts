@@ -10,7 +10,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ProtocolError } from "../core/errors.ts";
 import type { WebSocketConstructor } from "../core/open_web_socket.ts";
-import { connectNats, webSocketTransport } from "../nats/connect_nats.ts";
+import { connectNats, transportFor } from "../nats/client.ts";
 import type { MdbUrls } from "./codec.ts";
 
 /** What {@linkcode connectMdbNats} needs. */
@@ -64,13 +64,8 @@ export async function connectMdbNats(o: MdbNatsOptions): Promise<NatsConnection>
     ignoreAuthErrorAbort: true,
   };
   if (o.websocket) {
-    const url = o.urls.nats_websocket_url;
-    const transport = webSocketTransport({
-      webSocket: o.webSocket,
-      caCerts: o.caCerts,
-      secure: url.startsWith("wss:"),
-    });
-    return await connectNats({ ...common, servers: url }, transport);
+    const url = o.urls.nats_websocket_url; // ws: or wss: (parseConfig checked)
+    return await connectNats({ ...common, servers: url }, transportFor([url], o));
   }
   const url = o.urls.nats_url;
   if (url === undefined) {
@@ -78,7 +73,7 @@ export async function connectMdbNats(o: MdbNatsOptions): Promise<NatsConnection>
       `Subscribing to dataset ${o.dataset} failed: websocket is false but the MDB config has no nats_url`,
     );
   }
-  const { TCP_TRANSPORT } = await import("../nats/tcp_transport.ts");
+  await import("../nats/tcp_transport.ts"); // registers the TCP transport (transport-node) on first use
   const tls = o.caCerts !== undefined && url.startsWith("tls:") ? { tls: { ca: o.caCerts.join("\n") } } : {};
-  return await connectNats({ ...common, servers: url, ...tls }, TCP_TRANSPORT);
+  return await connectNats({ ...common, servers: url, ...tls }, transportFor([url], o));
 }

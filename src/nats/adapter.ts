@@ -1,13 +1,13 @@
 /**
- * The NATS adapter shared by `./nats` (WebSocket) and `./nats/tcp` (TCP):
- * everything but the transport.
+ * The NATS adapter, {@linkcode NatsPubSub}: one class for `./nats`
+ * (WebSocket) and `./nats/tcp` (which adds the TCP transport).
  *
  * @module
  */
 
-import type { ConnectionOptions, NatsConnection, Subscription as NatsSubscription } from "@nats-io/nats-core";
-import type { Authenticator } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { withDeadline } from "../core/async.ts";
 import { ClosedError, TimeoutError } from "../core/errors.ts";
 import type {
   Capabilities,
@@ -17,30 +17,25 @@ import type {
   PubSub,
   WritableOptions,
 } from "../core/pubsub.ts";
-import { detachBytes } from "../core/bytes.ts";
 import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import { StatusChannel } from "../core/status.ts";
-import { checkOverflow, type OverflowPolicy, type PushController, UNPAUSABLE_HIGH_WATER_MARK } from "../core/source.ts";
+import { checkOverflow, type OverflowPolicy, UNPAUSABLE_HIGH_WATER_MARK } from "../core/source.ts";
 import { Subscription } from "../core/subscription.ts";
 import { checkName, checkSubject } from "./codec.ts";
 import { type ConsumerState, consumerState } from "./consumer_info.ts";
-import { connectNats, type NatsTransport } from "./connect_nats.ts";
+import { connectOptions, openConnection } from "./client.ts";
 import { consumerSource } from "./consumer_source.ts";
-import type { JetStreamMessage } from "./message.ts";
-import { NatsMessage } from "./message.ts";
-import type { JetStreamModeOptions, NatsPublishOptions, NatsPubSubOptions, NatsSubscribeOptions } from "./options.ts";
-import { checkPositive, fromNatsHeaders, mapNatsError, sleep, toNatsHeaders } from "./util.ts";
-
-export type { ConsumerState } from "./consumer_info.ts";
-export type {
-  JetStreamModeOptions,
-  NatsAuthenticator,
-  NatsCredentials,
-  NatsPublishOptions,
-  NatsPubSubOptions,
-  NatsSubscribeOptions,
+import { coreSource } from "./core_source.ts";
+import type { JetStreamMessage, NatsMessage } from "./message.ts";
+import {
+  checkPositive,
+  type JetStreamModeOptions,
+  type NatsPublishOptions,
+  type NatsPubSubOptions,
+  type NatsSubscribeOptions,
 } from "./options.ts";
-export { mapNatsError } from "./util.ts";
+import { mapNatsError } from "./errors.ts";
+import { toNatsHeaders } from "./headers.ts";
 
 /**
  * The overflow policies of core NATS subscriptions, the default first: the
@@ -68,9 +63,11 @@ function checkDeliver(deliver: unknown, action: string): void {
 }
 
 /**
- * The NATS adapter, transport-independent. `./nats` and `./nats/tcp` each
- * export a `NatsPubSub` subclass whose `connect()` picks the transport; use
- * {@linkcode BaseNatsPubSub.fromConnection} to wrap a connection you made.
+ * NATS and JetStream as a `PubSub`. {@linkcode NatsPubSub.connect} picks
+ * the transport from the URLs: WebSocket for `ws://`/`wss://` (in browsers
+ * too), TCP for `nats://`/`tls://` once `@x/pubsub/nats/tcp` is imported;
+ * {@linkcode NatsPubSub.fromConnection} wraps a connection you made. Each
+ * connection keeps its own transport on every reconnect.
  *
  * Two modes, chosen at connect time:
  * - core NATS (default): `subscribe()` is a NATS subscription (wildcards
@@ -98,7 +95,7 @@ function checkDeliver(deliver: unknown, action: string): void {
  * await ps.close();
  * ```
  */
-export class BaseNatsPubSub implements PubSub<NatsMessage> {
+export class NatsPubSub implements PubSub<NatsMessage> {
   /** What this connection can do in its mode. */
   readonly capabilities: Capabilities;
   /** Connection events: `connected`, `disconnected`, `reconnecting`, `reconnected`, `error`, `closed`. */
@@ -127,7 +124,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
    * @param nc The connection.
    * @param options The mode; `owns` (default true) closes the connection on `close()`.
    */
-  protected constructor(
+  private constructor(
     nc: NatsConnection,
     options: { jetstream?: boolean | JetStreamModeOptions | undefined; owns?: boolean; url?: string | undefined },
   ) {
@@ -154,16 +151,49 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   }
 
   /**
+   * Connects. The URLs choose the transport: `ws://`/`wss://` over
+   * WebSocket (`NoDelayWebSocket` under Deno, the `webSocket` option for any
+   * other); `nats://host:port` (or `host:port`) over TCP and `tls://` over TLS,
+   * which need `@x/pubsub/nats/tcp` imported (it adds the TCP transport;
+   * `./nats` alone loads no Node module). Over TCP, TLS is used when the
+   * server requires it, the URL is `tls://` or `caCerts` are given (then a
+   * server without TLS is refused).
+   *
+   * @example
+   * ```ts ignore
+   * import { NatsPubSub } from "@x/pubsub/nats";
+   *
+   * await using ps = await NatsPubSub.connect({ servers: "wss://nats.example.com", token: "s3cret" });
+   * await ps.publish("hello", "world");
+   * ```
+   *
+   * @param servers A URL, a list of URLs (all WebSocket or all TCP), or the options (credentials, JetStream
+   *   mode, reconnects).
+   * @returns The adapter, connected.
+   * @throws {TypeError} When the servers or options are invalid, the URLs mix WebSocket and TCP, or a TCP URL is
+   *   given without `@x/pubsub/nats/tcp` loaded.
+   * @throws {RangeError} When `timeoutMs` is not a positive number.
+   * @throws {AuthError} When the server refuses the credentials.
+   * @throws {ConnectionError} When no server can be reached, or its certificate is not trusted.
+   * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
+   */
+  static async connect(servers: string | string[] | NatsPubSubOptions): Promise<NatsPubSub> {
+    const options = connectOptions(servers);
+    const nc = await openConnection(options);
+    return new NatsPubSub(nc, { jetstream: options.jetstream, owns: true, url: String(options.servers) });
+  }
+
+  /**
    * Wraps a connection made elsewhere (by `wsconnect`, transport-node's
    * `connect`, or another library).
    *
    * @example
    * ```ts ignore
    * import { wsconnect } from "@nats-io/nats-core";
-   * import { BaseNatsPubSub } from "@x/pubsub/nats";
+   * import { NatsPubSub } from "@x/pubsub/nats";
    *
    * const nc = await wsconnect({ servers: "ws://127.0.0.1:8080" });
-   * const ps = BaseNatsPubSub.fromConnection(nc, { jetstream: true, owns: false });
+   * const ps = NatsPubSub.fromConnection(nc, { jetstream: true, owns: false });
    * await ps.close(); // nc stays open
    * await nc.close();
    * ```
@@ -175,8 +205,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   static fromConnection(
     nc: NatsConnection,
     options: { jetstream?: boolean | JetStreamModeOptions | undefined; owns?: boolean } = {},
-  ): BaseNatsPubSub {
-    return new BaseNatsPubSub(nc, { ...options, owns: options.owns ?? false });
+  ): NatsPubSub {
+    return new NatsPubSub(nc, { ...options, owns: options.owns ?? false });
   }
 
   /**
@@ -206,6 +236,11 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   get termReasons(): boolean {
     const [major = 0, minor = 0] = (this.#nc.info?.version ?? "0.0.0").split(".").map((n) => parseInt(n, 10));
     return major > 2 || (major === 2 && minor >= 11);
+  }
+
+  /** @internal When the connection dropped, while it is down (the start of core subscriptions' gap). */
+  get droppedAt(): Date | undefined {
+    return this.#droppedAt;
   }
 
   /** @internal Whether the connection is between a disconnect and a reconnect. */
@@ -245,7 +280,8 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
   async waitReconnected(signal: AbortSignal): Promise<void> {
     const r = this.#reconnected;
     if (r === undefined) return;
-    await Promise.race([r.promise, sleep(60_000, signal)]);
+    // At most a minute: the caller looks again; the timer goes as soon as one of the three happens.
+    await withDeadline(60_000, r.promise, { signal }).catch(() => {});
   }
 
   /** @internal Publishes an ack payload. */
@@ -445,61 +481,12 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     }
     const overflow = checkOverflow(options.overflow, action, jetstream ? PULL_OVERFLOW : CORE_OVERFLOW);
     if (this.#closed || this.#nc.isClosed()) throw new ClosedError(`${action} failed: the connection is closed`);
-    const source = jetstream ? consumerSource(this, topic, options) : this.#coreSource(topic, options);
+    const source = jetstream ? consumerSource(this, topic, options) : coreSource(this, topic, options);
     const highWaterMark = options.highWaterMark ?? (jetstream ? undefined : UNPAUSABLE_HIGH_WATER_MARK);
     const sub = new Subscription<NatsMessage>(source, { ...options, overflow, highWaterMark });
     this.#subs.add(sub);
     void sub.closed.then(() => this.#subs.delete(sub));
     return sub;
-  }
-
-  /**
-   * A core subscription: nats.js calls back with each message as it reads
-   * the socket, and the message goes straight to the buffer, whose drop or
-   * error policy decides (no queue of its own: `"block"` is not offered).
-   */
-  #coreSource(topic: string, options: NatsSubscribeOptions) {
-    const nc = this.#nc;
-    const exact = !/(^|\.)[*>](\.|$)/.test(topic);
-    let sub: NatsSubscription | undefined;
-    let unlisten: (() => void) | undefined;
-    return {
-      kind: "push" as const,
-      start: async (controller: PushController<NatsMessage>) => {
-        // Core NATS is at-most-once: what was published while the link was down is lost. Say so.
-        unlisten = this.onReconnect(() => {
-          this.status.emit("missed", { topic, since: this.#droppedAt, until: new Date() });
-        });
-        sub = nc.subscribe(topic, {
-          ...(options.group === undefined ? {} : { queue: options.group }),
-          callback: (err, m) => {
-            if (err !== null) {
-              controller.error(mapNatsError(err, `Reading ${topic}`));
-              return;
-            }
-            const msg = new NatsMessage({
-              // Without wildcards the server delivers only this subject: no need to decode it per message.
-              topic: exact ? topic : m.subject,
-              data: detachBytes(m.data),
-              headers: fromNatsHeaders(m.headers),
-              reply: m.reply,
-            });
-            controller.offer(msg);
-          },
-        });
-        try {
-          await nc.flush();
-        } catch (err) {
-          throw mapNatsError(err, `Subscribing to ${topic}`);
-        }
-      },
-      cancel: () => {
-        unlisten?.();
-        try {
-          sub?.unsubscribe();
-        } catch { /* connection gone */ }
-      },
-    };
   }
 
   /**
@@ -541,17 +528,11 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     if (options.msgId !== undefined) opts.msgID = options.msgId;
     const acked = js.publish(topic, bytes, opts);
     try {
-      const ack = signal === undefined ? await acked : await new Promise<Awaited<typeof acked>>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        acked.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-      });
+      // An abort gives up on the PubAck at once (its late outcome, success or failure, is then ignored).
+      const ack = signal === undefined ? await acked : await withDeadline(Infinity, acked, { signal });
       return { topic, confirmed: true, sequence: ack.seq, id: `${ack.stream}:${ack.seq}` };
     } catch (err) {
-      if (signal?.aborted && err === signal.reason) {
-        acked.catch(() => {}); // given up on: its late outcome is nobody's business
-        throw err;
-      }
+      if (signal?.aborted && err === signal.reason) throw err;
       const mapped = mapNatsError(err, action);
       if (mapped instanceof TimeoutError) {
         throw new TimeoutError(`${action} failed: no PubAck within ${timeoutMs} ms`, { cause: err, timeoutMs });
@@ -595,7 +576,7 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
     return this.#closing;
   }
 
-  /** Calls {@linkcode BaseNatsPubSub.close}, for `await using`. */
+  /** Calls {@linkcode NatsPubSub.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -607,75 +588,9 @@ export class BaseNatsPubSub implements PubSub<NatsMessage> {
 }
 
 /**
- * Connects with the given transport and maps its errors. Every NATS
- * connection of the library (`./nats`, `./nats/tcp`, MDB) is opened here or
- * through {@linkcode connectNats}, so each keeps its own transport.
+ * The former name of {@linkcode NatsPubSub}, for `src/serve/route.ts` until
+ * it imports the new one.
  *
- * @param transport The connection's transport (`webSocketTransport()` or `TCP_TRANSPORT`).
- * @param options The options.
- * @returns The open connection.
- * @throws {AuthError} When the server refuses the credentials.
- * @throws {ConnectionError} When no server can be reached, or TLS fails (an untrusted certificate).
- * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
+ * @internal
  */
-export async function openConnection(transport: NatsTransport, options: NatsPubSubOptions): Promise<NatsConnection> {
-  const servers = options.servers;
-  if (
-    !(typeof servers === "string" && servers !== "") &&
-    !(Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === "string" && s !== ""))
-  ) {
-    throw new TypeError(`Connecting to NATS failed: servers ${JSON.stringify(servers)} is not a URL or a list of URLs`);
-  }
-  checkPositive(options.timeoutMs, "timeoutMs", "Connecting to NATS");
-  const list = Array.isArray(servers) ? servers : [servers];
-  const caCerts = options.caCerts;
-  if (caCerts !== undefined && (!Array.isArray(caCerts) || !caCerts.every((c) => typeof c === "string"))) {
-    throw new TypeError("Connecting to NATS failed: caCerts must be a list of PEM strings");
-  }
-  const opts: ConnectionOptions = {
-    servers,
-    timeout: options.timeoutMs ?? 5_000,
-    reconnect: options.reconnect ?? true,
-    maxReconnectAttempts: options.maxReconnectAttempts ?? 10,
-    reconnectTimeWait: options.reconnectTimeWaitMs ?? 2_000,
-  };
-  if (options.name !== undefined) opts.name = options.name;
-  if (options.token !== undefined) opts.token = options.token;
-  if (options.user !== undefined) opts.user = options.user;
-  if (options.pass !== undefined) opts.pass = options.pass;
-  if (options.authenticator !== undefined) {
-    opts.authenticator = options.authenticator as unknown as Authenticator | Authenticator[];
-  }
-  if (transport.kind === "tcp" && (caCerts !== undefined || list.some((u) => /^tls:\/\//i.test(u)))) {
-    // TLS required (a tls:// URL or a CA given): a server that does not offer it is refused.
-    opts.tls = caCerts === undefined ? {} : { ca: caCerts.join("\n") };
-  }
-  Object.assign(opts, options.nats ?? {});
-  const url = list.join(",");
-  try {
-    return await connectNats(opts, transport);
-  } catch (err) {
-    const mapped = mapNatsError(err, `Connecting to ${url}`, url);
-    if (mapped instanceof TimeoutError) {
-      throw new TimeoutError(`Connecting to ${url} failed: the server did not answer within ${opts.timeout} ms`, {
-        cause: err,
-        timeoutMs: opts.timeout ?? 5_000,
-      });
-    }
-    throw mapped;
-  }
-}
-
-/**
- * Normalises the argument of `connect()`.
- *
- * @param servers A URL, a list of URLs, or the options.
- * @returns The options.
- */
-export function connectOptions(servers: string | string[] | NatsPubSubOptions): NatsPubSubOptions {
-  if (typeof servers === "string" || Array.isArray(servers)) return { servers };
-  if (typeof servers !== "object" || servers === null) {
-    throw new TypeError(`Connecting to NATS failed: ${String(servers)} is not a URL, a list of URLs or options`);
-  }
-  return servers;
-}
+export type BaseNatsPubSub = NatsPubSub;

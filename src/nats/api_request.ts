@@ -8,7 +8,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { TimeoutError } from "../core/errors.ts";
 import { type ApiReply, parseApiReply } from "./codec.ts";
-import { mapNatsError } from "./util.ts";
+import { mapNatsError } from "./errors.ts";
 
 /**
  * Sends a JetStream API request and parses its reply.

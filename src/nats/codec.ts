@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Msg } from "@nats-io/nats-core";
 import { ProtocolError } from "../core/errors.ts";
 
 const encoder = new TextEncoder();
@@ -473,4 +474,25 @@ export function streamNamesOf(doc: Record<string, unknown>): string[] {
     throw new ProtocolError("Reading the stream names reply failed: streams is not a list of names");
   }
   return s as string[];
+}
+
+/**
+ * Whether a received message is a JetStream status (a header code, no reply
+ * subject) rather than a stream message.
+ *
+ * @param m The message.
+ * @returns `true` for a status message.
+ */
+export function isStatus(m: Msg): boolean {
+  return !m.reply && m.headers !== undefined && m.headers.code > 0;
+}
+
+/**
+ * Milliseconds as the nanoseconds JetStream's API counts in.
+ *
+ * @param ms Milliseconds.
+ * @returns Nanoseconds, rounded.
+ */
+export function nanos(ms: number): number {
+  return Math.round(ms * 1_000_000);
 }

@@ -8,11 +8,12 @@
 
 import { detachBytes } from "../core/bytes.ts";
 import { AckPolicy, type ConsumerConfig, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
-import { type AckCodec, ackCodec, isWildcardSubject, pullRequest } from "./codec.ts";
+import { type AckCodec, ackCodec, isWildcardSubject, nanos, pullRequest } from "./codec.ts";
 import { type ConsumerTarget, JetStreamPullSource, type PullOwner, type PullPattern } from "./jetstream_source.ts";
 import { JetStreamMessage, type NatsMessage } from "./message.ts";
 import type { NatsSubscribeOptions } from "./options.ts";
-import { fromNatsHeaders, mapNatsError, nanos } from "./util.ts";
+import { mapNatsError } from "./errors.ts";
+import { fromNatsHeaders } from "./headers.ts";
 
 /** What a `./nats` JetStream subscription needs beyond {@linkcode PullOwner}. */
 export interface NatsPullOwner extends PullOwner {

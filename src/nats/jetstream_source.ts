@@ -8,12 +8,13 @@
  */
 
 import { createInbox, type Msg, type NatsConnection, type Subscription as NatsSubscription } from "@nats-io/nats-core";
+import { withDeadline } from "../core/async.ts";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, PubSubError } from "../core/errors.ts";
 import type { StatusChannel } from "../core/status.ts";
 import type { PullSource, SourceContext } from "../core/source.ts";
-import { type AckInfo, classifyStatus, nakPayload, parseAckSubject } from "./codec.ts";
+import { type AckInfo, classifyStatus, isStatus, nakPayload, parseAckSubject } from "./codec.ts";
 import { requestConsumerState } from "./consumer_info.ts";
-import { isStatus, mapNatsError } from "./util.ts";
+import { mapNatsError } from "./errors.ts";
 
 /** What a {@linkcode JetStreamPullSource} needs from the connection it reads through. */
 export interface PullOwner {
@@ -593,9 +594,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
 
 /** Waits for `p` (its failure ignored) for at most `ms`. */
 async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p.catch(() => {}), new Promise<void>((r) => timer = setTimeout(r, ms))]);
-  clearTimeout(timer);
+  await withDeadline(ms, p).catch(() => {});
 }
 
 /** Why a subscription ends when its connection closed for good: refused credentials, a lost link, or a close. */

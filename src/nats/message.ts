@@ -57,8 +57,9 @@ export class NatsMessage extends BasicMessage {
   readonly consumer: string | undefined;
 
   /**
-   * Creates the message.
+   * Creates the message (the adapter does; users receive them).
    *
+   * @internal
    * @param init Its fields.
    */
   constructor(init: NatsMessageInit) {
@@ -106,8 +107,9 @@ export class JetStreamMessage extends NatsMessage implements Settleable {
   readonly #settlement: Settlement;
 
   /**
-   * Creates the message.
+   * Creates the message (the adapter does; users receive them).
    *
+   * @internal
    * @param init Its fields; `reply` is the ack subject.
    * @param send Publishes an ack payload to the ack subject.
    * @param codec The ack payloads.

@@ -4,11 +4,13 @@
  * or, with `jetstream: true`, on JetStream pull consumers (pulls only as the
  * reader reads; `ack()`/`nak()`/`term()`; publish resolves on the PubAck).
  *
- * This entry loads in browsers and edge functions (the transport is the web
- * `WebSocket`; under Deno, `NoDelayWebSocket`, which turns Nagle's algorithm
- * off; the `webSocket` option takes any other); `./nats/tcp` offers the same
- * over TCP. Each connection keeps its own transport on every reconnect,
- * whatever other NATS connections the process opens.
+ * This entry loads in browsers and edge functions: it connects to `ws://`
+ * and `wss://` URLs (the transport is the web `WebSocket`; under Deno,
+ * `NoDelayWebSocket`, which turns Nagle's algorithm off; the `webSocket`
+ * option takes any other). `./nats/tcp` exports the same class and adds the
+ * TCP transport, for `nats://` and `tls://` URLs. Each connection keeps its
+ * own transport on every reconnect, whatever other NATS connections the
+ * process opens.
  *
  * @example Core NATS
  * ```ts ignore
@@ -41,56 +43,14 @@
  * @module
  */
 
-import { BaseNatsPubSub, connectOptions, type NatsPubSubOptions, openConnection } from "./adapter.ts";
-import { webSocketTransport } from "./connect_nats.ts";
-
-export {
-  BaseNatsPubSub,
-  type ConsumerState,
-  type JetStreamModeOptions,
-  mapNatsError,
-  type NatsAuthenticator,
-  type NatsCredentials,
-  type NatsPublishOptions,
-  type NatsPubSubOptions,
-  type NatsSubscribeOptions,
-} from "./adapter.ts";
-export { type AckSender, JetStreamMessage, NatsMessage, type NatsMessageInit } from "./message.ts";
-export type { AckCodec } from "./codec.ts";
-export type { WebSocketConstructor } from "../core/open_web_socket.ts";
-
-/**
- * NATS over WebSocket as a `PubSub` (see {@linkcode BaseNatsPubSub} for the
- * two modes and everything it does).
- *
- * @example
- * ```ts ignore
- * import { NatsPubSub } from "@x/pubsub/nats";
- *
- * await using ps = await NatsPubSub.connect({ servers: "wss://nats.example.com", token: "s3cret" });
- * await ps.publish("hello", "world");
- * ```
- */
-export class NatsPubSub extends BaseNatsPubSub {
-  /**
-   * Connects over WebSocket (`ws://` or `wss://`).
-   *
-   * @param servers A URL, a list of URLs, or the options (credentials, JetStream mode, reconnects).
-   * @returns The adapter, connected.
-   * @throws {TypeError} When the servers or options are invalid.
-   * @throws {AuthError} When the server refuses the credentials.
-   * @throws {ConnectionError} When no server can be reached, or its certificate is not trusted (`wss:`).
-   * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
-   */
-  static async connect(servers: string | string[] | NatsPubSubOptions): Promise<NatsPubSub> {
-    const options = connectOptions(servers);
-    const list = Array.isArray(options.servers) ? options.servers : [options.servers];
-    const transport = webSocketTransport({
-      webSocket: options.webSocket,
-      caCerts: options.caCerts,
-      secure: list.some((u) => typeof u === "string" && /^(wss|https):/i.test(u)),
-    });
-    const nc = await openConnection(transport, options);
-    return new NatsPubSub(nc, { jetstream: options.jetstream, owns: true, url: String(options.servers) });
-  }
-}
+export { NatsPubSub } from "./adapter.ts";
+export type {
+  JetStreamModeOptions,
+  NatsAuthenticator,
+  NatsCredentials,
+  NatsPublishOptions,
+  NatsPubSubOptions,
+  NatsSubscribeOptions,
+} from "./options.ts";
+export type { ConsumerState } from "./consumer_info.ts";
+export { JetStreamMessage, NatsMessage } from "./message.ts";

@@ -69,7 +69,7 @@ export interface NatsPubSubOptions {
   /** The wait between reconnect attempts, in milliseconds. Default 2000. */
   reconnectTimeWaitMs?: number | undefined;
   /**
-   * `./nats` only: the WebSocket constructor (any WHATWG-compatible one).
+   * `ws://`/`wss://` URLs only: the WebSocket constructor (any WHATWG-compatible one).
    * Default: `NoDelayWebSocket` under Deno (Nagle off), the platform
    * `WebSocket` elsewhere. Deno's own `WebSocket` leaves Nagle's algorithm
    * on: passing it here costs ≈ 43 ms per request/reply, JetStream pull or
@@ -77,9 +77,9 @@ export interface NatsPubSubOptions {
    */
   webSocket?: WebSocketConstructor | undefined;
   /**
-   * PEM CA certificates trusted besides the system roots: for `wss:`
-   * (`./nats`), and for TLS over TCP (`./nats/tcp`, where giving them also
-   * requires TLS, as a `tls://` URL does). A server whose certificate none of
+   * PEM CA certificates trusted besides the system roots: for `wss:`, and
+   * for TLS over TCP (`nats://`/`tls://`, where giving them also requires
+   * TLS, as a `tls://` URL does). A server whose certificate none of
    * them (nor the system roots) signed is refused with `ConnectionError`.
    */
   caCerts?: string[] | undefined;
@@ -127,4 +127,19 @@ export interface NatsSubscribeOptions extends SubscribeOptions {
 export interface NatsPublishOptions extends PublishOptions {
   /** JetStream: a message id for the stream's de-duplication window. */
   msgId?: string | undefined;
+}
+
+/**
+ * Checks an optional positive number option.
+ *
+ * @param value The option's value.
+ * @param what Its name, for the message.
+ * @param action The action, for the message.
+ * @throws {RangeError} When it is given and not a finite number above 0.
+ */
+export function checkPositive(value: number | undefined, what: string, action: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${action} failed: ${what} ${String(value)} is not a positive number`);
+  }
 }

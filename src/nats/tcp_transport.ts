@@ -8,7 +8,7 @@
  */
 
 import { nodeResolveHost, NodeTransport } from "@nats-io/transport-node/lib/node_transport.js";
-import { type NatsTransport, registerTcpTransport } from "./connect_nats.ts";
+import { type NatsTransport, registerTcpTransport } from "./client.ts";
 
 /** The TCP transport: one `NodeTransport` per dial. */
 export const TCP_TRANSPORT: NatsTransport = { kind: "tcp", create: () => new NodeTransport() };

@@ -177,3 +177,12 @@ Deno.test("decodeJwtClaims() and isExpiring() apply a true 5-minute margin", () 
   assert.throws(() => decodeJwtClaims(jwt({ exp: "soon" }), "t"), ProtocolError);
   assert.throws(() => decodeJwtClaims(jwt([1]), "t"), ProtocolError);
 });
+
+Deno.test("decodeJwtClaims() reads base64url payloads with or without padding, and refuses the standard alphabet", () => {
+  // Vectors from Python's base64.urlsafe_b64encode: {"k":"ÿþ?>"} uses both "_" and "-"; {"CN":"a?"} ends in one "=".
+  assert.deepEqual(decodeJwtClaims("h.eyJrIjoiw7_Dvj8-In0=.s", "t"), { k: "ÿþ?>" });
+  assert.deepEqual(decodeJwtClaims("h.eyJrIjoiw7_Dvj8-In0.s", "t"), { k: "ÿþ?>" });
+  assert.deepEqual(decodeJwtClaims("h.eyJDTiI6ImE_In0=.s", "t"), { CN: "a?" });
+  assert.throws(() => decodeJwtClaims("h.eyJrIjoiw7/Dvj8+In0.s", "t"), ProtocolError);
+  assert.throws(() => decodeJwtClaims("h.eyJDTiI6ImE_In0x.s", "t"), ProtocolError); // 17 characters: one left over
+});

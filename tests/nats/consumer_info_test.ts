@@ -1,4 +1,4 @@
-// BaseNatsPubSub.consumerInfo(): the server's view of a consumer, checked against nats.js's own consumer-info call on
+// NatsPubSub.consumerInfo(): the server's view of a consumer, checked against nats.js's own consumer-info call on
 // the admin connection (an independent reading of the same server), and its refusals.
 import assert from "node:assert/strict";
 import { ClosedError, PubSubError } from "../../mod.ts";

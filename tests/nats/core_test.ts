@@ -9,7 +9,7 @@ import {
   PubSubError,
   TimeoutError,
 } from "../../mod.ts";
-import { BaseNatsPubSub, type NatsMessage, NatsPubSub as WsNatsPubSub } from "../../src/nats/mod.ts";
+import { type NatsMessage, NatsPubSub as WsNatsPubSub } from "../../src/nats/mod.ts";
 import { NatsPubSub } from "../../src/nats/tcp.ts";
 import { ignoreLateSocketResets, NatsServer } from "../../src/testing/nats/mod.ts";
 import { env, ignore, sleep, until } from "./helpers.ts";
@@ -117,6 +117,12 @@ Deno.test({ name: "NatsPubSub.connect() throws ConnectionError when nothing list
   await assert.rejects(() => NatsPubSub.connect(""), TypeError);
   await assert.rejects(() => NatsPubSub.connect({ servers: [] }), TypeError);
   await assert.rejects(() => NatsPubSub.connect({ servers: "nats://127.0.0.1:1", timeoutMs: -1 }), RangeError);
+  // One connection, one transport: a list mixing WebSocket and TCP URLs is refused before dialling.
+  await assert.rejects(
+    () => NatsPubSub.connect([`ws://127.0.0.1:${port}`, `nats://127.0.0.1:${port}`]),
+    TypeError,
+    "mixes WebSocket and TCP URLs",
+  );
 });
 
 Deno.test({ name: "NatsPubSub.connect() throws TimeoutError when the server never answers", ignore }, async () => {
@@ -250,9 +256,9 @@ Deno.test(
   },
 );
 
-Deno.test({ name: "BaseNatsPubSub.fromConnection() wraps a connection without owning it", ignore }, async () => {
+Deno.test({ name: "NatsPubSub.fromConnection() wraps a connection without owning it", ignore }, async () => {
   await using e = await env({ websocket: false });
-  const ps = BaseNatsPubSub.fromConnection(e.admin, { jetstream: true });
+  const ps = NatsPubSub.fromConnection(e.admin, { jetstream: true });
   const r = await ps.publish("s.wrapped", "x");
   assert.equal(r.confirmed, true);
   await ps.close();

@@ -99,6 +99,16 @@ Deno.test({ name: "NatsServer.start() listens on loopback ports and stop() relea
   await assert.rejects(() => server.mintUser({ name: "x" }), /not in operator mode/);
 });
 
+Deno.test({ name: "NatsServer.start() fails at once with nats-server's own words when it exits", ignore }, async () => {
+  // nats-server exits at its config check: the wait for readiness notices the exit, not the 15 s deadline.
+  const started = Date.now();
+  await assert.rejects(
+    () => NatsServer.start({ tls: { certFile: "/nonexistent-x-pubsub.pem", keyFile: "/nonexistent-x-pubsub.key" } }),
+    /Starting nats-server failed: it exited with code 1: .*nonexistent-x-pubsub\.pem/,
+  );
+  assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+});
+
 Deno.test({ name: "NatsServer.start() without websocket or jetstream leaves them off", ignore }, async () => {
   const server = await NatsServer.start({ jetstream: false, websocket: false });
   try {

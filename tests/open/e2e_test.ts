@@ -10,7 +10,7 @@ import { FakeStreamSea } from "../../src/testing/streamsea/mod.ts";
 import { FakeMessageBus } from "../../src/testing/messagebus/mod.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
 import { testPki } from "../messagebus/_helpers.ts";
-import type { BaseNatsPubSub } from "../../src/nats/mod.ts";
+import type { NatsPubSub } from "../../src/nats/mod.ts";
 import { roundTrip, within } from "./_helpers.ts";
 
 const natsSkip = natsServerSkipReason();
@@ -54,7 +54,7 @@ Deno.test({
       try {
         assert.equal(ps.capabilities.settle, true);
         const { jetstreamManager } = await import("@nats-io/jetstream");
-        const jsm = await jetstreamManager((ps as BaseNatsPubSub).connection);
+        const jsm = await jetstreamManager((ps as NatsPubSub).connection);
         await jsm.streams.add({ name: "OPEN", subjects: ["open.js.>"] });
         assert.equal(await roundTrip(ps, "open.js.one"), true);
       } finally {

@@ -11,7 +11,7 @@ import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jet
 import type { PublishReceipt } from "../../core/pubsub.ts";
 import { Connection, type ConnectOptions } from "../../mdb/client.ts";
 import { datasetSubject, type RegistryEntry, streamNameOf } from "../../mdb/codec.ts";
-import { connectNats } from "../../nats/connect_nats.ts";
+import { connectNats } from "../../nats/client.ts";
 import { TCP_TRANSPORT } from "../../nats/tcp_transport.ts";
 import { NatsServer } from "../nats/server.ts";
 import { FakeMas } from "./fake_mas.ts";

@@ -7,6 +7,7 @@
 
 import { delay } from "../../core/async.ts";
 import { natsServerPath } from "./server.ts";
+import { freePorts, readLog, waitServerReady } from "./server_ready.ts";
 import { stopProcess } from "./stop_process.ts";
 
 /** Options of {@linkcode NatsCluster.start}. */
@@ -49,32 +50,6 @@ interface NodeState {
 }
 
 const READY_MS = 20_000;
-
-function freePorts(n: number): number[] {
-  // Held open together, so the n ports differ; closed before nats-server binds them.
-  const listeners = Array.from({ length: n }, () => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return ports;
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch {
-    return "";
-  }
-}
 
 /**
  * A `nats-server` cluster on loopback: every node a separate process with
@@ -227,23 +202,16 @@ export class NatsCluster {
   }
 
   async #waitReady(node: NodeState): Promise<void> {
-    const deadline = Date.now() + READY_MS;
-    const logStart = (await readText(node.logFile)).length;
-    while (true) {
-      if (!node.running) {
-        const log = (await readText(node.logFile)).slice(logStart);
-        throw new Error(`Starting nats-server ${node.name} failed: it exited: ${log.trim().slice(-800)}`);
-      }
-      if ((await readText(node.logFile)).slice(logStart).includes("Server is ready") && await canConnect(node.port)) {
-        return;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `Starting nats-server ${node.name} failed: not ready on port ${node.port} within ${READY_MS} ms`,
-        );
-      }
-      await delay(25);
-    }
+    const logStart = (await readLog(node.logFile)).length;
+    await waitServerReady({
+      name: `nats-server ${node.name}`,
+      logFile: node.logFile,
+      logStart,
+      ports: [node.port],
+      timeoutMs: READY_MS,
+      exited: async () =>
+        node.running ? undefined : `: ${(await readLog(node.logFile)).slice(logStart).trim().slice(-800)}`,
+    });
   }
 
   /**

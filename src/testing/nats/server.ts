@@ -15,6 +15,7 @@ import {
 } from "@nats-io/jwt";
 import type { KeyPair } from "@nats-io/nkeys";
 import { delay } from "../../core/async.ts";
+import { freePorts, readLog, waitServerReady } from "./server_ready.ts";
 import { stopProcess } from "./stop_process.ts";
 
 const decoder = new TextDecoder();
@@ -129,13 +130,6 @@ interface OperatorKeys {
   readonly config: string;
 }
 
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return await Promise.resolve(port);
-}
-
 function quote(s: string): string {
   return JSON.stringify(s);
 }
@@ -174,16 +168,6 @@ async function makeOperator(): Promise<OperatorKeys> {
     `}`,
   ].join("\n");
   return { account, accountPublicKey, config };
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -264,9 +248,8 @@ export class NatsServer {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const dir = await Deno.makeTempDir({ prefix: "x-pubsub-nats-" });
-      const port = await freePort();
-      const wsPort = websocket ? await freePort() : undefined;
-      const monitorPort = await freePort();
+      const [port, monitorPort, ws] = freePorts(websocket ? 3 : 2) as [number, number, number?];
+      const wsPort = websocket ? ws : undefined;
       const storeDir = options.storeDir ?? `${dir}/jetstream`;
       const lines = [
         `listen: "127.0.0.1:${port}"`,
@@ -333,37 +316,18 @@ export class NatsServer {
     this.#exited = exited;
     let done: Deno.CommandStatus | undefined;
     void exited.then((s) => done = s);
-    const deadline = Date.now() + 15_000;
-    const ports = [this.port, ...(this.wsPort === undefined ? [] : [this.wsPort])];
-    while (true) {
-      if (done !== undefined) {
-        const log = await this.#readLog();
+    await waitServerReady({
+      name: "nats-server",
+      logFile: this.logFile,
+      ports: [this.port, ...(this.wsPort === undefined ? [] : [this.wsPort])],
+      timeoutMs: 15_000,
+      exited: async () => {
+        if (done === undefined) return undefined;
+        const log = await readLog(this.logFile);
         const err = await stderr.catch(() => "");
-        throw new Error(
-          `Starting nats-server failed: it exited with code ${done.code}: ${(err + "\n" + log).trim().slice(-800)}`,
-        );
-      }
-      let ready = true;
-      for (const p of ports) {
-        if (!await canConnect(p)) {
-          ready = false;
-          break;
-        }
-      }
-      if (ready && (await this.#readLog()).includes("Server is ready")) return;
-      if (Date.now() > deadline) {
-        throw new Error(`Starting nats-server failed: not ready on port ${this.port} within 15000 ms`);
-      }
-      await delay(25);
-    }
-  }
-
-  async #readLog(): Promise<string> {
-    try {
-      return await Deno.readTextFile(this.logFile);
-    } catch {
-      return "";
-    }
+        return ` with code ${done.code}: ${(err + "\n" + log).trim().slice(-800)}`;
+      },
+    });
   }
 
   async #kill(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {

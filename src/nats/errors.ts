@@ -1,12 +1,10 @@
 /**
- * Helpers of the NATS adapter, shared with `./mdb`: the one mapping of
- * nats.js errors to typed errors, the one conversion of NATS headers to web
- * `Headers`, small checks and timers. No connection state.
+ * The one mapping of nats.js errors to this library's typed errors, used by
+ * every NATS path of `./nats`, `./nats/tcp` and `./mdb`.
  *
  * @module
  */
 
-import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
 import { AuthError, ClosedError, ConnectionError, PubSubError, TimeoutError } from "../core/errors.ts";
 
 /** The names and messages of an error and its causes (nats.js wraps a permission error in a RequestError). */
@@ -34,7 +32,7 @@ function errorText(err: unknown): string {
  *
  * @example
  * ```ts
- * import { mapNatsError } from "@x/pubsub/nats";
+ * import { mapNatsError } from "./errors.ts";
  *
  * const err = mapNatsError(new Error("'Authorization Violation'"), "Connecting to ws://127.0.0.1:8080");
  * console.log(err.name); // AuthError
@@ -71,67 +69,4 @@ export function mapNatsError(err: unknown, action: string, url?: string): Error 
     return new PubSubError(`${action} failed: ${message}`, { cause: err });
   }
   return new ConnectionError(`${action} failed: ${message}`, opts);
-}
-
-export function toNatsHeaders(init: HeadersInit | undefined): MsgHdrs | undefined {
-  if (init === undefined) return undefined;
-  const h = init instanceof Headers ? init : new Headers(init);
-  let out: MsgHdrs | undefined;
-  h.forEach((value, key) => {
-    out ??= natsHeaders();
-    out.append(key, value);
-  });
-  return out;
-}
-
-/**
- * Converts the headers of a received NATS message into the pairs a web
- * `Headers` accepts, leaving out what it cannot carry: a name that is not an
- * HTTP token, a value with CR, LF or NUL, or with a character above U+00FF
- * (`Headers` holds byte strings). A peer's odd header never makes reading
- * `msg.headers` throw.
- *
- * @param h The message's headers.
- * @returns The pairs, in order, or `undefined` when there were none.
- */
-export function fromNatsHeaders(h: MsgHdrs | undefined): [string, string][] | undefined {
-  if (h === undefined) return undefined;
-  const out: [string, string][] = [];
-  for (const [k, values] of h) {
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k)) continue;
-    for (const v of values) {
-      if (/[\r\n\0\u0100-\uffff]/.test(v)) continue;
-      out.push([k, v]);
-    }
-  }
-  return out;
-}
-
-export function isStatus(m: Msg): boolean {
-  return !m.reply && m.headers !== undefined && m.headers.code > 0;
-}
-
-export function nanos(ms: number): number {
-  return Math.round(ms * 1_000_000);
-}
-
-export function checkPositive(value: number | undefined, what: string, action: string): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${action} failed: ${what} ${String(value)} is not a positive number`);
-  }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; the timer is always cleared. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

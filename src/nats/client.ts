@@ -1,5 +1,8 @@
 /**
- * Opens a NATS connection that keeps its own transport for life.
+ * Opens NATS connections: the options of `NatsPubSub.connect()` checked and
+ * turned into nats.js's, the transport chosen from the URLs (WebSocket for
+ * `ws:`/`wss:`, TCP for `nats:`/`tls:` once `./nats/tcp` has loaded it), and
+ * a connection that keeps that transport for life.
  *
  * nats-core 3.4 builds the transport of every dial (the first and each
  * reconnect) from one process-wide factory, which `wsconnect()` and
@@ -19,6 +22,7 @@
  * @module
  */
 
+import type { Authenticator } from "@nats-io/nats-core";
 import {
   type ConnectionOptions,
   type NatsConnection,
@@ -30,7 +34,9 @@ import {
   type TransportFactory,
   wsUrlParseFn,
 } from "@nats-io/nats-core/internal";
-import { ConnectionError } from "../core/errors.ts";
+import { ConnectionError, TimeoutError } from "../core/errors.ts";
+import { mapNatsError } from "./errors.ts";
+import { checkPositive, type NatsPubSubOptions } from "./options.ts";
 import { WebSocketTransport } from "./web_socket_transport.ts";
 
 /** How one connection makes the transport of each dial. */
@@ -40,6 +46,9 @@ export interface NatsTransport {
   /** A new transport, for one dial. */
   create(): Transport;
 }
+
+/** A URL dialled over WebSocket: `ws:`, `wss:`, and `http:`/`https:` (which nats.js's `wsconnect()` also takes). */
+const WEBSOCKET_URL = /^(wss?|https?):\/\//i;
 
 /** The transport being built by one of our connections, set only during its synchronous `prepare()`. */
 let building: NatsTransport | undefined;
@@ -52,7 +61,7 @@ let tcp: NatsTransport | undefined;
  * `host:port` (gossip) are left for the transport, which knows its kind.
  */
 function urlParse(u: string, encrypted?: boolean): string {
-  return /^(wss?|https?):\/\//i.test(u) ? wsUrlParseFn(u, encrypted) : u;
+  return WEBSOCKET_URL.test(u) ? wsUrlParseFn(u, encrypted) : u;
 }
 
 /** The one factory installed process-wide. */
@@ -100,7 +109,7 @@ class ForeignTransport implements Transport {
   }
 
   connect(server: Server, options: ConnectionOptions): Promise<void> {
-    const ws = /^(wss?|https?):\/\//i.test(server.src) || typeof (options as { wsFactory?: unknown }).wsFactory ===
+    const ws = WEBSOCKET_URL.test(server.src) || typeof (options as { wsFactory?: unknown }).wsFactory ===
         "function";
     if (!ws && tcp === undefined) {
       const err = new ConnectionError(
@@ -185,7 +194,7 @@ function ownTransport(handler: ProtocolHandler, transport: NatsTransport): void 
  * @param options nats.js connection options.
  * @param transport The connection's transport.
  * @returns The connection, once connected.
- * @throws {Error} As nats.js's own connect functions do (map with `mapNatsError`).
+ * @throws {Error} As nats.js's own connect functions do (map with `mapNatsError` of errors.ts).
  */
 export async function connectNats(options: ConnectionOptions, transport: NatsTransport): Promise<NatsConnection> {
   setTransportFactory(DISPATCH); // the servers are parsed in the constructor below
@@ -209,4 +218,119 @@ export async function connectNats(options: ConnectionOptions, transport: NatsTra
  */
 export function webSocketTransport(options: ConstructorParameters<typeof WebSocketTransport>[0] = {}): NatsTransport {
   return { kind: "ws", create: () => new WebSocketTransport(options) };
+}
+
+/**
+ * The transport of a connection to `servers`: WebSocket when every URL is
+ * `ws:`/`wss:` (or `http:`/`https:`), TCP when none is. The TCP transport is
+ * there once `./nats/tcp` (or MDB's TCP path) has been loaded: `./nats` alone
+ * never loads it, so that it runs in browsers.
+ *
+ * @param servers The server URLs.
+ * @param options The WebSocket constructor and CA certificates.
+ * @returns The transport.
+ * @throws {TypeError} When the list mixes WebSocket and TCP URLs, or a TCP URL is given and the TCP transport
+ *   is not loaded.
+ */
+export function transportFor(
+  servers: readonly string[],
+  options: Pick<NatsPubSubOptions, "webSocket" | "caCerts">,
+): NatsTransport {
+  const ws = servers.filter((u) => WEBSOCKET_URL.test(u));
+  if (ws.length === servers.length) {
+    return webSocketTransport({
+      webSocket: options.webSocket,
+      caCerts: options.caCerts,
+      secure: ws.some((u) => /^(wss|https):/i.test(u)),
+    });
+  }
+  if (ws.length > 0) {
+    throw new TypeError(
+      `Connecting to NATS failed: ${servers.join(",")} mixes WebSocket and TCP URLs (one connection has one transport)`,
+    );
+  }
+  if (tcp === undefined) {
+    throw new TypeError(
+      `Connecting to NATS failed: ${servers[0]} is not a WebSocket URL, and NATS over TCP needs @x/pubsub/nats/tcp`,
+    );
+  }
+  return tcp;
+}
+
+/**
+ * Normalises the argument of `connect()`.
+ *
+ * @param servers A URL, a list of URLs, or the options.
+ * @returns The options.
+ * @throws {TypeError} When it is none of these.
+ */
+export function connectOptions(servers: string | string[] | NatsPubSubOptions): NatsPubSubOptions {
+  if (typeof servers === "string" || Array.isArray(servers)) return { servers };
+  if (typeof servers !== "object" || servers === null) {
+    throw new TypeError(`Connecting to NATS failed: ${String(servers)} is not a URL, a list of URLs or options`);
+  }
+  return servers;
+}
+
+/**
+ * Checks the options, chooses the transport from the URLs (see
+ * {@linkcode transportFor}) and connects, mapping nats.js's errors. Every
+ * NATS connection of the library (`./nats`, `./nats/tcp`, MDB) is opened here
+ * or through {@linkcode connectNats}, so each keeps its own transport.
+ *
+ * @param options The options.
+ * @returns The open connection.
+ * @throws {TypeError} When the servers or options are invalid, or the URLs need a transport not loaded.
+ * @throws {RangeError} When `timeoutMs` is not a positive number.
+ * @throws {AuthError} When the server refuses the credentials.
+ * @throws {ConnectionError} When no server can be reached, or TLS fails (an untrusted certificate).
+ * @throws {TimeoutError} When connecting takes longer than `timeoutMs`.
+ */
+export async function openConnection(options: NatsPubSubOptions): Promise<NatsConnection> {
+  const servers = options.servers;
+  if (
+    !(typeof servers === "string" && servers !== "") &&
+    !(Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === "string" && s !== ""))
+  ) {
+    throw new TypeError(`Connecting to NATS failed: servers ${JSON.stringify(servers)} is not a URL or a list of URLs`);
+  }
+  checkPositive(options.timeoutMs, "timeoutMs", "Connecting to NATS");
+  const list = Array.isArray(servers) ? servers : [servers];
+  const caCerts = options.caCerts;
+  if (caCerts !== undefined && (!Array.isArray(caCerts) || !caCerts.every((c) => typeof c === "string"))) {
+    throw new TypeError("Connecting to NATS failed: caCerts must be a list of PEM strings");
+  }
+  const transport = transportFor(list, options);
+  const opts: ConnectionOptions = {
+    servers,
+    timeout: options.timeoutMs ?? 5_000,
+    reconnect: options.reconnect ?? true,
+    maxReconnectAttempts: options.maxReconnectAttempts ?? 10,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 2_000,
+  };
+  if (options.name !== undefined) opts.name = options.name;
+  if (options.token !== undefined) opts.token = options.token;
+  if (options.user !== undefined) opts.user = options.user;
+  if (options.pass !== undefined) opts.pass = options.pass;
+  if (options.authenticator !== undefined) {
+    opts.authenticator = options.authenticator as unknown as Authenticator | Authenticator[];
+  }
+  if (transport.kind === "tcp" && (caCerts !== undefined || list.some((u) => /^tls:\/\//i.test(u)))) {
+    // TLS required (a tls:// URL or a CA given): a server that does not offer it is refused.
+    opts.tls = caCerts === undefined ? {} : { ca: caCerts.join("\n") };
+  }
+  Object.assign(opts, options.nats ?? {});
+  const url = list.join(",");
+  try {
+    return await connectNats(opts, transport);
+  } catch (err) {
+    const mapped = mapNatsError(err, `Connecting to ${url}`, url);
+    if (mapped instanceof TimeoutError) {
+      throw new TimeoutError(`Connecting to ${url} failed: the server did not answer within ${opts.timeout} ms`, {
+        cause: err,
+        timeoutMs: opts.timeout ?? 5_000,
+      });
+    }
+    throw mapped;
+  }
 }
