@@ -70,7 +70,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  *
  * @example
  * ```ts
- * import { baseUrl } from "@x/pubsub/streamsea";
+ * import { baseUrl } from "./http.ts";
  *
  * console.log(baseUrl({ remoteHost: "127.0.0.1", remotePort: 3104 }, "ws"));
  * // ws://127.0.0.1:3104/api/v1
@@ -106,7 +106,7 @@ export function baseUrl(
  *
  * @example
  * ```ts
- * import { checkStream } from "@x/pubsub/streamsea";
+ * import { checkStream } from "./http.ts";
  *
  * console.log(checkStream("boiler_data", "Publishing")); // boiler_data
  * ```

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AuthError, ClosedError, ConnectionError, OverflowError, ProtocolError } from "../../src/core/errors.ts";
-import { isUuid, StreamSeaClient, StreamSeaError, type StreamSeaMessage } from "../../src/streamsea/mod.ts";
+import { StreamSeaClient, StreamSeaError, type StreamSeaMessage } from "../../src/streamsea/mod.ts";
+import { isUuid } from "../../src/streamsea/codec.ts";
 import { CLIENT, env, framesOf, record, sleep, take, until, within } from "./_helpers.ts";
 
 const GROUP = "0f8fad5b-d9cb-469f-a165-70867728950e";
