@@ -172,7 +172,7 @@ function buildMessage(i: PosttrollMessageInit, configuredVersion?: string): Buil
  *
  * @example
  * ```ts
- * import { encodeMessage } from "@x/pubsub/posttroll";
+ * import { encodeMessage } from "@x/pubsub/posttroll/wire";
  *
  * const frame = encodeMessage({ subject: "/a", data: "x", sender: "u@h", time: new Date(0) });
  * console.log(frame); // pytroll://a info u@h 1970-01-01T00:00:00 v1.01 text/ascii x

@@ -17,7 +17,7 @@ import { PyDateTime } from "./datetime.ts";
 import { pyEntries, type PyValue } from "./json.ts";
 import { PosttrollMessage } from "./message.ts";
 import { multicastError } from "./multicast_route.ts";
-import { closeSocket, receive, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
+import { closeSocket, receiveEach, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
 
 /** Options of {@linkcode Nameserver}. */
 export interface NameserverOptions {
@@ -30,8 +30,8 @@ export interface NameserverOptions {
   /** In multicast mode, drop datagrams whose source is not an address of this host. */
   localOnly?: boolean | undefined;
   /**
-   * The address of this host in the change feed's own registration (no-multicast mode); default
-   * {@linkcode getOwnIp}.
+   * The address of this host in the change feed's own registration (no-multicast mode); default this host's
+   * first non-internal IPv4 address, else `127.0.0.1`.
    */
   advertisedAddress?: string | undefined;
   /** Settings in code: `nameserverPort`, `secureNameserverPort`, `broadcastPort`, `addressPublishPort`, keys... */
@@ -312,14 +312,7 @@ export class Nameserver {
   }
 
   async #serve(socket: zmq.Reply): Promise<void> {
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      let frames: Uint8Array[];
-      try {
-        frames = await receive(socket, signal);
-      } catch {
-        return;
-      }
+    await receiveEach(socket, this.#abort.signal, async (frames) => {
       let reply: PosttrollMessage;
       try {
         reply = this.#answer(frames[0] ?? new Uint8Array(0));
@@ -330,9 +323,9 @@ export class Nameserver {
       try {
         await socket.send(reply.encode());
       } catch {
-        return;
+        return false;
       }
-    }
+    });
   }
 
   #answer(frame: Uint8Array): PosttrollMessage {
@@ -364,22 +357,15 @@ export class Nameserver {
   }
 
   async #intake(socket: zmq.Reply): Promise<void> {
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      let frames: Uint8Array[];
-      try {
-        frames = await receive(socket, signal);
-      } catch {
-        return;
-      }
+    await receiveEach(socket, this.#abort.signal, async (frames) => {
       try {
         // As Python: "ok" first, then the processing.
         await socket.send("ok");
       } catch {
-        return;
+        return false;
       }
       await this.#process(frames[0] ?? new Uint8Array(0));
-    }
+    });
   }
 
   async #process(frame: Uint8Array | string): Promise<void> {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { delay } from "../core/async.ts";
 import { ProtocolError } from "../core/errors.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import type { PyValue } from "./json.ts";
@@ -51,7 +52,8 @@ export interface GetPubAddressOptions {
  *
  * @example
  * ```ts
- * import { nameserverUrl, resolveConfig } from "@x/pubsub/posttroll";
+ * import { nameserverUrl } from "./nameserver_client.ts";
+ * import { resolveConfig } from "@x/pubsub/posttroll";
  *
  * const cfg = resolveConfig({}, {});
  * console.log(nameserverUrl("ns1", cfg), nameserverUrl("tcp://ns1", cfg), nameserverUrl("tcp://ns1:1", cfg));
@@ -157,7 +159,7 @@ export async function getPubAddresses(
         out.push(...found);
         break;
       }
-      await new Promise((resolve) => setTimeout(resolve, timeout / 20));
+      await delay(timeout / 20, options.signal);
       options.signal?.throwIfAborted();
     }
   }

@@ -12,6 +12,7 @@ import * as zmq from "zeromq";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
+import { delay, withDeadline } from "../core/async.ts";
 import { AuthError, ConnectionError, TimeoutError } from "../core/errors.ts";
 import { parseCertificate } from "./certificate.ts";
 import type { PosttrollConfig } from "./config.ts";
@@ -211,16 +212,35 @@ export async function receive(socket: zmq.Readable & zmq.Socket, signal: AbortSi
       await new Promise<void>((resolve) => setImmediate(resolve));
       continue;
     }
-    const delay = Math.min(2 ** polls++, MAX_POLL_DELAY);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, delay);
-      function done() {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
+    await delay(Math.min(2 ** polls++, MAX_POLL_DELAY), signal);
+  }
+}
+
+/**
+ * Receives messages one after another ({@linkcode receive}) and hands each
+ * message's frames to `onFrames`, waiting for it before the next receive,
+ * until the signal aborts, a receive fails (the socket closed), or
+ * `onFrames` returns `false`. The request loops of the nameserver, the ZAP
+ * handler and the address listener are this loop.
+ *
+ * @param socket The socket.
+ * @param signal Ends the loop.
+ * @param onFrames Handles one message; `false` stops the loop.
+ * @returns A promise that resolves when the loop ended (it never rejects unless `onFrames` throws).
+ */
+export async function receiveEach(
+  socket: zmq.Readable & zmq.Socket,
+  signal: AbortSignal,
+  onFrames: (frames: Buffer[]) => Promise<boolean | void> | boolean | void,
+): Promise<void> {
+  while (!signal.aborted) {
+    let frames: Buffer[];
+    try {
+      frames = await receive(socket, signal);
+    } catch {
+      return;
+    }
+    if ((await onFrames(frames)) === false) return;
   }
 }
 
@@ -274,13 +294,7 @@ export async function followEvents(events: zmq.Observer, onEvent: (event: zmq.Ev
  * @returns Whether it settled in time.
  */
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await withDeadline(ms, promise.then(() => true, () => true)).catch(() => false);
 }
 
 /**

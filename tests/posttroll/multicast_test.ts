@@ -54,7 +54,8 @@ Deno.test({
 });
 
 Deno.test("AddressBroadcaster refuses a group outside 224-239, as Python does", async () => {
-  const { AddressBroadcaster, announcement } = await import("../../src/posttroll/broadcaster.ts");
+  const { AddressBroadcaster } = await import("../../src/posttroll/broadcaster.ts");
+  const { announcement } = await import("../../src/posttroll/announcement.ts");
   const { resolveConfig } = await import("../../src/posttroll/config.ts");
   const msg = announcement({ name: "x", services: ["x"], uri: "tcp://127.0.0.1:1", backend: "unsecure_zmq" });
   assert.throws(() => new AddressBroadcaster(msg, resolveConfig({ mcGroup: "10.0.0.1" }, {})), RangeError);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { ProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import { publish, Publisher } from "../../src/posttroll/publisher.ts";
-import { normalizeTopic, subscribe } from "../../src/posttroll/subscriber.ts";
+import { subscribe } from "../../src/posttroll/subscriber.ts";
+import { normalizeTopic } from "../../src/posttroll/subscriber_source.ts";
 import type { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
 
