@@ -11,6 +11,7 @@ import {
   checkField,
   checkVersion,
   CURRENT_MESSAGE_VERSION,
+  type DecodedFrame,
   decodeFrameDeferred,
   type DeferredFrame,
   encodeData,
@@ -109,16 +110,13 @@ function latin1Into(text: string, out: Uint8Array): boolean {
   return true;
 }
 
-interface Built {
-  subject: string;
-  type: string;
-  sender: string;
-  time: PyDateTime;
-  version: string;
-  mime: PosttrollMime | null;
+/** A message as built for sending: the header fields of a decoded frame, the data, its text and the whole frame. */
+interface Built extends Pick<DecodedFrame, "subject" | "type" | "sender" | "time" | "version" | "mime" | "binary"> {
+  /** The data part's text. */
   text: string;
+  /** The data as given. */
   data: unknown;
-  binary: boolean;
+  /** The frame's text. */
   frame: string;
 }
 

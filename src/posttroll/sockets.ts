@@ -67,6 +67,13 @@ async function readCert(path: string, what: string) {
   }
 }
 
+/** {@linkcode readCert} of a key pair: a certificate without its secret key is an `AuthError`. */
+async function readKeyPair(path: string, what: string): Promise<{ publicKey: string; secretKey: string }> {
+  const cert = await readCert(path, what);
+  if (cert.secretKey === undefined) throw new AuthError(`Reading the ${what} ${path} failed: it has no secret-key`);
+  return { publicKey: cert.publicKey, secretKey: cert.secretKey };
+}
+
 /**
  * The public keys of every `*.key` file in a directory, as posttroll's
  * authenticator loads them.
@@ -123,12 +130,7 @@ export async function serverSecurity(config: PosttrollConfig): Promise<SocketSec
       "Creating a CURVE server socket failed: serverSecretKeyFile and clientsPublicKeysDirectory must both be set",
     );
   }
-  const cert = await readCert(config.serverSecretKeyFile, "server secret key file");
-  if (cert.secretKey === undefined) {
-    throw new AuthError(
-      `Reading the server secret key file ${config.serverSecretKeyFile} failed: it has no secret-key`,
-    );
-  }
+  const cert = await readKeyPair(config.serverSecretKeyFile, "server secret key file");
   const keys = await loadPublicKeys(config.clientsPublicKeysDirectory);
   const zap = await ZapHandler.acquire();
   const domain = zap.register({ keys, addresses: addresses === undefined ? undefined : new Set(addresses) });
@@ -160,12 +162,7 @@ export async function clientSecurity(
       "Creating a CURVE client socket failed: clientSecretKeyFile and serverPublicKeyFile must both be set",
     );
   }
-  const own = await readCert(config.clientSecretKeyFile, "client secret key file");
-  if (own.secretKey === undefined) {
-    throw new AuthError(
-      `Reading the client secret key file ${config.clientSecretKeyFile} failed: it has no secret-key`,
-    );
-  }
+  const own = await readKeyPair(config.clientSecretKeyFile, "client secret key file");
   const server = await readCert(config.serverPublicKeyFile, "server public key file");
   options.curveServerKey = server.publicKey;
   options.curvePublicKey = own.publicKey;

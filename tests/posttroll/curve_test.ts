@@ -162,7 +162,9 @@ Deno.test("CURVE settings with missing or broken key files fail with AuthError",
       host: "127.0.0.1",
       config: { ...keys.serverSide, serverSecretKeyFile: keys.server.publicFile },
     }).start(),
-    AuthError,
+    (err: unknown) =>
+      err instanceof AuthError &&
+      /^Reading the server secret key file .* failed: it has no secret-key$/.test(err.message),
   );
   await assert.rejects(
     new Publisher({
@@ -173,4 +175,16 @@ Deno.test("CURVE settings with missing or broken key files fail with AuthError",
   );
   const sub = subscribe({ addresses: ["tcp://127.0.0.1:9"], nameserver: false, config: { backend: "secure_zmq" } });
   await assert.rejects(sub.ready, AuthError);
+  // A public certificate given as the client's key pair.
+  const pub = subscribe({
+    addresses: ["tcp://127.0.0.1:9"],
+    nameserver: false,
+    config: { ...keys.clientSide("client"), clientSecretKeyFile: keys.client.publicFile },
+  });
+  await assert.rejects(
+    pub.ready,
+    (err: unknown) =>
+      err instanceof AuthError &&
+      /^Reading the client secret key file .* failed: it has no secret-key$/.test(err.message),
+  );
 });
