@@ -7,8 +7,11 @@
  */
 
 import { importSPKI, jwtVerify } from "jose";
+import { decodeBase64 } from "../../core/base64.ts";
 import { ProtocolError } from "../../core/errors.ts";
 import { matchesFilter } from "../../streamsea/filter.ts";
+import { readAtMost } from "../../streamsea/http.ts";
+import { closeSocket } from "../../streamsea/subscription.ts";
 import { type ClientFrame, decodeClientFrame, type ReceivedCredentials } from "../../streamsea/codec.ts";
 import {
   checkSchemaDefinition,
@@ -190,31 +193,8 @@ class HttpFailure extends Error {
   }
 }
 
-async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > max) {
-        await reader.cancel().catch(() => {});
-        throw new HttpFailure(413, `The request body is larger than ${max} bytes`);
-      }
-      parts.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+function readLimited(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  return readAtMost(stream, max, () => new HttpFailure(413, `The request body is larger than ${max} bytes`));
 }
 
 /**
@@ -493,10 +473,8 @@ export class FakeStreamSea {
     const auth = req.headers.get("authorization") ?? "";
     const m = /^Basic\s+([A-Za-z0-9+/=]+)$/.exec(auth);
     if (m !== null) {
-      let decoded = "";
-      try {
-        decoded = new TextDecoder().decode(Uint8Array.from(atob(m[1]!), (c) => c.charCodeAt(0)));
-      } catch { /* fall through to 401 */ }
+      const bytes = decodeBase64(m[1]!);
+      const decoded = bytes === undefined ? "" : new TextDecoder().decode(bytes); // undecodable: 401 below
       const at = decoded.indexOf(":");
       const account = at < 0 ? undefined : this.#accounts.get(decoded.slice(0, at));
       if (account !== undefined && account.clientSecret === decoded.slice(at + 1)) return account;
@@ -732,20 +710,7 @@ export class FakeStreamSea {
       this.#conns.delete(conn);
       return Promise.resolve();
     }
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 2000);
-      function done() {
-        clearTimeout(timer);
-        socket.removeEventListener("close", done);
-        resolve();
-      }
-      socket.addEventListener("close", done);
-      try {
-        socket.close(code, reason);
-      } catch {
-        done();
-      }
-    }).then(() => this.#forget(conn));
+    return closeSocket(socket, code, reason).then(() => this.#forget(conn));
   }
 
   #later(conn: Conn, fn: () => void): void {
