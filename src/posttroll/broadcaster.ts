@@ -13,7 +13,8 @@ import { StatusChannel } from "../core/status.ts";
 import type { PosttrollConfig } from "./config.ts";
 import type { PosttrollMessage } from "./message.ts";
 import { multicastError } from "./multicast_route.ts";
-import { clientSecurity, request } from "./sockets.ts";
+import { clientSecurity } from "./socket_security.ts";
+import { request } from "./sockets.ts";
 
 /**
  * This host's IPv4 address as peers should reach it: the first

@@ -17,7 +17,8 @@ import { PyDateTime } from "./datetime.ts";
 import { pyEntries, type PyValue } from "./json.ts";
 import { PosttrollMessage } from "./message.ts";
 import { multicastError } from "./multicast_route.ts";
-import { closeSocket, receiveEach, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
+import { serverSecurity, type SocketSecurity } from "./socket_security.ts";
+import { closeSocket, receiveEach, SerialSender } from "./sockets.ts";
 
 /** Options of {@linkcode Nameserver}. */
 export interface NameserverOptions {

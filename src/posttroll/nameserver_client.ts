@@ -9,7 +9,8 @@ import { ProtocolError } from "../core/errors.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import type { PyValue } from "./json.ts";
 import { PosttrollMessage } from "./message.ts";
-import { clientSecurity, request } from "./sockets.ts";
+import { clientSecurity } from "./socket_security.ts";
+import { request } from "./sockets.ts";
 
 /** One publisher as the nameserver lists it. */
 export interface AddressEntry {

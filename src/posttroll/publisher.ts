@@ -12,7 +12,8 @@ import { announcement } from "./announcement.ts";
 import { AddressBroadcaster, getOwnIp } from "./broadcaster.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { encodeConfigured, PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
-import { closeSocket, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
+import { serverSecurity, type SocketSecurity } from "./socket_security.ts";
+import { closeSocket, SerialSender } from "./sockets.ts";
 
 /** Options of {@linkcode Publisher}. */
 export interface PublisherOptions {

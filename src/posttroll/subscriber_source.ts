@@ -15,7 +15,8 @@ import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
 import { type PosttrollConfig, resolveConfig } from "./config.ts";
 import { decodeText, PosttrollMessage } from "./message.ts";
 import { type AddressEntry, getPubAddress } from "./nameserver_client.ts";
-import { clientSecurity, closeSocket, followEvents, receive, receiveEach, unloading } from "./sockets.ts";
+import { clientSecurity } from "./socket_security.ts";
+import { closeSocket, followEvents, receive, receiveEach, unloading } from "./sockets.ts";
 import type { PosttrollSubscribeOptions } from "./subscriber.ts";
 
 /**
