@@ -10,8 +10,7 @@ import { subscribe } from "../../src/posttroll/subscriber.ts";
 import { decideZap, z85Encode } from "../../src/posttroll/zap.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
 import type { PosttrollConfigInit } from "../../src/posttroll/config.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { delay } from "../../src/core/async.ts";
 
 async function pki() {
   const dir = await Deno.makeTempDir({ prefix: "posttroll-keys-" });
@@ -123,13 +122,13 @@ Deno.test("A CURVE publisher is received by an allowed client and not by a rogue
   const deadline = Date.now() + 5000;
   while (!done && Date.now() < deadline) {
     await pub.send({ subject: "/secret", data: "s" });
-    await sleep(20);
+    await delay(20);
   }
   assert.equal((await first).value?.payload, "s");
   // Keep sending a while: the rogue and the plain client must get nothing.
   for (let i = 0; i < 20; i++) {
     await pub.send({ subject: "/secret", data: "s" });
-    await sleep(10);
+    await delay(10);
   }
   assert.equal(rogueGot, 0);
   assert.equal(plainGot, 0);

@@ -6,8 +6,8 @@ import { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { resolveConfig } from "../../src/posttroll/config.ts";
 import { request } from "../../src/posttroll/sockets.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
+import { delay } from "../../src/core/async.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 /** The next frame of a SUB socket, or undefined after `ms` (polling `readable`: see the zeromq pitfall). */
@@ -15,7 +15,7 @@ async function nextFrame(socket: zmq.Subscriber, ms: number): Promise<string | u
   const deadline = Date.now() + ms;
   while (!socket.readable) {
     if (Date.now() > deadline) return undefined;
-    await sleep(5);
+    await delay(5);
   }
   return text((await socket.receive())[0]!);
 }
@@ -135,7 +135,7 @@ Deno.test("Nameserver ages out stale addresses and publishes the removal as Pyth
   const isRemoval = (f: string) => f.includes('"status": false') && f.includes(":40000");
   while (!frames.some(isRemoval) && Date.now() < deadline) {
     if (feed.readable) frames.push(text((await feed.receive())[0]!));
-    else await sleep(20);
+    else await delay(20);
   }
   const removal = frames.find(isRemoval);
   assert.ok(removal !== undefined, "no removal notice");
@@ -174,7 +174,7 @@ Deno.test("Nameserver answers malformed requests with an empty reply and keeps s
     socket.connect(url);
     await socket.send(frame);
     const deadline = Date.now() + 2000;
-    while (!socket.readable && Date.now() < deadline) await sleep(5);
+    while (!socket.readable && Date.now() < deadline) await delay(5);
     assert.ok(socket.readable, `no reply to ${String(frame)}`);
     const reply = PosttrollMessage.decode((await socket.receive())[0]!);
     assert.equal(reply.subject, "/oper/ns");
