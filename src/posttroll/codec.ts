@@ -10,10 +10,29 @@ import { ProtocolError } from "../core/errors.ts";
 import { parseIsoformat, type PyDateTime } from "./datetime.ts";
 import { containsDatetime, pyDumps, PyFloat, pyLoadsDeferred, type PyValue } from "./json.ts";
 
-/** The magic prefix: `pytroll:/`, one slash; the subject follows directly. */
+/**
+ * The magic prefix: `pytroll:/`, one slash; the subject follows directly.
+ *
+ * @example
+ * ```ts
+ * import { MAGIC } from "@x/pubsub/posttroll/wire";
+ *
+ * console.log(MAGIC + "/counter"); // pytroll://counter
+ * ```
+ */
 export const MAGIC = "pytroll:/";
 
-/** The newest message version (`CURRENT_MESSAGE_VERSION`); nothing above it is sent or accepted. */
+/**
+ * The newest message version (Python's `CURRENT_MESSAGE_VERSION`); nothing
+ * above it is sent or accepted.
+ *
+ * @example
+ * ```ts
+ * import { CURRENT_MESSAGE_VERSION } from "@x/pubsub/posttroll/wire";
+ *
+ * console.log(CURRENT_MESSAGE_VERSION); // v1.2
+ * ```
+ */
 export const CURRENT_MESSAGE_VERSION = "v1.2";
 
 /** The three mime types PostTroll knows. */

@@ -45,7 +45,16 @@ export interface JwtCredentials {
  */
 export type CredentialOptions = BasicCredentials | JwtCredentials;
 
-/** The WebSocket path of a stream-sea server. */
+/**
+ * The WebSocket path of a stream-sea server.
+ *
+ * @example
+ * ```ts
+ * import { STREAMS_PATH } from "@x/pubsub/streamsea/wire";
+ *
+ * console.log(new URL(STREAMS_PATH, "ws://localhost:3104").href); // ws://localhost:3104/api/v1/streams
+ * ```
+ */
 export const STREAMS_PATH = "/api/v1/streams";
 
 /**
@@ -121,7 +130,16 @@ export interface ServerFrame {
   readonly error: string | undefined;
 }
 
-/** The default largest server frame the client accepts, in UTF-16 code units: 64 MiB. */
+/**
+ * The default largest server frame the client accepts, in UTF-16 code units: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_FRAME } from "@x/pubsub/streamsea/wire";
+ *
+ * console.log(DEFAULT_MAX_FRAME / 1024 / 1024); // 64
+ * ```
+ */
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
