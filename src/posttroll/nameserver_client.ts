@@ -149,20 +149,33 @@ export async function getPubAddresses(
   names: readonly string[],
   options: GetPubAddressOptions = {},
 ): Promise<AddressEntry[]> {
-  const timeout = options.timeout ?? 10_000;
   const out: AddressEntry[] = [];
-  for (const name of names) {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      const left = Math.max(1, deadline - performance.now());
-      const found = await getPubAddress(name, { ...options, timeout: left });
-      if (found.length > 0 || performance.now() + timeout / 20 >= deadline) {
-        out.push(...found);
-        break;
-      }
-      await delay(timeout / 20, options.signal);
-      options.signal?.throwIfAborted();
-    }
-  }
+  for (const name of names) out.push(...await waitForPubAddress(name, options));
   return out;
+}
+
+/**
+ * Asks for a service's publishers (Python's loop in `get_pub_addresses`
+ * and `Subscribe`): again every `timeout`/20 until a reply lists something
+ * or `timeout` runs out, or once when `retry` is false.
+ *
+ * @param name The service.
+ * @param options Nameserver, timeout (the whole wait), settings, signal.
+ * @param retry Whether to ask again after an empty reply. Default true.
+ * @returns The entries of the last reply (empty when the time ran out).
+ * @throws {TimeoutError} When the nameserver did not answer in time.
+ */
+export async function waitForPubAddress(
+  name: string,
+  options: GetPubAddressOptions = {},
+  retry = true,
+): Promise<AddressEntry[]> {
+  const timeout = options.timeout ?? 10_000;
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    const found = await getPubAddress(name, { ...options, timeout: Math.max(1, deadline - performance.now()) });
+    if (found.length > 0 || !retry || performance.now() + timeout / 20 >= deadline) return found;
+    await delay(timeout / 20, options.signal);
+    options.signal?.throwIfAborted();
+  }
 }

@@ -10,11 +10,10 @@ import * as zmq from "zeromq";
 import { AuthError, ConnectionError, ProtocolError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { PushController, PushSource } from "../core/source.ts";
-import { delay } from "../core/async.ts";
 import { CURRENT_MESSAGE_VERSION, frameText, isTruthy } from "./codec.ts";
 import { type PosttrollConfig, resolveConfig } from "./config.ts";
 import { decodeText, PosttrollMessage } from "./message.ts";
-import { type AddressEntry, getPubAddress } from "./nameserver_client.ts";
+import { type AddressEntry, waitForPubAddress } from "./nameserver_client.ts";
 import { clientSecurity } from "./socket_security.ts";
 import { closeSocket, followEvents, receive, receiveEach, unloading } from "./sockets.ts";
 import type { PosttrollSubscribeOptions } from "./subscriber.ts";
@@ -148,20 +147,13 @@ export class SubscriberSource implements AddressedSource {
     if (nameserver !== false && o.addrListener) await this.#startListener(nameserver);
     if (nameserver !== false && this.#services !== null) {
       for (const service of this.#services) {
-        const deadline = performance.now() + timeout;
-        for (;;) {
-          const entries = await getPubAddress(service, {
-            nameserver,
-            timeout: Math.max(1, deadline - performance.now()),
-            config: this.#config,
-            signal,
-          });
-          for (const e of entries) await this.#connectEntry(e);
-          // As Python, wait for a first publisher, unless the address feed will bring it.
-          if (entries.length > 0 || o.addrListener || performance.now() + timeout / 20 >= deadline) break;
-          await delay(timeout / 20, signal);
-          signal.throwIfAborted();
-        }
+        // As Python, wait for a first publisher, unless the address feed will bring it.
+        const entries = await waitForPubAddress(
+          service,
+          { nameserver, timeout, config: this.#config, signal },
+          !o.addrListener,
+        );
+        for (const e of entries) await this.#connectEntry(e);
       }
     }
     for (const a of [...extra, ...(o.addresses ?? [])]) await this.connect(a, this.#config.backend);

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { Nameserver } from "../../src/posttroll/nameserver.ts";
-import { getPubAddress, getPubAddresses, nameserverUrl } from "../../src/posttroll/nameserver_client.ts";
+import {
+  getPubAddress,
+  getPubAddresses,
+  nameserverUrl,
+  waitForPubAddress,
+} from "../../src/posttroll/nameserver_client.ts";
 import { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { resolveConfig } from "../../src/posttroll/config.ts";
 import { request } from "../../src/posttroll/sockets.ts";
@@ -281,4 +286,39 @@ Deno.test("Nameserver keeps at most maxEntries addresses", async () => {
     await getPubAddress("s4", { nameserver: "127.0.0.1", config: { nameserverPort: ns.ports.nameserver } }),
     [],
   );
+});
+
+Deno.test("getPubAddresses() asks again until a publisher registers; waitForPubAddress(name, options, false) asks once", async () => {
+  let empty = 0;
+  let onEmpty: (() => void) | undefined;
+  await using ns = new Nameserver({
+    host: "127.0.0.1",
+    multicast: false,
+    advertisedAddress: "127.0.0.1",
+    config: { nameserverPort: 0, broadcastPort: 0, addressPublishPort: 0 },
+    log: (_level, message) => {
+      if (message !== 'Query for "late": 0 found') return;
+      empty++;
+      onEmpty?.();
+    },
+  });
+  await ns.start();
+  const { nameserver, broadcast, addressPublish } = ns.ports;
+  const config = { nameserverPort: nameserver, broadcastPort: broadcast, addressPublishPort: addressPublish };
+  const where = { nameserver: "127.0.0.1", config };
+  assert.deepEqual(await waitForPubAddress("late", { ...where, timeout: 5000 }, false), []);
+  assert.equal(empty, 1);
+  // The retrying lookup: once the nameserver answered its first ask with nothing, the publisher registers.
+  const found = getPubAddresses(["late"], { ...where, timeout: 20_000 });
+  await new Promise<void>((resolve) => {
+    onEmpty = resolve;
+    if (empty > 1) resolve();
+  });
+  await request(
+    `tcp://127.0.0.1:${broadcast}`,
+    announce("late", "tcp://127.0.0.1:40002", ["late"]),
+    { linger: 0 },
+    2000,
+  );
+  assert.deepEqual((await found).map((e) => e.URI), ["tcp://127.0.0.1:40002"]);
 });
