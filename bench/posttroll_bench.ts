@@ -13,6 +13,7 @@ import { encodeMessage, PosttrollMessage } from "../src/posttroll/message.ts";
 import { Publisher } from "../src/posttroll/publisher.ts";
 import { subscribe } from "../src/posttroll/subscriber.ts";
 import { DATA, FIELDS, nativeFrame, parseNative, rawReceive } from "./posttroll/shared.ts";
+import { delay } from "../src/core/async.ts";
 
 const BATCH = 2000;
 const SAMPLE = new PosttrollMessage(FIELDS);
@@ -20,15 +21,13 @@ const FRAME = SAMPLE.encode();
 const DATA_BYTES = new TextEncoder().encode(FRAME.slice(FRAME.indexOf("application/json ") + 17)).length;
 console.log(`frame ${new TextEncoder().encode(FRAME).length} bytes, JSON data ${DATA_BYTES} bytes`);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 // Raw sockets.
 const rawPub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
 await rawPub.bind("tcp://127.0.0.1:*");
 const rawSub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
 rawSub.connect(rawPub.lastEndpoint!);
 rawSub.subscribe("pytroll://bench");
-await sleep(200);
+await delay(200);
 
 // Ours.
 const pub = await new Publisher({ host: "127.0.0.1", name: "bench", config: {} }).start();
@@ -42,12 +41,12 @@ const reader = sub.getReader();
   const first = reader.read().then(() => void (connected = true));
   while (!connected) {
     await pub.send(SAMPLE);
-    await sleep(20);
+    await delay(20);
   }
   await first;
 }
 // Drain stragglers of the warm-up.
-await sleep(100);
+await delay(100);
 while (sub.buffered > 0) await reader.read();
 
 Deno.bench({

@@ -12,11 +12,11 @@ import { encodeMessage } from "../../src/posttroll/message.ts";
 import { Publisher } from "../../src/posttroll/publisher.ts";
 import { subscribe } from "../../src/posttroll/subscriber.ts";
 import { FIELDS, nativeFrame, parseNative, rawReceive } from "./shared.ts";
+import { delay } from "../../src/core/async.ts";
 
 const rounds = Number(Deno.args[0] ?? 15);
 const N = Number(Deno.args[1] ?? 4000);
 const FRAME = encodeMessage(FIELDS);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const rawPub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 });
 await rawPub.bind("tcp://127.0.0.1:*");
@@ -35,10 +35,10 @@ const reader = sub.getReader();
   while (!connected) {
     await pub.send(FIELDS);
     await rawPub.send(FRAME);
-    await sleep(20);
+    await delay(20);
   }
   await first;
-  await sleep(100);
+  await delay(100);
   while (sub.buffered > 0) await reader.read();
   while (rawSub.readable) await rawSub.receive();
 }

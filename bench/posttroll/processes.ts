@@ -9,12 +9,12 @@ import * as zmq from "zeromq";
 import process from "node:process";
 import { subscribe } from "../../src/posttroll/subscriber.ts";
 import { parseNative, rawReceive } from "./shared.ts";
+import { delay } from "../../src/core/async.ts";
 const CHILD = new URL("./processes_child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 // Our publisher and subscriber queue 10 000 frames each: a burst of 10 000 is never dropped.
 const N = Number(Deno.args[1] ?? 10_000);
 const rounds = Number(Deno.args[0] ?? 5);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const enc = new TextEncoder();
 async function run(mode: string): Promise<number[]> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -43,10 +43,10 @@ async function run(mode: string): Promise<number[]> {
     const p = reader.read().then(() => got = true);
     while (!got) {
       await ask(1);
-      await sleep(20);
+      await delay(20);
     }
     await p;
-    await sleep(100);
+    await delay(100);
     while (sub.buffered > 0) await reader.read();
   } else {
     const s = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 200_000 });
@@ -56,9 +56,9 @@ async function run(mode: string): Promise<number[]> {
     cleanup = () => Promise.resolve(s.close());
     while (!s.readable) {
       await ask(1);
-      await sleep(20);
+      await delay(20);
     }
-    await sleep(100);
+    await delay(100);
     while (s.readable) await s.receive();
   }
   const times: number[] = [];
@@ -71,7 +71,7 @@ async function run(mode: string): Promise<number[]> {
     const c = process.cpuUsage(c0);
     times.push((performance.now() - t) * 1000 / (N - 1));
     cpu[mode] = [...(cpu[mode] ?? []), (c.user + c.system) / (N - 1)];
-    await sleep(50);
+    await delay(50);
   }
   await ask(0);
   await cleanup();

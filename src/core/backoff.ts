@@ -40,7 +40,7 @@ export type ResolvedReconnectOptions = { readonly [K in keyof ReconnectOptions]-
  *
  * @example
  * ```ts
- * import { resolveReconnectOptions } from "@x/pubsub/streamsea";
+ * import { resolveReconnectOptions } from "./backoff.ts";
  *
  * console.log(resolveReconnectOptions({ delayMs: 100 }).maxDelayMs); // 30000
  * ```
@@ -78,7 +78,7 @@ export function resolveReconnectOptions(options: ReconnectOptions = {}): Resolve
  *
  * @example
  * ```ts
- * import { reconnectDelay, resolveReconnectOptions } from "@x/pubsub/streamsea";
+ * import { reconnectDelay, resolveReconnectOptions } from "./backoff.ts";
  *
  * const o = resolveReconnectOptions({ jitter: 0 });
  * console.log([1, 2, 3, 5, 9].map((n) => reconnectDelay(n, o))); // [ 3000, 6000, 12000, 30000, 30000 ]

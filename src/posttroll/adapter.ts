@@ -18,6 +18,7 @@ import type {
 import { checkPublishData, publishWritable } from "../core/publish_writable.ts";
 import { StatusChannel } from "../core/status.ts";
 import type { Subscription } from "../core/subscription.ts";
+import { delay } from "../core/async.ts";
 import { checkTopic } from "../core/topic.ts";
 import { PY_WS } from "./codec.ts";
 import type { PosttrollConfigInit } from "./config.ts";
@@ -217,7 +218,7 @@ export class PosttrollPubSub implements PubSub<PosttrollMessage> {
             });
           }
           await p.send(frame);
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await delay(5, signal);
         }
       },
     });

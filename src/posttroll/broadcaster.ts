@@ -8,11 +8,13 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { networkInterfaces } from "node:os";
 import { ClosedError } from "../core/errors.ts";
+import { delay } from "../core/async.ts";
 import { StatusChannel } from "../core/status.ts";
-import type { PosttrollBackend, PosttrollConfig } from "./config.ts";
-import { PosttrollMessage } from "./message.ts";
+import type { PosttrollConfig } from "./config.ts";
+import type { PosttrollMessage } from "./message.ts";
 import { multicastError } from "./multicast_route.ts";
-import { clientSecurity, request } from "./sockets.ts";
+import { clientSecurity } from "./socket_security.ts";
+import { request } from "./sockets.ts";
 
 /**
  * This host's IPv4 address as peers should reach it: the first
@@ -23,7 +25,7 @@ import { clientSecurity, request } from "./sockets.ts";
  *
  * @example
  * ```ts
- * import { getOwnIp } from "@x/pubsub/posttroll";
+ * import { getOwnIp } from "./broadcaster.ts";
  *
  * console.log(/^\d+\.\d+\.\d+\.\d+$/.test(getOwnIp())); // true
  * ```
@@ -39,51 +41,6 @@ export function getOwnIp(): string {
     }
   } catch { /* no permission: fall through */ }
   return "127.0.0.1";
-}
-
-/** The fields of an address announcement. */
-export interface AnnouncementInit {
-  /** The publisher's name: the subject is `/address/<name>`. */
-  name: string;
-  /** `[name, ...aliases]`. */
-  services: string[];
-  /** Where subscribers connect, `tcp://host:port`. */
-  uri: string;
-  /** The publisher's backend. */
-  backend: PosttrollBackend;
-  /** The message version of the announcement (default automatic, `v1.01`). */
-  messageVersion?: string | undefined;
-}
-
-/**
- * Makes an announcement as Python posttroll does: subject
- * `/address/<name>`, type `info`, data `{"URI", "service" (a list),
- * "supported_message_version": "v1.2", "backend"}`.
- *
- * @example
- * ```ts
- * import { announcement } from "@x/pubsub/posttroll";
- *
- * const msg = announcement({ name: "svc", services: ["svc", "alias"], uri: "tcp://127.0.0.1:4000", backend: "unsecure_zmq" });
- * console.log(msg.subject, msg.payload); // /address/svc { URI: "tcp://127.0.0.1:4000", service: [ "svc", "alias" ], ... }
- * ```
- *
- * @param init The fields.
- * @returns The message.
- * @throws {RangeError} When the encoded announcement is 1024 bytes or more (the nameserver reads at most 1024).
- */
-export function announcement(init: AnnouncementInit): PosttrollMessage {
-  const msg = new PosttrollMessage({
-    subject: `/address/${init.name}`,
-    type: "info",
-    data: { URI: init.uri, service: init.services, supported_message_version: "v1.2", backend: init.backend },
-    messageVersion: init.messageVersion,
-  });
-  const size = new TextEncoder().encode(msg.encode()).length;
-  if (size >= 1024) {
-    throw new RangeError(`Announcing ${init.name} failed: the announcement of ${size} bytes is not under 1024`);
-  }
-  return msg;
 }
 
 /** Options of {@linkcode AddressBroadcaster}. */
@@ -112,7 +69,8 @@ export interface AddressBroadcasterOptions {
  *
  * @example
  * ```ts ignore
- * import { AddressBroadcaster, announcement, resolveConfig } from "@x/pubsub/posttroll";
+ * import { AddressBroadcaster, resolveConfig } from "@x/pubsub/posttroll";
+ * import { announcement } from "@x/pubsub/posttroll/wire";
  *
  * const msg = announcement({ name: "svc", services: ["svc"], uri: "tcp://127.0.0.1:40000", backend: "unsecure_zmq" });
  * const b = new AddressBroadcaster(msg, resolveConfig({ broadcastPort: 21200 }), { nameservers: ["127.0.0.1"] });
@@ -167,22 +125,6 @@ export class AddressBroadcaster {
     this.#loop = this.#run();
   }
 
-  #sleep(): Promise<void> {
-    const signal = this.#abort.signal;
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const t = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, this.#interval);
-      const onAbort = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
@@ -191,7 +133,7 @@ export class AddressBroadcaster {
       } else {
         await this.#multicast();
       }
-      await this.#sleep();
+      await delay(this.#interval, signal);
     }
   }
 

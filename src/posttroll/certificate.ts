@@ -20,7 +20,7 @@ const Z85 = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
  *
  * @example
  * ```ts
- * import { isZ85Key } from "@x/pubsub/posttroll";
+ * import { isZ85Key } from "./certificate.ts";
  *
  * console.log(isZ85Key("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"), isZ85Key("short")); // true false
  * ```
@@ -40,7 +40,7 @@ export function isZ85Key(key: string): boolean {
  *
  * @example
  * ```ts
- * import { parseCertificate } from "@x/pubsub/posttroll";
+ * import { parseCertificate } from "@x/pubsub/posttroll/wire";
  *
  * const cert = parseCertificate('metadata\ncurve\n    public-key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"\n');
  * console.log(cert.publicKey); // rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7
@@ -78,7 +78,7 @@ export function parseCertificate(text: string, name = "the certificate"): CurveC
  *
  * @example
  * ```ts
- * import { formatCertificate, parseCertificate } from "@x/pubsub/posttroll";
+ * import { formatCertificate, parseCertificate } from "@x/pubsub/posttroll/wire";
  *
  * const text = formatCertificate({ publicKey: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7" }, new Date(0));
  * console.log(parseCertificate(text).publicKey); // rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7

@@ -10,10 +10,29 @@ import { ProtocolError } from "../core/errors.ts";
 import { parseIsoformat, type PyDateTime } from "./datetime.ts";
 import { containsDatetime, pyDumps, PyFloat, pyLoadsDeferred, type PyValue } from "./json.ts";
 
-/** The magic prefix: `pytroll:/`, one slash; the subject follows directly. */
+/**
+ * The magic prefix: `pytroll:/`, one slash; the subject follows directly.
+ *
+ * @example
+ * ```ts
+ * import { MAGIC } from "@x/pubsub/posttroll/wire";
+ *
+ * console.log(MAGIC + "/counter"); // pytroll://counter
+ * ```
+ */
 export const MAGIC = "pytroll:/";
 
-/** The newest message version (`CURRENT_MESSAGE_VERSION`); nothing above it is sent or accepted. */
+/**
+ * The newest message version (Python's `CURRENT_MESSAGE_VERSION`); nothing
+ * above it is sent or accepted.
+ *
+ * @example
+ * ```ts
+ * import { CURRENT_MESSAGE_VERSION } from "@x/pubsub/posttroll/wire";
+ *
+ * console.log(CURRENT_MESSAGE_VERSION); // v1.2
+ * ```
+ */
 export const CURRENT_MESSAGE_VERSION = "v1.2";
 
 /** The three mime types PostTroll knows. */
@@ -61,7 +80,7 @@ function preview(s: string): string {
  *
  * @example
  * ```ts
- * import { frameText } from "@x/pubsub/posttroll";
+ * import { frameText } from "./codec.ts";
  *
  * console.log(frameText(new TextEncoder().encode("pytroll://a"))); // pytroll://a
  * ```
@@ -160,7 +179,7 @@ export function quickSplit(s: string, from: number): string[] | undefined {
  *
  * @example
  * ```ts
- * import { decodeFrame } from "@x/pubsub/posttroll";
+ * import { decodeFrame } from "@x/pubsub/posttroll/wire";
  *
  * const f = decodeFrame("pytroll://counter info root@vm 2026-11-22T01:23:44.734871 v1.01 text/ascii 8");
  * console.log(f.subject, f.type, f.mime, f.payload); // /counter info text/ascii 8
@@ -257,7 +276,7 @@ const JSON_OPTIONS = { datetimes: true } as const;
  *
  * @example
  * ```ts
- * import { isTruthy } from "@x/pubsub/posttroll";
+ * import { isTruthy } from "./codec.ts";
  *
  * console.log(isTruthy({}), isTruthy([0]), isTruthy(NaN)); // false true true
  * ```
@@ -286,7 +305,7 @@ export function isTruthy(data: unknown): boolean {
  *
  * @example
  * ```ts
- * import { renderVersion } from "@x/pubsub/posttroll";
+ * import { renderVersion } from "./codec.ts";
  *
  * console.log(renderVersion(undefined, undefined, { t: new Date() }, false)); // v1.2
  * console.log(renderVersion(undefined, "v1.01", { t: new Date() }, false)); // v1.01
@@ -315,7 +334,7 @@ export function renderVersion(
  *
  * @example
  * ```ts
- * import { checkVersion } from "@x/pubsub/posttroll";
+ * import { checkVersion } from "./codec.ts";
  *
  * checkVersion("v1.01", "Sending"); // fine
  * try {
@@ -345,7 +364,7 @@ export function checkVersion(version: string, action: string): void {
  *
  * @example
  * ```ts
- * import { checkField } from "@x/pubsub/posttroll";
+ * import { checkField } from "./codec.ts";
  *
  * checkField("/counter", "subject", "Sending"); // fine
  * try {
@@ -391,7 +410,10 @@ export interface FrameInit {
   sender: string;
   /** The header time. */
   time: PyDateTime;
-  /** The resolved version (see {@linkcode renderVersion}). */
+  /**
+   * The resolved version, written as given (Python's choice when none is set: `v1.01` for binary data, `v1.2` when
+   * the data holds a datetime, `v1.01` otherwise).
+   */
   version: string;
   /** The data (see {@linkcode encodeData}). */
   data: unknown;
@@ -407,7 +429,7 @@ export interface FrameInit {
  *
  * @example
  * ```ts
- * import { encodeData } from "@x/pubsub/posttroll";
+ * import { encodeData } from "@x/pubsub/posttroll/wire";
  *
  * console.log(encodeData({ n: 1.5 }, false, "v1.01")); // [ "application/json", '{"n": 1.5}' ]
  * ```
@@ -436,7 +458,7 @@ export function encodeData(data: unknown, binary: boolean, version: string): [Po
  *
  * @example
  * ```ts
- * import { encodeFrame, PyDateTime } from "@x/pubsub/posttroll";
+ * import { encodeFrame, PyDateTime } from "@x/pubsub/posttroll/wire";
  *
  * const time = PyDateTime.fromisoformat("2026-11-22T01:23:44.734871+00:00");
  * console.log(encodeFrame({ subject: "/counter", type: "info", sender: "root@vm", time, version: "v1.01", data: "8", binary: false }));

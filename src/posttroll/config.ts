@@ -97,7 +97,7 @@ export type LiteralValue = string | number | boolean | null | LiteralValue[];
  *
  * @example
  * ```ts
- * import { literalEval } from "@x/pubsub/posttroll";
+ * import { literalEval } from "./config.ts";
  *
  * console.log(literalEval("5557"), literalEval("['a', 'b']"), literalEval("secure_zmq")); // 5557 [ "a", "b" ] secure_zmq
  * ```
@@ -243,7 +243,7 @@ function check(key: keyof PosttrollConfig, value: unknown, source: string): unkn
  *
  * @example
  * ```ts
- * import { configFromEnv } from "@x/pubsub/posttroll";
+ * import { configFromEnv } from "./config.ts";
  *
  * const cfg = configFromEnv({ POSTTROLL_BACKEND: "secure_zmq", POSTTROLL_TCP_KEEPALIVE: "1" });
  * console.log(cfg.backend, cfg.tcpKeepalive); // secure_zmq 1
@@ -280,7 +280,7 @@ export function configFromEnv(env: Record<string, string | undefined> = readEnv(
  *
  * @example
  * ```ts
- * import { configPaths } from "@x/pubsub/posttroll";
+ * import { configPaths } from "./config.ts";
  *
  * console.log(configPaths({ POSTTROLL_CONFIG: "/opt/chain/posttroll.yaml" }).at(-1)); // /opt/chain/posttroll.yaml
  * ```
@@ -343,7 +343,7 @@ const resolved = new WeakSet<object>();
  *
  * @example
  * ```ts
- * import { configFromFiles } from "@x/pubsub/posttroll";
+ * import { configFromFiles } from "./config.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * Deno.writeTextFileSync(`${dir}/posttroll.yaml`, "backend: secure_zmq\nnameserver_port: 15557\n");
@@ -390,8 +390,10 @@ export function configFromFiles(paths: readonly string[] = configPaths()): Postt
 
 /**
  * The settings in force, in Python posttroll's order: the defaults, then the
- * config files ({@linkcode configFromFiles}), then the environment, then
- * `init` (keys set to `undefined` in `init` are ignored). Settings this
+ * config files (YAML and JSON, as donfig reads them: `POSTTROLL_ROOT_CONFIG` or
+ * `/etc/posttroll`, `~/.config/posttroll`, then `POSTTROLL_CONFIG`), then
+ * the environment (`POSTTROLL_<KEY>`, read as `ast.literal_eval` reads
+ * it), then `init` (keys set to `undefined` in `init` are ignored). Settings this
  * function returned are given back as they are (without `env` or `paths`).
  *
  * @example
@@ -404,7 +406,7 @@ export function configFromFiles(paths: readonly string[] = configPaths()): Postt
  *
  * @param init Settings given in code.
  * @param env The environment; default this process's.
- * @param paths The config files and directories; default {@linkcode configPaths} of `env`.
+ * @param paths The config files and directories; default the ones above, as `env` names them.
  * @returns Every setting.
  * @throws {TypeError} When a setting has the wrong type or a config file is malformed.
  * @throws {RangeError} When a port is out of range.

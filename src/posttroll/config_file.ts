@@ -159,7 +159,7 @@ function inlineValue(text: string): ConfigValue {
  *
  * @example
  * ```ts
- * import { parseConfigText } from "@x/pubsub/posttroll";
+ * import { parseConfigText } from "./config_file.ts";
  *
  * console.log(parseConfigText("backend: secure_zmq  # CURVE\nnameserver_port: 0x3d15\naddrs:\n  - 127.0.0.1\n"));
  * // { backend: "secure_zmq", nameserver_port: 15637, addrs: [ "127.0.0.1" ] }

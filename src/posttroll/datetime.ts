@@ -550,7 +550,7 @@ function parseIsoformatFast(s: string): PyDateTime | undefined {
  *
  * @example
  * ```ts
- * import { parseIsoformat } from "@x/pubsub/posttroll";
+ * import { parseIsoformat } from "@x/pubsub/posttroll/wire";
  *
  * console.log(parseIsoformat("20240102T030405Z")?.isoformat(), parseIsoformat("2024-13-01")); // 2024-01-02T03:04:05+00:00 null
  * ```

@@ -20,7 +20,7 @@ function clean(s: string): string {
  *
  * @example
  * ```ts
- * import { defaultSender } from "@x/pubsub/posttroll";
+ * import { defaultSender } from "./default_sender.ts";
  *
  * console.log(defaultSender().includes("@")); // true
  * ```

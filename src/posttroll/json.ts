@@ -17,7 +17,7 @@ import { parseIsoformat, PyDateTime } from "./datetime.ts";
  *
  * @example
  * ```ts
- * import { pyDumps, PyFloat } from "@x/pubsub/posttroll";
+ * import { pyDumps, PyFloat } from "@x/pubsub/posttroll/wire";
  *
  * console.log(pyDumps({ a: new PyFloat(1), b: 1 })); // {"a": 1.0, "b": 1}
  * console.log(new PyFloat(2).valueOf() * 3); // 6
@@ -93,7 +93,7 @@ const keyOrders = new WeakMap<object, string[]>();
  *
  * @example
  * ```ts
- * import { floatRepr } from "@x/pubsub/posttroll";
+ * import { floatRepr } from "./json.ts";
  *
  * console.log(floatRepr(1), floatRepr(1e16), floatRepr(0.00001), floatRepr(NaN)); // 1.0 1e+16 1e-05 NaN
  * ```
@@ -139,7 +139,7 @@ const NEEDS_ESCAPE_G = /["\\\u0000-\u001f\u007f-\uffff]/g;
  *
  * @example
  * ```ts
- * import { pyQuote } from "@x/pubsub/posttroll";
+ * import { pyQuote } from "./json.ts";
  *
  * console.log(pyQuote("é/😀\n")); // "\u00e9/\ud83d\ude00\n"
  * ```
@@ -178,7 +178,7 @@ function keysOf(obj: object): string[] {
  *
  * @example
  * ```ts
- * import { pyEntries, pyLoads } from "@x/pubsub/posttroll";
+ * import { pyEntries, pyLoads } from "@x/pubsub/posttroll/wire";
  *
  * console.log(pyEntries(pyLoads('{"b": 1, "2": 2}') as Record<string, number>)); // [ [ "b", 1 ], [ "2", 2 ] ]
  * ```
@@ -295,7 +295,7 @@ export function pyDumpsFast(value: unknown): string | undefined {
  *
  * @example
  * ```ts
- * import { pyDumps } from "@x/pubsub/posttroll";
+ * import { pyDumps } from "@x/pubsub/posttroll/wire";
  *
  * console.log(pyDumps({ k: [1, 2.5, null, true, "é"], empty: {} })); // {"k": [1, 2.5, null, true, "\u00e9"], "empty": {}}
  * ```
@@ -406,7 +406,7 @@ export function pyDumpsSlow(value: unknown, options: PyDumpsOptions = {}): strin
  *
  * @example
  * ```ts
- * import { containsDatetime } from "@x/pubsub/posttroll";
+ * import { containsDatetime } from "./json.ts";
  *
  * console.log(containsDatetime({ a: [new Date()] }), containsDatetime({ a: "2024-01-01" })); // true false
  * ```
@@ -841,7 +841,7 @@ export function pyLoadsFast(text: string, options: PyLoadsOptions = {}): PyValue
  *
  * @example
  * ```ts
- * import { pyDumps, pyLoads } from "@x/pubsub/posttroll";
+ * import { pyDumps, pyLoads } from "@x/pubsub/posttroll/wire";
  *
  * const v = pyLoads('{"b": 1.0, "1": NaN, "t": "2024-01-02T03:04:05+00:00"}', { datetimes: true });
  * console.log(pyDumps(v)); // {"b": 1.0, "1": NaN, "t": "2024-01-02T03:04:05+00:00"}

@@ -11,6 +11,7 @@ import {
   checkField,
   checkVersion,
   CURRENT_MESSAGE_VERSION,
+  type DecodedFrame,
   decodeFrameDeferred,
   type DeferredFrame,
   encodeData,
@@ -109,16 +110,13 @@ function latin1Into(text: string, out: Uint8Array): boolean {
   return true;
 }
 
-interface Built {
-  subject: string;
-  type: string;
-  sender: string;
-  time: PyDateTime;
-  version: string;
-  mime: PosttrollMime | null;
+/** A message as built for sending: the header fields of a decoded frame, the data, its text and the whole frame. */
+interface Built extends Pick<DecodedFrame, "subject" | "type" | "sender" | "time" | "version" | "mime" | "binary"> {
+  /** The data part's text. */
   text: string;
+  /** The data as given. */
   data: unknown;
-  binary: boolean;
+  /** The frame's text. */
   frame: string;
 }
 
@@ -172,7 +170,7 @@ function buildMessage(i: PosttrollMessageInit, configuredVersion?: string): Buil
  *
  * @example
  * ```ts
- * import { encodeMessage } from "@x/pubsub/posttroll";
+ * import { encodeMessage } from "@x/pubsub/posttroll/wire";
  *
  * const frame = encodeMessage({ subject: "/a", data: "x", sender: "u@h", time: new Date(0) });
  * console.log(frame); // pytroll://a info u@h 1970-01-01T00:00:00 v1.01 text/ascii x

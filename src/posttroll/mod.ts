@@ -5,7 +5,9 @@
  * address feed, the nameserver itself, UDP multicast announcements, and
  * the CURVE-secured `secure_zmq` backend with a ZAP handler.
  *
- * Runs on Deno and Node (`npm:zeromq`, `node:dgram`).
+ * Runs on Deno and Node (`npm:zeromq`, `node:dgram`). The wire format
+ * alone (frames, Python's `json` and `datetime`, announcements,
+ * certificate files) is `@x/pubsub/posttroll/wire`.
  *
  * @example Publish and subscribe through a nameserver
  * ```ts ignore
@@ -34,65 +36,16 @@
  */
 
 export { PosttrollPubSub, type PosttrollPubSubOptions } from "./adapter.ts";
-export {
-  AddressBroadcaster,
-  type AddressBroadcasterOptions,
-  announcement,
-  type AnnouncementInit,
-  getOwnIp,
-} from "./broadcaster.ts";
-export { type CurveCertificate, formatCertificate, isZ85Key, parseCertificate } from "./certificate.ts";
-export {
-  checkField,
-  checkVersion,
-  CURRENT_MESSAGE_VERSION,
-  type DecodedFrame,
-  decodeFrame,
-  encodeData,
-  encodeFrame,
-  type FrameInit,
-  frameText,
-  isTruthy,
-  MAGIC,
-  type PosttrollMime,
-  renderVersion,
-} from "./codec.ts";
-export {
-  configFromEnv,
-  configFromFiles,
-  configPaths,
-  DEFAULT_CONFIG,
-  literalEval,
-  type LiteralValue,
-  type PosttrollBackend,
-  type PosttrollConfig,
-  type PosttrollConfigInit,
-  resolveConfig,
-} from "./config.ts";
-export { type ConfigValue, parseConfigText } from "./config_file.ts";
-export { parseIsoformat, PyDateTime, type PyDateTimeFields } from "./datetime.ts";
-export {
-  containsDatetime,
-  floatRepr,
-  pyDumps,
-  type PyDumpsOptions,
-  pyEntries,
-  PyFloat,
-  pyLoads,
-  type PyLoadsOptions,
-  pyQuote,
-  type PyValue,
-} from "./json.ts";
+export { AddressBroadcaster, type AddressBroadcasterOptions } from "./broadcaster.ts";
+export type { CurveCertificate } from "./certificate.ts";
+export type { PosttrollMime } from "./codec.ts";
+export { type PosttrollBackend, type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
+export { PyDateTime, type PyDateTimeFields } from "./datetime.ts";
+export { pyEntries, PyFloat, type PyValue } from "./json.ts";
 export { type GeneratedKeys, generateKeys, loadCertificate } from "./keys.ts";
-export { encodeMessage, PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
+export { PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
 export { Nameserver, type NameserverOptions } from "./nameserver.ts";
-export {
-  type AddressEntry,
-  getPubAddress,
-  getPubAddresses,
-  type GetPubAddressOptions,
-  nameserverUrl,
-} from "./nameserver_client.ts";
+export { type AddressEntry, getPubAddress, getPubAddresses, type GetPubAddressOptions } from "./nameserver_client.ts";
 export {
   NoisyPublisher,
   type NoisyPublisherOptions,
@@ -102,28 +55,5 @@ export {
   type PublisherOptions,
   type PublishFactoryOptions,
 } from "./publisher.ts";
-export { defaultSender } from "./default_sender.ts";
-export {
-  type AddressedSource,
-  normalizeTopic,
-  type PosttrollSubscribeOptions,
-  PosttrollSubscription,
-  subscribe,
-} from "./subscriber.ts";
-
-// The core types this entry's API refers to, so it documents on its own.
-export { BasicMessage, type Message, type MessageInit } from "../core/message.ts";
-export type {
-  Capabilities,
-  DeliveryGuarantee,
-  PublishChunk,
-  PublishData,
-  PublishOptions,
-  PublishReceipt,
-  PubSub,
-  SubscribeOptions,
-  WritableOptions,
-} from "../core/pubsub.ts";
-export { StatusChannel, StatusEvent, type StatusType } from "../core/status.ts";
-export { type OverflowPolicy, type PushController, type PushSource, type StreamOptions } from "../core/source.ts";
-export { Subscription } from "../core/subscription.ts";
+export { type PosttrollSubscribeOptions, PosttrollSubscription, subscribe } from "./subscriber.ts";
+export type { AddressedSource } from "./subscriber_source.ts";

@@ -12,12 +12,13 @@ import { networkInterfaces } from "node:os";
 import { ClosedError, ConnectionError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
 import { getOwnIp } from "./broadcaster.ts";
-import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
+import { type PosttrollBackend, type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { PyDateTime } from "./datetime.ts";
 import { pyEntries, type PyValue } from "./json.ts";
 import { PosttrollMessage } from "./message.ts";
 import { multicastError } from "./multicast_route.ts";
-import { closeSocket, receive, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
+import { serverSecurity, type SocketSecurity } from "./socket_security.ts";
+import { closeSocket, receiveEach, SerialSender } from "./sockets.ts";
 
 /** Options of {@linkcode Nameserver}. */
 export interface NameserverOptions {
@@ -30,8 +31,8 @@ export interface NameserverOptions {
   /** In multicast mode, drop datagrams whose source is not an address of this host. */
   localOnly?: boolean | undefined;
   /**
-   * The address of this host in the change feed's own registration (no-multicast mode); default
-   * {@linkcode getOwnIp}.
+   * The address of this host in the change feed's own registration (no-multicast mode); default this host's
+   * first non-internal IPv4 address, else `127.0.0.1`.
    */
   advertisedAddress?: string | undefined;
   /** Settings in code: `nameserverPort`, `secureNameserverPort`, `broadcastPort`, `addressPublishPort`, keys... */
@@ -194,6 +195,23 @@ export class Nameserver {
     return Number(bound.slice(bound.lastIndexOf(":") + 1));
   }
 
+  /**
+   * Binds a REP socket for address queries with the given backend's security and starts answering on it.
+   *
+   * @param backend `unsecure_zmq` (port 5557) or `secure_zmq` (5558).
+   * @param port The port; 0 for a free one.
+   * @returns The bound port.
+   */
+  async #answerQueries(backend: PosttrollBackend, port: number): Promise<number> {
+    const security = await serverSecurity({ ...this.config, backend });
+    this.#security.push(security);
+    const socket = new zmq.Reply({ ...security.options, maxMessageSize: MAX_REQUEST });
+    this.#sockets.push(socket);
+    const bound = await this.#bind(socket, port);
+    this.#loops.push(this.#serve(socket));
+    return bound;
+  }
+
   async #start(): Promise<void> {
     if (this.#closed) throw new ClosedError("Starting the nameserver failed: it is closed");
     const cfg = this.config;
@@ -205,20 +223,10 @@ export class Nameserver {
     this.#ports.addressPublish = await this.#bind(feed, cfg.addressPublishPort);
     this.#feed = new SerialSender(feed);
     // Queries: 5557 always plain.
-    const plainSec = await serverSecurity({ ...cfg, backend: "unsecure_zmq" });
-    this.#security.push(plainSec);
-    const plain = new zmq.Reply({ ...plainSec.options, maxMessageSize: MAX_REQUEST });
-    this.#sockets.push(plain);
-    this.#ports.nameserver = await this.#bind(plain, cfg.nameserverPort);
-    this.#loops.push(this.#serve(plain));
+    this.#ports.nameserver = await this.#answerQueries("unsecure_zmq", cfg.nameserverPort);
     // 5558 with CURVE when the server keys are configured, whatever the backend.
     if (cfg.serverSecretKeyFile !== undefined && cfg.clientsPublicKeysDirectory !== undefined) {
-      const sec = await serverSecurity({ ...cfg, backend: "secure_zmq" });
-      this.#security.push(sec);
-      const secure = new zmq.Reply({ ...sec.options, maxMessageSize: MAX_REQUEST });
-      this.#sockets.push(secure);
-      this.#ports.secureNameserver = await this.#bind(secure, cfg.secureNameserverPort);
-      this.#loops.push(this.#serve(secure));
+      this.#ports.secureNameserver = await this.#answerQueries("secure_zmq", cfg.secureNameserverPort);
     } else {
       this.#log("warning", "No server keys configured: not listening on the secure nameserver port");
     }
@@ -312,14 +320,7 @@ export class Nameserver {
   }
 
   async #serve(socket: zmq.Reply): Promise<void> {
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      let frames: Uint8Array[];
-      try {
-        frames = await receive(socket, signal);
-      } catch {
-        return;
-      }
+    await receiveEach(socket, this.#abort.signal, async (frames) => {
       let reply: PosttrollMessage;
       try {
         reply = this.#answer(frames[0] ?? new Uint8Array(0));
@@ -330,9 +331,9 @@ export class Nameserver {
       try {
         await socket.send(reply.encode());
       } catch {
-        return;
+        return false;
       }
-    }
+    });
   }
 
   #answer(frame: Uint8Array): PosttrollMessage {
@@ -364,22 +365,15 @@ export class Nameserver {
   }
 
   async #intake(socket: zmq.Reply): Promise<void> {
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      let frames: Uint8Array[];
-      try {
-        frames = await receive(socket, signal);
-      } catch {
-        return;
-      }
+    await receiveEach(socket, this.#abort.signal, async (frames) => {
       try {
         // As Python: "ok" first, then the processing.
         await socket.send("ok");
       } catch {
-        return;
+        return false;
       }
       await this.#process(frames[0] ?? new Uint8Array(0));
-    }
+    });
   }
 
   async #process(frame: Uint8Array | string): Promise<void> {

@@ -4,11 +4,13 @@
  * @module
  */
 
+import { delay } from "../core/async.ts";
 import { ProtocolError } from "../core/errors.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import type { PyValue } from "./json.ts";
 import { PosttrollMessage } from "./message.ts";
-import { clientSecurity, request } from "./sockets.ts";
+import { clientSecurity } from "./socket_security.ts";
+import { request } from "./sockets.ts";
 
 /** One publisher as the nameserver lists it. */
 export interface AddressEntry {
@@ -51,7 +53,8 @@ export interface GetPubAddressOptions {
  *
  * @example
  * ```ts
- * import { nameserverUrl, resolveConfig } from "@x/pubsub/posttroll";
+ * import { nameserverUrl } from "./nameserver_client.ts";
+ * import { resolveConfig } from "@x/pubsub/posttroll";
  *
  * const cfg = resolveConfig({}, {});
  * console.log(nameserverUrl("ns1", cfg), nameserverUrl("tcp://ns1", cfg), nameserverUrl("tcp://ns1:1", cfg));
@@ -146,20 +149,33 @@ export async function getPubAddresses(
   names: readonly string[],
   options: GetPubAddressOptions = {},
 ): Promise<AddressEntry[]> {
-  const timeout = options.timeout ?? 10_000;
   const out: AddressEntry[] = [];
-  for (const name of names) {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      const left = Math.max(1, deadline - performance.now());
-      const found = await getPubAddress(name, { ...options, timeout: left });
-      if (found.length > 0 || performance.now() + timeout / 20 >= deadline) {
-        out.push(...found);
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, timeout / 20));
-      options.signal?.throwIfAborted();
-    }
-  }
+  for (const name of names) out.push(...await waitForPubAddress(name, options));
   return out;
+}
+
+/**
+ * Asks for a service's publishers (Python's loop in `get_pub_addresses`
+ * and `Subscribe`): again every `timeout`/20 until a reply lists something
+ * or `timeout` runs out, or once when `retry` is false.
+ *
+ * @param name The service.
+ * @param options Nameserver, timeout (the whole wait), settings, signal.
+ * @param retry Whether to ask again after an empty reply. Default true.
+ * @returns The entries of the last reply (empty when the time ran out).
+ * @throws {TimeoutError} When the nameserver did not answer in time.
+ */
+export async function waitForPubAddress(
+  name: string,
+  options: GetPubAddressOptions = {},
+  retry = true,
+): Promise<AddressEntry[]> {
+  const timeout = options.timeout ?? 10_000;
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    const found = await getPubAddress(name, { ...options, timeout: Math.max(1, deadline - performance.now()) });
+    if (found.length > 0 || !retry || performance.now() + timeout / 20 >= deadline) return found;
+    await delay(timeout / 20, options.signal);
+    options.signal?.throwIfAborted();
+  }
 }

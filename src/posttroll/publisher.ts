@@ -8,10 +8,12 @@
 import * as zmq from "zeromq";
 import { ClosedError, ConnectionError } from "../core/errors.ts";
 import { StatusChannel } from "../core/status.ts";
-import { AddressBroadcaster, announcement, getOwnIp } from "./broadcaster.ts";
+import { announcement } from "./announcement.ts";
+import { AddressBroadcaster, getOwnIp } from "./broadcaster.ts";
 import { type PosttrollConfig, type PosttrollConfigInit, resolveConfig } from "./config.ts";
 import { encodeConfigured, PosttrollMessage, type PosttrollMessageInit } from "./message.ts";
-import { closeSocket, SerialSender, serverSecurity, type SocketSecurity } from "./sockets.ts";
+import { serverSecurity, type SocketSecurity } from "./socket_security.ts";
+import { closeSocket, SerialSender } from "./sockets.ts";
 
 /** Options of {@linkcode Publisher}. */
 export interface PublisherOptions {
@@ -333,7 +335,7 @@ export interface NoisyPublisherOptions extends PublisherOptions {
    * `host:port`); absent or empty: UDP multicast to the group.
    */
   nameservers?: readonly string[] | undefined;
-  /** The address announced in the URI; default this host's IP ({@linkcode getOwnIp}). */
+  /** The address announced in the URI; default this host's first non-internal IPv4 address, else `127.0.0.1`. */
   advertisedAddress?: string | undefined;
   /** Time between announcements, in ms. Default 2000. */
   broadcastInterval?: number | undefined;

@@ -1,21 +1,18 @@
 /**
- * ZeroMQ plumbing shared by the PostTroll clients: socket options from the
- * settings (TCP keepalive, CURVE), receives raced against an `AbortSignal`
- * (zeromq's `receiveTimeout` crashes Deno 2.9.6), a serialised sender, and
- * closing: waiting until libzmq destroyed a socket, reading socket events
- * safely, and leaving zeromq alone once the isolate unloads.
+ * ZeroMQ plumbing shared by the PostTroll clients: receives raced against an
+ * `AbortSignal` (zeromq's `receiveTimeout` crashes Deno 2.9.6), a request
+ * with a timeout, a serialised sender, and closing: waiting until libzmq
+ * destroyed a socket, reading socket events safely, and leaving zeromq alone
+ * once the isolate unloads. Socket options and CURVE are in
+ * `socket_security.ts`.
  *
  * @module
  */
 
 import * as zmq from "zeromq";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { setImmediate } from "node:timers";
-import { AuthError, ConnectionError, TimeoutError } from "../core/errors.ts";
-import { parseCertificate } from "./certificate.ts";
-import type { PosttrollConfig } from "./config.ts";
-import { ZapHandler } from "./zap.ts";
+import { delay, withDeadline } from "../core/async.ts";
+import { ConnectionError, TimeoutError } from "../core/errors.ts";
 
 let unloadingNow = false;
 // `deno test` (Deno 2.9.2 and later, denoland/deno#35695) frees every zeromq object when a test file ends, those
@@ -40,136 +37,6 @@ export function unloading(): boolean {
 /** The error of an operation refused because the isolate is unloading. */
 function unloadingError(what: string): ConnectionError {
   return new ConnectionError(`${what} failed: the process is exiting`);
-}
-
-/** Options every socket gets: keepalive from the settings, linger. */
-export function baseOptions(config: PosttrollConfig): Record<string, number> {
-  const o: Record<string, number> = { linger: 0 };
-  if (config.tcpKeepalive !== undefined) o.tcpKeepalive = config.tcpKeepalive;
-  if (config.tcpKeepaliveCnt !== undefined) o.tcpKeepaliveCount = config.tcpKeepaliveCnt;
-  if (config.tcpKeepaliveIdle !== undefined) o.tcpKeepaliveIdle = config.tcpKeepaliveIdle;
-  if (config.tcpKeepaliveIntvl !== undefined) o.tcpKeepaliveInterval = config.tcpKeepaliveIntvl;
-  return o;
-}
-
-async function readCert(path: string, what: string) {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new AuthError(`Reading the ${what} ${path} failed`, { cause: err });
-  }
-  try {
-    return parseCertificate(text, path);
-  } catch (err) {
-    throw new AuthError(`Reading the ${what} ${path} failed: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/**
- * The public keys of every `*.key` file in a directory, as posttroll's
- * authenticator loads them.
- *
- * @param dir The directory.
- * @returns The Z85 keys.
- * @throws {AuthError} When the directory or a file cannot be read.
- */
-export async function loadPublicKeys(dir: string): Promise<Set<string>> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    throw new AuthError(`Reading the clients' public keys directory ${dir} failed`, { cause: err });
-  }
-  const keys = new Set<string>();
-  for (const name of names.sort()) {
-    if (!name.endsWith(".key")) continue;
-    keys.add((await readCert(join(dir, name), "client public key file")).publicKey);
-  }
-  return keys;
-}
-
-/** A socket's security: what to add to its options, and what to release after. */
-export interface SocketSecurity {
-  /** Options for the zeromq socket constructor. */
-  options: Record<string, string | number | boolean>;
-  /** Releases the ZAP registration (servers only). */
-  release(): void;
-}
-
-/**
- * The options of a binding (server) socket: under `secure_zmq` a CURVE
- * server whose clients are checked by this process's ZAP handler against
- * the clients directory (and the address allow-list); under `unsecure_zmq`
- * plain, with the allow-list enforced by ZAP where set.
- *
- * @param config The settings.
- * @returns The options and a release function.
- * @throws {AuthError} When the key files cannot be read.
- */
-export async function serverSecurity(config: PosttrollConfig): Promise<SocketSecurity> {
-  const options: Record<string, string | number | boolean> = baseOptions(config);
-  const addresses = config.authorizedClientAddresses;
-  if (config.backend !== "secure_zmq") {
-    if (addresses === undefined) return { options, release: () => {} };
-    const zap = await ZapHandler.acquire();
-    const domain = zap.register({ keys: undefined, addresses: new Set(addresses) });
-    options.zapDomain = domain;
-    return { options, release: () => zap.unregister(domain) };
-  }
-  if (config.serverSecretKeyFile === undefined || config.clientsPublicKeysDirectory === undefined) {
-    throw new AuthError(
-      "Creating a CURVE server socket failed: serverSecretKeyFile and clientsPublicKeysDirectory must both be set",
-    );
-  }
-  const cert = await readCert(config.serverSecretKeyFile, "server secret key file");
-  if (cert.secretKey === undefined) {
-    throw new AuthError(
-      `Reading the server secret key file ${config.serverSecretKeyFile} failed: it has no secret-key`,
-    );
-  }
-  const keys = await loadPublicKeys(config.clientsPublicKeysDirectory);
-  const zap = await ZapHandler.acquire();
-  const domain = zap.register({ keys, addresses: addresses === undefined ? undefined : new Set(addresses) });
-  options.curveServer = true;
-  options.curveSecretKey = cert.secretKey;
-  options.curvePublicKey = cert.publicKey;
-  options.zapDomain = domain;
-  return { options, release: () => zap.unregister(domain) };
-}
-
-/**
- * The options of a connecting (client) socket: under `secure_zmq` (or when
- * `backend` says so) a CURVE client with this client's key pair and the
- * servers' public key.
- *
- * @param config The settings.
- * @param backend The backend of the peer; default the configured one.
- * @returns The options.
- * @throws {AuthError} When the key files cannot be read.
- */
-export async function clientSecurity(
-  config: PosttrollConfig,
-  backend: string = config.backend,
-): Promise<Record<string, string | number | boolean>> {
-  const options: Record<string, string | number | boolean> = baseOptions(config);
-  if (backend !== "secure_zmq") return options;
-  if (config.clientSecretKeyFile === undefined || config.serverPublicKeyFile === undefined) {
-    throw new AuthError(
-      "Creating a CURVE client socket failed: clientSecretKeyFile and serverPublicKeyFile must both be set",
-    );
-  }
-  const own = await readCert(config.clientSecretKeyFile, "client secret key file");
-  if (own.secretKey === undefined) {
-    throw new AuthError(
-      `Reading the client secret key file ${config.clientSecretKeyFile} failed: it has no secret-key`,
-    );
-  }
-  const server = await readCert(config.serverPublicKeyFile, "server public key file");
-  options.curveServerKey = server.publicKey;
-  options.curvePublicKey = own.publicKey;
-  options.curveSecretKey = own.secretKey;
-  return options;
 }
 
 /** The longest pause between two readability checks of an idle socket, in ms. */
@@ -211,16 +78,35 @@ export async function receive(socket: zmq.Readable & zmq.Socket, signal: AbortSi
       await new Promise<void>((resolve) => setImmediate(resolve));
       continue;
     }
-    const delay = Math.min(2 ** polls++, MAX_POLL_DELAY);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, delay);
-      function done() {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
+    await delay(Math.min(2 ** polls++, MAX_POLL_DELAY), signal);
+  }
+}
+
+/**
+ * Receives messages one after another ({@linkcode receive}) and hands each
+ * message's frames to `onFrames`, waiting for it before the next receive,
+ * until the signal aborts, a receive fails (the socket closed), or
+ * `onFrames` returns `false`. The request loops of the nameserver, the ZAP
+ * handler and the address listener are this loop.
+ *
+ * @param socket The socket.
+ * @param signal Ends the loop.
+ * @param onFrames Handles one message; `false` stops the loop.
+ * @returns A promise that resolves when the loop ended (it never rejects unless `onFrames` throws).
+ */
+export async function receiveEach(
+  socket: zmq.Readable & zmq.Socket,
+  signal: AbortSignal,
+  onFrames: (frames: Buffer[]) => Promise<boolean | void> | boolean | void,
+): Promise<void> {
+  while (!signal.aborted) {
+    let frames: Buffer[];
+    try {
+      frames = await receive(socket, signal);
+    } catch {
+      return;
+    }
+    if ((await onFrames(frames)) === false) return;
   }
 }
 
@@ -274,13 +160,7 @@ export async function followEvents(events: zmq.Observer, onEvent: (event: zmq.Ev
  * @returns Whether it settled in time.
  */
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await withDeadline(ms, promise.then(() => true, () => true)).catch(() => false);
 }
 
 /**

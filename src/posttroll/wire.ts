@@ -1,11 +1,10 @@
 /**
  * The PostTroll wire format, byte-compatible with Python posttroll 1.16,
  * for writing a peer or a fake: the `pytroll://` frame, the message encoder,
- * and Python's `json` and `datetime` formats it carries. Runs on Deno and
- * Node (the message encoder reads the host name through `node:os`).
- *
- * For now it repeats the codec exports of `@x/pubsub/posttroll`, which
- * will drop them.
+ * Python's `json` and `datetime` formats it carries, the address
+ * announcement, and ZMQ certificate files. Runs on Deno and Node, not in
+ * browsers: the message encoder reads the default sender's user and host
+ * names through `node:os`.
  *
  * @example A frame, encoded and decoded
  * ```ts
@@ -19,32 +18,26 @@
  * @module
  */
 
+export { announcement, type AnnouncementInit } from "./announcement.ts";
+export { type CurveCertificate, formatCertificate, parseCertificate } from "./certificate.ts";
 export {
-  checkField,
-  checkVersion,
   CURRENT_MESSAGE_VERSION,
   type DecodedFrame,
   decodeFrame,
   encodeData,
   encodeFrame,
   type FrameInit,
-  frameText,
-  isTruthy,
   MAGIC,
   type PosttrollMime,
-  renderVersion,
 } from "./codec.ts";
+export { parseIsoformat, PyDateTime, type PyDateTimeFields } from "./datetime.ts";
 export {
-  containsDatetime,
-  floatRepr,
   pyDumps,
   type PyDumpsOptions,
   pyEntries,
   PyFloat,
   pyLoads,
   type PyLoadsOptions,
-  pyQuote,
   type PyValue,
 } from "./json.ts";
-export { parseIsoformat, PyDateTime, type PyDateTimeFields } from "./datetime.ts";
-export { encodeMessage } from "./message.ts";
+export { encodeMessage, type PosttrollMessageInit } from "./message.ts";

@@ -8,7 +8,8 @@
  */
 
 import * as zmq from "zeromq";
-import { receive, unloading } from "./sockets.ts";
+import { delay } from "../core/async.ts";
+import { receiveEach, unloading } from "./sockets.ts";
 
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 
@@ -108,7 +109,7 @@ export class ZapHandler {
             ZapHandler.#starting = undefined;
             throw err;
           }
-          await new Promise((resolve) => setTimeout(resolve, 10));
+          await delay(10);
         }
       }
       const handler = new ZapHandler(socket);
@@ -121,20 +122,14 @@ export class ZapHandler {
   }
 
   async #run(): Promise<void> {
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await receive(this.#socket, this.#abort.signal);
-      } catch {
-        return;
-      }
+    await receiveEach(this.#socket, this.#abort.signal, async (frames) => {
       const [status, reason] = decideZap(frames, this.#policies);
       try {
         await this.#socket.send([frames[0] ?? "1.0", frames[1] ?? "", status, reason, "", ""]);
       } catch {
-        return;
+        return false;
       }
-    }
+    });
   }
 
   /**

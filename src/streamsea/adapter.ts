@@ -4,6 +4,7 @@
  * @module
  */
 
+import { decodeBase64, encodeBase64 } from "../core/base64.ts";
 import { ClosedError } from "../core/errors.ts";
 import type {
   Capabilities,
@@ -47,26 +48,12 @@ export interface StreamSeaPubSubOptions extends StreamSeaClientOptions {
   maxPayload?: number | undefined;
 }
 
-const CHUNK = 0x8000;
+/** ASCII whitespace, which `atob` (the envelope's reader until now) skipped and core's strict decoder refuses. */
+const ASCII_SPACE = /[\t\n\f\r ]/g;
 
-function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  }
-  return btoa(bin);
-}
-
-function fromBase64(text: string): Uint8Array | undefined {
-  let bin: string;
-  try {
-    bin = atob(text);
-  } catch {
-    return undefined;
-  }
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+/** An envelope's `$data`: standard-alphabet base64 as `atob` reads it (ASCII whitespace skipped), or `undefined`. */
+function envelopeBytes(text: string): Uint8Array | undefined {
+  return decodeBase64(text.replace(ASCII_SPACE, ""), { alphabet: "standard" });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -75,7 +62,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function envelopeMessage(stream: string, payload: unknown, groupId: string | undefined): StreamSeaMessage {
   if (isRecord(payload) && typeof payload.$data === "string") {
-    const data = fromBase64(payload.$data);
+    const data = envelopeBytes(payload.$data);
     if (data !== undefined) {
       const raw = payload.$headers;
       const headers = new Headers();
@@ -211,7 +198,7 @@ export class StreamSeaPubSub implements PubSub<StreamSeaMessage> {
     if (this.#closed) throw new ClosedError(`${action} failed: the client is closed`);
     let payload: unknown;
     if (this.#format === "envelope") {
-      const env: Record<string, unknown> = { $data: toBase64(bytes) };
+      const env: Record<string, unknown> = { $data: encodeBase64(bytes) };
       if (options.headers !== undefined) {
         const h: Record<string, string> = {};
         new Headers(options.headers).forEach((v, k) => h[k] = v);

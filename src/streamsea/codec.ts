@@ -45,7 +45,16 @@ export interface JwtCredentials {
  */
 export type CredentialOptions = BasicCredentials | JwtCredentials;
 
-/** The WebSocket path of a stream-sea server. */
+/**
+ * The WebSocket path of a stream-sea server.
+ *
+ * @example
+ * ```ts
+ * import { STREAMS_PATH } from "@x/pubsub/streamsea/wire";
+ *
+ * console.log(new URL(STREAMS_PATH, "ws://localhost:3104").href); // ws://localhost:3104/api/v1/streams
+ * ```
+ */
 export const STREAMS_PATH = "/api/v1/streams";
 
 /**
@@ -53,7 +62,7 @@ export const STREAMS_PATH = "/api/v1/streams";
  *
  * @example
  * ```ts
- * import { encodeAuthenticate } from "@x/pubsub/streamsea";
+ * import { encodeAuthenticate } from "@x/pubsub/streamsea/wire";
  *
  * console.log(encodeAuthenticate(1, { type: "basic", clientId: "abc", clientSecret: "def123" }));
  * // {"id":1,"action":"authenticate","payload":{"type":"basic","clientId":"abc","clientSecret":"def123"}}
@@ -79,7 +88,7 @@ export function encodeAuthenticate(
  *
  * @example
  * ```ts
- * import { encodeSubscribe } from "@x/pubsub/streamsea";
+ * import { encodeSubscribe } from "@x/pubsub/streamsea/wire";
  *
  * console.log(encodeSubscribe(2, "boiler_data")); // {"id":2,"action":"subscribe","payload":"boiler_data"}
  * ```
@@ -121,7 +130,16 @@ export interface ServerFrame {
   readonly error: string | undefined;
 }
 
-/** The default largest server frame the client accepts, in UTF-16 code units: 64 MiB. */
+/**
+ * The default largest server frame the client accepts, in UTF-16 code units: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_FRAME } from "@x/pubsub/streamsea/wire";
+ *
+ * console.log(DEFAULT_MAX_FRAME / 1024 / 1024); // 64
+ * ```
+ */
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -148,7 +166,7 @@ function parseJson(text: string, who: string): unknown {
  *
  * @example
  * ```ts
- * import { decodeServerFrame } from "@x/pubsub/streamsea";
+ * import { decodeServerFrame } from "@x/pubsub/streamsea/wire";
  *
  * const f = decodeServerFrame('{"id":1,"action":"authenticate","success":true,"payload":{"jailId":"j"}}');
  * console.log(f.id, f.success); // 1 true
@@ -214,7 +232,7 @@ function clientFail(what: string): never {
  *
  * @example
  * ```ts
- * import { decodeClientFrame } from "@x/pubsub/streamsea";
+ * import { decodeClientFrame } from "@x/pubsub/streamsea/wire";
  *
  * const f = decodeClientFrame('{"id":2,"action":"subscribe","payload":"boiler_data"}');
  * console.log(f.action, "stream" in f ? f.stream : ""); // subscribe boiler_data
@@ -272,7 +290,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
  *
  * @example
  * ```ts
- * import { isUuid } from "@x/pubsub/streamsea";
+ * import { isUuid } from "./codec.ts";
  *
  * console.log(isUuid(crypto.randomUUID()), isUuid("workers")); // true false
  * ```
@@ -311,7 +329,7 @@ const NAMESPACE = new Uint8Array([
  *
  * @example
  * ```ts
- * import { groupIdFromName } from "@x/pubsub/streamsea";
+ * import { groupIdFromName } from "@x/pubsub/streamsea/wire";
  *
  * console.log(await groupIdFromName("workers") === await groupIdFromName("workers")); // true
  * ```

@@ -90,7 +90,7 @@ function evaluate(expr: unknown, message: unknown, streamName: string, depth: nu
  *
  * @example
  * ```ts
- * import { matchesFilter } from "@x/pubsub/streamsea";
+ * import { matchesFilter } from "@x/pubsub/streamsea/wire";
  *
  * const f = { t: "eq", e: [{ t: "path", e: "side" }, { t: "string", e: "port" }] };
  * console.log(matchesFilter(f, { side: "port" }, "boats"), matchesFilter(f, {}, "boats")); // true false

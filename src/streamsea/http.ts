@@ -5,6 +5,8 @@
  * @module
  */
 
+import { encodeBase64 } from "../core/base64.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { SchemaValidationError, StreamSeaError } from "./errors.ts";
 import { checkSchemaDefinition, type SchemaDefinition, validate, type ValidateOptions } from "./schema.ts";
@@ -70,7 +72,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  *
  * @example
  * ```ts
- * import { baseUrl } from "@x/pubsub/streamsea";
+ * import { baseUrl } from "./http.ts";
  *
  * console.log(baseUrl({ remoteHost: "127.0.0.1", remotePort: 3104 }, "ws"));
  * // ws://127.0.0.1:3104/api/v1
@@ -106,7 +108,7 @@ export function baseUrl(
  *
  * @example
  * ```ts
- * import { checkStream } from "@x/pubsub/streamsea";
+ * import { checkStream } from "./http.ts";
  *
  * console.log(checkStream("boiler_data", "Publishing")); // boiler_data
  * ```
@@ -135,10 +137,7 @@ function checkCredentials(options: StreamSeaConnectionOptions, action: string): 
 }
 
 function basic(clientId: string, clientSecret: string): string {
-  const bytes = new TextEncoder().encode(`${clientId}:${clientSecret}`);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
+  return `Basic ${encodeBase64(new TextEncoder().encode(`${clientId}:${clientSecret}`))}`;
 }
 
 async function gzip(text: string): Promise<Uint8Array> {
@@ -149,12 +148,23 @@ async function gzip(text: string): Promise<Uint8Array> {
 /** The largest reply body read, in bytes: 16 MiB. */
 const MAX_REPLY = 16 * 1024 * 1024;
 
-async function readText(res: Response, max: number): Promise<string> {
-  if (res.body === null) return "";
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
+/**
+ * Reads a body whole, at most `max` bytes: past that, the body is cancelled
+ * and `tooLarge()` is thrown. (The fake server reads request bodies with it.)
+ *
+ * @param body The body.
+ * @param max The most bytes read.
+ * @param tooLarge Makes the error for a body over `max`.
+ * @returns The bytes.
+ */
+export async function readAtMost(
+  body: ReadableStream<Uint8Array>,
+  max: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
   let size = 0;
-  let text = "";
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -162,14 +172,20 @@ async function readText(res: Response, max: number): Promise<string> {
       size += value.length;
       if (size > max) {
         await reader.cancel().catch(() => {});
-        throw new ProtocolError(`the reply is larger than ${max} bytes`);
+        throw tooLarge();
       }
-      text += decoder.decode(value, { stream: true });
+      parts.push(value);
     }
   } finally {
     reader.releaseLock();
   }
-  return text + decoder.decode();
+  return concatBytes(parts, size);
+}
+
+async function readText(res: Response, max: number): Promise<string> {
+  if (res.body === null) return "";
+  const bytes = await readAtMost(res.body, max, () => new ProtocolError(`the reply is larger than ${max} bytes`));
+  return new TextDecoder().decode(bytes);
 }
 
 interface Reply {

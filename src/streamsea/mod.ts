@@ -8,7 +8,8 @@
  * contract.
  *
  * Web platform only (`fetch`, `WebSocket`, WebCrypto): it loads in
- * browsers and edge functions.
+ * browsers and edge functions. The subscription WebSocket's frames alone,
+ * for writing a server, a fake or a proxy, are `@x/pubsub/streamsea/wire`.
  *
  * @example Define, subscribe, publish
  * ```ts ignore
@@ -30,18 +31,12 @@
  */
 
 export { type StreamSeaPayloadFormat, StreamSeaPubSub, type StreamSeaPubSubOptions } from "./adapter.ts";
-export {
-  reconnectDelay,
-  type ReconnectOptions,
-  type ResolvedReconnectOptions,
-  resolveReconnectOptions,
-} from "../core/backoff.ts";
+export type { ReconnectOptions } from "../core/backoff.ts";
 export { type MessageFactory, StreamSeaClient, type StreamSeaClientOptions } from "./client.ts";
+export type { BasicCredentials, CredentialOptions, JwtCredentials } from "./codec.ts";
 export { SchemaValidationError, StreamSeaError } from "./errors.ts";
-export { type FilterExpression, matchesFilter } from "./filter.ts";
+export type { FilterExpression } from "./filter.ts";
 export {
-  baseUrl,
-  checkStream,
   defineStream,
   describeStream,
   getSchemaVersionsVector,
@@ -54,27 +49,10 @@ export {
 export { createStreamSeaJwt, type StreamSeaJwtClaims } from "./jwt.ts";
 export { StreamSeaMessage, type StreamSeaMessageInit } from "./message.ts";
 export {
-  type BasicCredentials,
-  type ClientFrame,
-  type CredentialOptions,
-  decodeClientFrame,
-  decodeServerFrame,
-  DEFAULT_MAX_FRAME,
-  encodeAuthenticate,
-  encodeSubscribe,
-  groupIdFromName,
-  isUuid,
-  type JwtCredentials,
-  type ReceivedCredentials,
-  type ServerFrame,
-  STREAMS_PATH,
-} from "./codec.ts";
-export {
   checkSchemaDefinition,
   type EnumSchemaField,
   FieldType,
   formatStreamSeaDate,
-  formatViolations,
   isSchemaDefinition,
   isStreamSeaDate,
   type ObjectSchemaField,
@@ -87,20 +65,3 @@ export {
   type ValidateOptions,
 } from "./schema.ts";
 export type { StreamSeaSubscribeOptions } from "./subscription.ts";
-export type { PubSubError } from "../core/errors.ts";
-export type { Message } from "../core/message.ts";
-export type { WebSocketConstructor } from "../core/open_web_socket.ts";
-export type {
-  Capabilities,
-  DeliveryGuarantee,
-  PublishChunk,
-  PublishData,
-  PublishOptions,
-  PublishReceipt,
-  PubSub,
-  SubscribeOptions,
-  WritableOptions,
-} from "../core/pubsub.ts";
-export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
-export type { OverflowPolicy, StreamOptions } from "../core/source.ts";
-export type { Subscription } from "../core/subscription.ts";

@@ -425,7 +425,7 @@ export function validate(payload: unknown, schema: SchemaDefinition, options: Va
  *
  * @example
  * ```ts
- * import { formatViolations } from "@x/pubsub/streamsea";
+ * import { formatViolations } from "./schema.ts";
  *
  * console.log(formatViolations([{ path: "a", message: "is missing" }])); // [ "a is missing" ]
  * ```

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { delay, withDeadline } from "../core/async.ts";
 import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
 import { isPausable, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { StatusChannel } from "../core/status.ts";
@@ -117,22 +118,30 @@ function send(ws: WebSocket, text: string): void {
   } catch { /* closing under us: the close event follows */ }
 }
 
-function closeSocket(ws: WebSocket): Promise<void> {
-  if (ws.readyState === 3 /* CLOSED */) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(done, 2000);
-    function done() {
-      clearTimeout(timer);
-      ws.removeEventListener("close", done);
-      resolve();
-    }
-    ws.addEventListener("close", done);
-    try {
-      ws.close(1000);
-    } catch {
-      done();
-    }
-  });
+/** How long closing a socket waits for its close event. */
+const CLOSE_WAIT_MS = 2000;
+
+/**
+ * Closes a WebSocket and waits for its close event, at most 2 s; never
+ * rejects. (The fake server closes its side with it too.)
+ *
+ * @param ws The socket; nothing is done when it is closed already.
+ * @param code The close code. Default 1000.
+ * @param reason The close reason, if any.
+ * @returns Once the socket closed or the wait ended.
+ */
+export async function closeSocket(ws: WebSocket, code = 1000, reason?: string): Promise<void> {
+  if (ws.readyState === 3 /* CLOSED */) return;
+  const closed = (signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      ws.addEventListener("close", () => resolve(), { once: true, signal });
+      try {
+        ws.close(code, reason);
+      } catch {
+        resolve();
+      }
+    });
+  await withDeadline(CLOSE_WAIT_MS, closed).catch(() => {});
 }
 
 /** The push source behind a stream-sea subscription. */
@@ -149,7 +158,6 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
   /** Messages taken off a paused socket's last frame (one batch), waiting for room in order. */
   #waiting = 0;
   #tail: Promise<void> = Promise.resolve();
-  #sleep: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #connects = 0;
   readonly #closing = new Set<Promise<void>>();
 
@@ -173,10 +181,6 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
   }
 
   async cancel(): Promise<void> {
-    if (this.#sleep !== undefined) {
-      clearTimeout(this.#sleep.timer);
-      this.#sleep.wake();
-    }
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws !== undefined) await closeSocket(ws);
@@ -420,10 +424,7 @@ export class StreamSeaSource implements PushSource<StreamSeaMessage> {
       }
       const delayMs = reconnectDelay(attempt, policy);
       s.status.emit("reconnecting", { stream: s.stream, attempt, delayMs });
-      await new Promise<void>((wake) => {
-        this.#sleep = { timer: setTimeout(wake, delayMs), wake };
-      });
-      this.#sleep = undefined;
+      await delay(delayMs, this.#ctl.signal); // the subscription's end (aborted before cancel()) ends the wait
       if (this.#ctl.signal.aborted) return;
       try {
         await this.#connect();

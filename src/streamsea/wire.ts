@@ -1,10 +1,8 @@
 /**
  * The stream-sea wire format, for writing a server, a fake or a proxy: the
- * JSON frames of the subscription WebSocket both ways, and the credentials
- * they carry. Pure functions, no I/O; loads in browsers.
- *
- * For now it repeats the codec exports of `@x/pubsub/streamsea`, which
- * will drop them.
+ * JSON frames of the subscription WebSocket both ways, the credentials
+ * they carry, and the JWT filter a server applies to each delivery. Pure
+ * functions, no I/O; loads in browsers.
  *
  * @example A subscribe frame, as the server reads it
  * ```ts
@@ -27,9 +25,9 @@ export {
   encodeAuthenticate,
   encodeSubscribe,
   groupIdFromName,
-  isUuid,
   type JwtCredentials,
   type ReceivedCredentials,
   type ServerFrame,
   STREAMS_PATH,
 } from "./codec.ts";
+export { type FilterExpression, matchesFilter } from "./filter.ts";

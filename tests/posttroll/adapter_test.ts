@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { PosttrollPubSub } from "../../src/posttroll/adapter.ts";
 import type { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
+import { delay } from "../../src/core/async.ts";
 
 Deno.test("PosttrollPubSub sends JSON payloads as application/json and the type header as the type", async () => {
   await using ps = new PosttrollPubSub({ host: "127.0.0.1" });
@@ -54,7 +55,7 @@ Deno.test("PosttrollPubSub finds another adapter's publisher through the nameser
   const deadline = Date.now() + 5000;
   while (got === undefined && Date.now() < deadline) {
     await a.publish("news/today", "hello");
-    await new Promise((r) => setTimeout(r, 30));
+    await delay(30);
   }
   await reading;
   assert.equal(got?.topic, "news/today");

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { configFromEnv, configFromFiles, configPaths, literalEval, resolveConfig } from "../../src/posttroll/config.ts";
-import { baseOptions } from "../../src/posttroll/sockets.ts";
+import { baseOptions } from "../../src/posttroll/socket_security.ts";
 import { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { Publisher } from "../../src/posttroll/publisher.ts";
+import { delay } from "../../src/core/async.ts";
 
 Deno.test("literalEval() reads values as ast.literal_eval, else keeps the string", () => {
   assert.equal(literalEval("5557"), 5557);
@@ -114,7 +115,6 @@ Deno.test("Publisher picks a port in [pubMinPort, pubMaxPort) when the range is 
 
 Deno.test("authorizedClientAddresses admits only the listed client addresses (ZAP on a plain socket)", async () => {
   const { subscribe } = await import("../../src/posttroll/subscriber.ts");
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   await using open = await new Publisher({ host: "127.0.0.1", config: { authorizedClientAddresses: ["127.0.0.1"] } })
     .start();
   await using closed = await new Publisher({ host: "127.0.0.1", config: { authorizedClientAddresses: ["10.9.9.9"] } })
@@ -132,12 +132,12 @@ Deno.test("authorizedClientAddresses admits only the listed client addresses (ZA
   for (let i = 0; i < 100 && !got; i++) {
     await open.send({ subject: "/a", data: "x" });
     await closed.send({ subject: "/a", data: "x" });
-    await sleep(20);
+    await delay(20);
   }
   await reading;
   for (let i = 0; i < 10; i++) {
     await closed.send({ subject: "/a", data: "x" });
-    await sleep(10);
+    await delay(10);
   }
   assert.equal(bGot, 0);
   reader.releaseLock();

@@ -10,8 +10,7 @@ import { subscribe } from "../../src/posttroll/subscriber.ts";
 import { decideZap, z85Encode } from "../../src/posttroll/zap.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
 import type { PosttrollConfigInit } from "../../src/posttroll/config.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { delay } from "../../src/core/async.ts";
 
 async function pki() {
   const dir = await Deno.makeTempDir({ prefix: "posttroll-keys-" });
@@ -123,13 +122,13 @@ Deno.test("A CURVE publisher is received by an allowed client and not by a rogue
   const deadline = Date.now() + 5000;
   while (!done && Date.now() < deadline) {
     await pub.send({ subject: "/secret", data: "s" });
-    await sleep(20);
+    await delay(20);
   }
   assert.equal((await first).value?.payload, "s");
   // Keep sending a while: the rogue and the plain client must get nothing.
   for (let i = 0; i < 20; i++) {
     await pub.send({ subject: "/secret", data: "s" });
-    await sleep(10);
+    await delay(10);
   }
   assert.equal(rogueGot, 0);
   assert.equal(plainGot, 0);
@@ -162,7 +161,9 @@ Deno.test("CURVE settings with missing or broken key files fail with AuthError",
       host: "127.0.0.1",
       config: { ...keys.serverSide, serverSecretKeyFile: keys.server.publicFile },
     }).start(),
-    AuthError,
+    (err: unknown) =>
+      err instanceof AuthError &&
+      /^Reading the server secret key file .* failed: it has no secret-key$/.test(err.message),
   );
   await assert.rejects(
     new Publisher({
@@ -173,4 +174,16 @@ Deno.test("CURVE settings with missing or broken key files fail with AuthError",
   );
   const sub = subscribe({ addresses: ["tcp://127.0.0.1:9"], nameserver: false, config: { backend: "secure_zmq" } });
   await assert.rejects(sub.ready, AuthError);
+  // A public certificate given as the client's key pair.
+  const pub = subscribe({
+    addresses: ["tcp://127.0.0.1:9"],
+    nameserver: false,
+    config: { ...keys.clientSide("client"), clientSecretKeyFile: keys.client.publicFile },
+  });
+  await assert.rejects(
+    pub.ready,
+    (err: unknown) =>
+      err instanceof AuthError &&
+      /^Reading the client secret key file .* failed: it has no secret-key$/.test(err.message),
+  );
 });

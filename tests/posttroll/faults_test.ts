@@ -8,8 +8,7 @@ import { generateKeys } from "../../src/posttroll/keys.ts";
 import type { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { Publisher } from "../../src/posttroll/publisher.ts";
 import { type PosttrollSubscription, subscribe } from "../../src/posttroll/subscriber.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { delay } from "../../src/core/async.ts";
 
 /** Rejects when `p` does not settle within `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -65,7 +64,7 @@ async function joined(pub: Publisher, got: PosttrollMessage[], since = got.lengt
   while (!got.slice(since).some(from)) {
     if (Date.now() > deadline) throw new Error(`${pub.url} never reached the subscriber`);
     await pub.send({ subject: "/probe", data: pub.url });
-    await sleep(20);
+    await delay(20);
   }
 }
 
@@ -86,7 +85,7 @@ Deno.test('subscribe() with malformed: "drop" counts each dropped frame and repo
   await pub.send({ subject: "/x", data: "3" });
   await within(
     (async () => {
-      while (texts(got, "/x").length < 3) await sleep(5);
+      while (texts(got, "/x").length < 3) await delay(5);
     })(),
     5000,
     "three good messages",
@@ -118,7 +117,7 @@ Deno.test("subscribe() reports a frame above maxMessageSize, keeps the other pub
   void failure.then((e) => reported = e, () => {});
   while (reported === undefined && i < 500) {
     await b.send({ subject: "/b", data: `${i++}` });
-    await sleep(10);
+    await delay(10);
   }
   const e = await failure;
   assert.ok(e.error instanceof ProtocolError, String(e.error));
@@ -128,7 +127,7 @@ Deno.test("subscribe() reports a frame above maxMessageSize, keeps the other pub
   await b.send({ subject: "/b", data: "last" });
   await within(
     (async () => {
-      while (!texts(got, "/b").includes("last")) await sleep(5);
+      while (!texts(got, "/b").includes("last")) await delay(5);
     })(),
     5000,
     "B's messages",
@@ -178,7 +177,7 @@ Deno.test("subscribe() as a CURVE client holding the wrong server key reports an
     for (let i = 0; i < 10; i++) await pub.send({ subject: "/secret", data: `${i}` });
     await within(
       (async () => {
-        while (texts(fine, "/secret").length < 10) await sleep(5);
+        while (texts(fine, "/secret").length < 10) await delay(5);
       })(),
       5000,
       "the good client's messages",
@@ -220,7 +219,7 @@ Deno.test("A publisher restart: the subscriber reports the outage, and the new p
     const before = second.unheard;
     await second.send({ subject: "/x", data: `${i}` });
     (second.unheard > before ? unheard : heard).push(`${i}`);
-    await sleep(5);
+    await delay(5);
   }
   assert.ok(joinedAt !== undefined, "the subscriber's subscription reached the new publisher");
   assert.ok(unheard.length > 0, "frames were sent before the subscriber came back");
@@ -229,7 +228,7 @@ Deno.test("A publisher restart: the subscriber reports the outage, and the new p
   await second.send({ subject: "/x", data: "last" });
   await within(
     (async () => {
-      while (!texts(got, "/x").includes("last")) await sleep(5);
+      while (!texts(got, "/x").includes("last")) await delay(5);
     })(),
     5000,
     "the last message",

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Nameserver } from "../../src/posttroll/nameserver.ts";
 import { getPubAddress } from "../../src/posttroll/nameserver_client.ts";
 import { publish } from "../../src/posttroll/publisher.ts";
+import { delay } from "../../src/core/async.ts";
 
 /**
  * Multicast confined to loopback: the group is joined and sent to through 127.0.0.1 only
@@ -46,7 +47,7 @@ Deno.test({
         config: { nameserverPort: ns.ports.nameserver },
         timeout: 2000,
       });
-      if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
+      if (found.length === 0) await delay(100);
     }
     assert.equal(found.length, 1);
     assert.match(found[0]!.URI, /^tcp:\/\/127\.0\.0\.1:\d+$/);
@@ -54,7 +55,8 @@ Deno.test({
 });
 
 Deno.test("AddressBroadcaster refuses a group outside 224-239, as Python does", async () => {
-  const { AddressBroadcaster, announcement } = await import("../../src/posttroll/broadcaster.ts");
+  const { AddressBroadcaster } = await import("../../src/posttroll/broadcaster.ts");
+  const { announcement } = await import("../../src/posttroll/announcement.ts");
   const { resolveConfig } = await import("../../src/posttroll/config.ts");
   const msg = announcement({ name: "x", services: ["x"], uri: "tcp://127.0.0.1:1", backend: "unsecure_zmq" });
   assert.throws(() => new AddressBroadcaster(msg, resolveConfig({ mcGroup: "10.0.0.1" }, {})), RangeError);

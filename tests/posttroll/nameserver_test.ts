@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { Nameserver } from "../../src/posttroll/nameserver.ts";
-import { getPubAddress, getPubAddresses, nameserverUrl } from "../../src/posttroll/nameserver_client.ts";
+import {
+  getPubAddress,
+  getPubAddresses,
+  nameserverUrl,
+  waitForPubAddress,
+} from "../../src/posttroll/nameserver_client.ts";
 import { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { resolveConfig } from "../../src/posttroll/config.ts";
 import { request } from "../../src/posttroll/sockets.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
+import { delay } from "../../src/core/async.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 /** The next frame of a SUB socket, or undefined after `ms` (polling `readable`: see the zeromq pitfall). */
@@ -15,7 +20,7 @@ async function nextFrame(socket: zmq.Subscriber, ms: number): Promise<string | u
   const deadline = Date.now() + ms;
   while (!socket.readable) {
     if (Date.now() > deadline) return undefined;
-    await sleep(5);
+    await delay(5);
   }
   return text((await socket.receive())[0]!);
 }
@@ -135,7 +140,7 @@ Deno.test("Nameserver ages out stale addresses and publishes the removal as Pyth
   const isRemoval = (f: string) => f.includes('"status": false') && f.includes(":40000");
   while (!frames.some(isRemoval) && Date.now() < deadline) {
     if (feed.readable) frames.push(text((await feed.receive())[0]!));
-    else await sleep(20);
+    else await delay(20);
   }
   const removal = frames.find(isRemoval);
   assert.ok(removal !== undefined, "no removal notice");
@@ -174,7 +179,7 @@ Deno.test("Nameserver answers malformed requests with an empty reply and keeps s
     socket.connect(url);
     await socket.send(frame);
     const deadline = Date.now() + 2000;
-    while (!socket.readable && Date.now() < deadline) await sleep(5);
+    while (!socket.readable && Date.now() < deadline) await delay(5);
     assert.ok(socket.readable, `no reply to ${String(frame)}`);
     const reply = PosttrollMessage.decode((await socket.receive())[0]!);
     assert.equal(reply.subject, "/oper/ns");
@@ -281,4 +286,39 @@ Deno.test("Nameserver keeps at most maxEntries addresses", async () => {
     await getPubAddress("s4", { nameserver: "127.0.0.1", config: { nameserverPort: ns.ports.nameserver } }),
     [],
   );
+});
+
+Deno.test("getPubAddresses() asks again until a publisher registers; waitForPubAddress(name, options, false) asks once", async () => {
+  let empty = 0;
+  let onEmpty: (() => void) | undefined;
+  await using ns = new Nameserver({
+    host: "127.0.0.1",
+    multicast: false,
+    advertisedAddress: "127.0.0.1",
+    config: { nameserverPort: 0, broadcastPort: 0, addressPublishPort: 0 },
+    log: (_level, message) => {
+      if (message !== 'Query for "late": 0 found') return;
+      empty++;
+      onEmpty?.();
+    },
+  });
+  await ns.start();
+  const { nameserver, broadcast, addressPublish } = ns.ports;
+  const config = { nameserverPort: nameserver, broadcastPort: broadcast, addressPublishPort: addressPublish };
+  const where = { nameserver: "127.0.0.1", config };
+  assert.deepEqual(await waitForPubAddress("late", { ...where, timeout: 5000 }, false), []);
+  assert.equal(empty, 1);
+  // The retrying lookup: once the nameserver answered its first ask with nothing, the publisher registers.
+  const found = getPubAddresses(["late"], { ...where, timeout: 20_000 });
+  await new Promise<void>((resolve) => {
+    onEmpty = resolve;
+    if (empty > 1) resolve();
+  });
+  await request(
+    `tcp://127.0.0.1:${broadcast}`,
+    announce("late", "tcp://127.0.0.1:40002", ["late"]),
+    { linger: 0 },
+    2000,
+  );
+  assert.deepEqual((await found).map((e) => e.URI), ["tcp://127.0.0.1:40002"]);
 });

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { ProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import { publish, Publisher } from "../../src/posttroll/publisher.ts";
-import { normalizeTopic, subscribe } from "../../src/posttroll/subscriber.ts";
+import { subscribe } from "../../src/posttroll/subscriber.ts";
+import { normalizeTopic } from "../../src/posttroll/subscriber_source.ts";
 import type { PosttrollMessage } from "../../src/posttroll/message.ts";
 import { startTestNameserver } from "../../src/testing/posttroll/mod.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { delay } from "../../src/core/async.ts";
 
 /**
  * Keeps sending until `n` messages were read (ZeroMQ drops what a PUB sends before a SUB is
@@ -32,7 +32,7 @@ async function collect(
   while (got.length < n && failed === undefined) {
     if (Date.now() > deadline) throw new Error(`Only ${got.length} of ${n} messages arrived`);
     await send(i++);
-    await sleep(20);
+    await delay(20);
   }
   await reading;
   if (failed !== undefined) throw failed;
@@ -109,7 +109,7 @@ Deno.test("subscribe() with addrListener connects a publisher that starts later 
   assert.deepEqual(sub.addresses, [`tcp://127.0.0.1:${pub.port}`]);
   await pub.close();
   const deadline = Date.now() + 5000;
-  while (sub.addresses.length > 0 && Date.now() < deadline) await sleep(50);
+  while (sub.addresses.length > 0 && Date.now() < deadline) await delay(50);
   assert.deepEqual(sub.addresses, [], "the stopped publisher was not dropped");
   reader.releaseLock();
   await sub.close();
@@ -161,7 +161,7 @@ Deno.test("subscribe() fails with ProtocolError on a malformed frame, or skips i
   while (strictEnd === undefined) {
     assert.ok(Date.now() < deadline, "the strict subscription never failed");
     await burst();
-    await sleep(20);
+    await delay(20);
   }
   await strictRead;
   assert.ok(strictEnd instanceof ProtocolError, String(strictEnd));
@@ -228,9 +228,9 @@ Deno.test("request() gets a reply that comes late, without receiveTimeout", asyn
   const rep = new zmq.Reply({ linger: 0 });
   await rep.bind("tcp://127.0.0.1:*");
   const serving = (async () => {
-    while (!rep.readable) await sleep(5);
+    while (!rep.readable) await delay(5);
     await rep.receive();
-    await sleep(300);
+    await delay(300);
     await rep.send("late");
   })();
   const reply = await request(rep.lastEndpoint!, "q", { linger: 0 }, 3000);

@@ -3,6 +3,7 @@ import { StreamSeaClient, type StreamSeaClientOptions } from "../../src/streamse
 import { FakeStreamSea, type FakeStreamSeaOptions } from "../../src/testing/streamsea/mod.ts";
 import type { StreamSeaMessage } from "../../src/streamsea/mod.ts";
 import type { StatusEvent } from "../../src/core/status.ts";
+import { delay } from "../../src/core/async.ts";
 
 export const CLIENT = { clientId: "abc", clientSecret: "def123" } as const;
 
@@ -42,10 +43,6 @@ export async function within<T>(p: Promise<T>, ms = 5000, what = "waiting"): Pro
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Reads n messages from a reader. */
 export async function take(
   reader: ReadableStreamDefaultReader<StreamSeaMessage>,
@@ -72,7 +69,7 @@ export async function until(cond: () => boolean, ms = 5000, what = "condition"):
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`${what} was not met in ${ms} ms`);
-    await sleep(5);
+    await delay(5);
   }
 }
 

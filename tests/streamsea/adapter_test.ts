@@ -73,6 +73,19 @@ Deno.test("StreamSeaPubSub in envelope format reads plain payloads as JSON text"
   await ps.close();
 });
 
+Deno.test("StreamSeaPubSub in envelope format reads $data as atob does: whitespace skipped, standard alphabet only", async () => {
+  await using fake = await FakeStreamSea.start();
+  const ps = new StreamSeaPubSub({ ...fake.connection, ...CLIENT, format: "envelope" });
+  const sub = ps.subscribe("bin");
+  await within(sub.ready);
+  // Forgiving-base64 (WHATWG, what atob implements): ASCII whitespace is removed first; padding is optional but, when
+  // present, must bring the length to a multiple of 4; only + and / beyond letters and digits. "aGk" is "hi".
+  for (const $data of [" aG\tk=\n", "aGk", "-_8=", "aGk=="]) fake.publishLocal("bin", { $data });
+  const got = await take(sub.getReader(), 4);
+  assert.deepEqual(got.map((m) => m.text()), ["hi", "hi", '{"$data":"-_8="}', '{"$data":"aGk=="}']);
+  await ps.close();
+});
+
 Deno.test("StreamSeaPubSub rejects bad options", () => {
   assert.throws(() => new StreamSeaPubSub({ remoteHost: "h", ...CLIENT, format: "xml" as "json" }), TypeError);
   assert.throws(() => new StreamSeaPubSub({ remoteHost: "h", ...CLIENT, maxPayload: 0 }), RangeError);

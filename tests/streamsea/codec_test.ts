@@ -6,8 +6,8 @@ import {
   encodeAuthenticate,
   encodeSubscribe,
   groupIdFromName,
-  isUuid,
-} from "../../src/streamsea/mod.ts";
+} from "../../src/streamsea/wire.ts";
+import { isUuid } from "../../src/streamsea/codec.ts";
 
 // Golden frames of spec §7.2–§7.3, exactly as written there.
 const AUTH_BASIC =

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { FakeStreamSea } from "../../src/testing/streamsea/mod.ts";
 import { within } from "./_helpers.ts";
+import { delay } from "../../src/core/async.ts";
 
 const AUTH = `Basic ${btoa("abc:def123")}`;
 
@@ -206,7 +207,7 @@ Deno.test("FakeStreamSea pings every pingIntervalSeconds and keeps a socket that
     const deadline = Date.now() + 20_000;
     while (client.pings.length < 3) {
       if (Date.now() > deadline) throw new Error(`only ${client.pings.length} pings in 20 s`);
-      await new Promise((r) => setTimeout(r, 50));
+      await delay(50);
     }
     // Timers never fire early, so a load on the machine can only lengthen these gaps.
     const gaps = [client.pings[0]! - opened, client.pings[1]! - client.pings[0]!, client.pings[2]! - client.pings[1]!];

@@ -7,7 +7,7 @@
  */
 
 import { ProtocolError } from "../../src/core/errors.ts";
-import { decodeClientFrame, decodeServerFrame } from "../../src/streamsea/mod.ts";
+import { decodeClientFrame, decodeServerFrame } from "../../src/streamsea/wire.ts";
 import type { FuzzCase, FuzzOutcome } from "../_fuzz.ts";
 
 // Golden frames of spec §7.2–§7.3, as codec_test.ts checks them.

@@ -4,10 +4,10 @@ import {
   createStreamSeaJwt,
   type CredentialOptions,
   type FilterExpression,
-  matchesFilter,
   StreamSeaClient,
   StreamSeaError,
 } from "../../src/streamsea/mod.ts";
+import { matchesFilter } from "../../src/streamsea/wire.ts";
 import { FakeStreamSea, toSpkiPem } from "../../src/testing/streamsea/mod.ts";
 import { CLIENT, framesOf, record, take, until, within } from "./_helpers.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/core/errors.ts";
-import { StreamSeaError, type StreamSeaMessage, type Subscription } from "../../src/streamsea/mod.ts";
+import type { Subscription } from "../../mod.ts";
+import { StreamSeaError, type StreamSeaMessage } from "../../src/streamsea/mod.ts";
 import { env, within } from "./_helpers.ts";
 import { rng as prng } from "../_seeded.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AuthError, ConnectionError } from "../../src/core/errors.ts";
-import { reconnectDelay, resolveReconnectOptions } from "../../src/streamsea/mod.ts";
+import { reconnectDelay, resolveReconnectOptions } from "../../src/core/backoff.ts";
 import { env, framesOf, record, take, until, within } from "./_helpers.ts";
 
 const GROUP = "0f8fad5b-d9cb-469f-a165-70867728950e";

@@ -3,12 +3,12 @@ import {
   checkSchemaDefinition,
   FieldType,
   formatStreamSeaDate,
-  formatViolations,
   isSchemaDefinition,
   isStreamSeaDate,
   type SchemaDefinition,
   validate,
 } from "../../src/streamsea/mod.ts";
+import { formatViolations } from "../../src/streamsea/schema.ts";
 
 // The schema JSON of spec §6.1.
 const BOILER: SchemaDefinition = {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { AuthError, ClosedError, ConnectionError, OverflowError, ProtocolError } from "../../src/core/errors.ts";
-import { isUuid, StreamSeaClient, StreamSeaError, type StreamSeaMessage } from "../../src/streamsea/mod.ts";
-import { CLIENT, env, framesOf, record, sleep, take, until, within } from "./_helpers.ts";
+import { StreamSeaClient, StreamSeaError, type StreamSeaMessage } from "../../src/streamsea/mod.ts";
+import { isUuid } from "../../src/streamsea/codec.ts";
+import { delay } from "../../src/core/async.ts";
+import { CLIENT, env, framesOf, record, take, until, within } from "./_helpers.ts";
 
 const GROUP = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
@@ -92,7 +94,7 @@ Deno.test("subscribe() with wrong credentials fails with AuthError once, without
   assert.match(err.message, /Invalid credentials/);
   await assert.rejects(() => sub.getReader().read(), AuthError);
   assert.ok((await sub.closed) instanceof AuthError);
-  await sleep(30);
+  await delay(30);
   assert.equal(new Set(e.fake.frames.map((f) => f.connection)).size, 1);
   assert.equal(events.filter((ev) => ev.type === "reconnecting").length, 0);
   assert.equal(e.fake.connectionCount, 0);
@@ -254,7 +256,7 @@ Deno.test("overflow block stops reading a pausable socket, then loses nothing, b
   for (let i = 0; i < 3; i++) e.fake.publishLocal("s", { i });
   e.fake.publishLocal("s", [{ i: 3 }, { i: 4 }, { i: 5 }]);
   for (let i = 6; i < 20; i++) e.fake.publishLocal("s", { i });
-  await sleep(50);
+  await delay(50);
   // The buffer, and at most the rest of the frame read before the pause.
   assert.ok(held.buffered <= 2 + 3, `${held.buffered} held`);
   const got = await take(held.getReader(), 20);
@@ -300,7 +302,7 @@ Deno.test("a subscription survives the server's protocol pings while idle", asyn
   const events = record(e.client.status, ["disconnected"]);
   const sub = e.client.subscribe("s", { fanout: true });
   await within(sub.ready);
-  await sleep(2500);
+  await delay(2500);
   await e.client.publish("s", { still: "alive" });
   assert.deepEqual((await take(sub.getReader(), 1))[0]!.payload, { still: "alive" });
   assert.equal(events.length, 0);
@@ -335,7 +337,7 @@ Deno.test("a subscription closed before its handshake ends opens nothing that ou
   const named = e.client.subscribe("s", { group: "workers" });
   await named.close(); // before the group's UUID is even computed
   const opening = e.client.subscribe("s", { fanout: true });
-  await sleep(10);
+  await delay(10);
   await opening.close(); // during the handshake
   await assert.rejects(() => named.ready);
   await assert.rejects(() => opening.ready);

@@ -12,7 +12,7 @@ import {
   FakeStreamSea,
   type FakeStreamSeaOptions,
   type FakeStreamSeaSettings,
-} from "../../testing/streamsea/fake.ts";
+} from "../../testing/streamsea/mod.ts";
 import { intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";
 import { AdminError } from "./admin_body.ts";
 import { FAKE_HELP } from "./fake_help.ts";

@@ -5,6 +5,9 @@
  * @module
  */
 
+import { decodeBase64, encodeBase64 } from "../../core/base64.ts";
+import { concatBytes } from "../../core/bytes.ts";
+
 function derLength(n: number): number[] {
   if (n < 0x80) return [n];
   const out: number[] = [];
@@ -18,16 +21,6 @@ function der(tag: number, body: Uint8Array): Uint8Array {
   out[0] = tag;
   out.set(len, 1);
   out.set(body, 1 + len.length);
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
@@ -54,18 +47,11 @@ function pemBody(pem: string, label: string): Uint8Array | undefined {
   const re = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`);
   const m = re.exec(pem);
   if (m === null) return undefined;
-  try {
-    const bin = atob(m[1]!.replace(/\s+/g, ""));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
+  return decodeBase64(m[1]!.replace(/\s+/g, ""));
 }
 
 function toPem(bytes: Uint8Array, label: string): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  const b64 = btoa(bin).replace(/.{1,64}/g, "$&\n");
+  const b64 = encodeBase64(bytes).replace(/.{1,64}/g, "$&\n");
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 
@@ -87,6 +73,6 @@ export function toSpkiPem(pem: string): string | undefined {
   if (pemBody(pem, "PUBLIC KEY") !== undefined) return pem;
   const pkcs1 = pemBody(pem, "RSA PUBLIC KEY");
   if (pkcs1 === undefined) return undefined;
-  const bitString = der(0x03, concat(new Uint8Array([0]), pkcs1));
-  return toPem(der(0x30, concat(RSA_ALGORITHM, bitString)), "PUBLIC KEY");
+  const bitString = der(0x03, concatBytes([new Uint8Array([0]), pkcs1]));
+  return toPem(der(0x30, concatBytes([RSA_ALGORITHM, bitString])), "PUBLIC KEY");
 }

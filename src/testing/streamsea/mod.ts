@@ -24,13 +24,8 @@
  * @module
  */
 
-export {
-  type FakeClient,
-  type FakeConnectionInfo,
-  type FakeFrameRecord,
-  type FakeRequestRecord,
-  FakeStreamSea,
-  type FakeStreamSeaOptions,
-  type FakeStreamSeaSettings,
-} from "./fake.ts";
+export { FakeStreamSea } from "./fake.ts";
+export type { FakeConnectionInfo, FakeFrameRecord, FakeSubscriptionInfo } from "./fake_connections.ts";
+export type { FakeRequestRecord } from "./fake_http.ts";
+export type { FakeClient, FakeStreamSeaOptions, FakeStreamSeaSettings } from "./fake_options.ts";
 export { toSpkiPem } from "./keys.ts";
