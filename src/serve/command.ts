@@ -7,7 +7,8 @@
 import { intOption, type OptionSpec, parseArgs, stringOption, UsageError } from "../cli/args.ts";
 import { type Context, ExitCode } from "../cli/context.ts";
 import { HELP } from "../cli/help.ts";
-import { ConfigError, parseConfig, parseListen } from "./config.ts";
+import { parseConfig, parseListen } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 import { serve, sharingNote } from "./service.ts";
 import { loadTransform } from "./transform.ts";
 
