@@ -34,7 +34,7 @@ import type { CliIO, OpenerOptions } from "./context.ts";
 import { run } from "./main.ts";
 
 export { type CliIO, ExitCode, type Opener, type OpenerOptions } from "./context.ts";
-export type { BenchResult } from "./commands.ts";
+export type { BenchResult } from "./bench_command.ts";
 export type { MessageRecord } from "./format.ts";
 export type { Message } from "../core/message.ts";
 export type {
