@@ -62,5 +62,3 @@ export type { Opener, OpenerOptions } from "../cli/context.ts";
 export type { RouteStats, RouteStatus } from "./route_status.ts";
 export { serve, type ServeOptions, type Service } from "./service.ts";
 export type { PublishInput, TransformContext, TransformFactory, TransformOutput } from "./transform.ts";
-export type { Message } from "../core/message.ts";
-export type { PublishData, PubSub } from "../core/pubsub.ts";
