@@ -12,7 +12,7 @@ import { ClosedError, ConnectionError, TimeoutError } from "../core/errors.ts";
 import { isSettleable, type Message } from "../core/message.ts";
 import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
 import type { Subscription } from "../core/subscription.ts";
-import type { Opener, OpenerOptions } from "../cli/context.ts";
+import { type Opener, type OpenerOptions, untilAborted } from "../cli/context.ts";
 import type { EndpointConfig, RouteConfig, TargetConfig } from "./config.ts";
 import { isTransient, oneLine } from "./route_errors.ts";
 import { Link } from "./route_link.ts";
@@ -34,14 +34,6 @@ function wasRedelivered(msg: Message): boolean {
   const m = msg as { redelivered?: unknown; deliveryCount?: unknown };
   return m.redelivered === true || (typeof m.redelivered === "number" && m.redelivered > 0) ||
     (typeof m.deliveryCount === "number" && m.deliveryCount > 1);
-}
-
-function untilAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => resolve = r);
-  if (signal.aborted) resolve();
-  else signal.addEventListener("abort", () => resolve(), { once: true });
-  return { promise, dispose: () => resolve() };
 }
 
 /** What `./nats`'s adapters offer to read a consumer's state (typed here so that serve loads no system). */
