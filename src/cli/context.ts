@@ -188,6 +188,28 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise
   });
 }
 
+/**
+ * A promise that resolves when `signal` aborts (at once when it already
+ * has). `dispose()` resolves it early and removes its listener.
+ *
+ * @param signal The signal to wait for.
+ * @returns The promise, and how to stop waiting.
+ */
+export function untilAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => resolve = r);
+  const onAbort = () => resolve();
+  if (signal.aborted) resolve();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return {
+    promise,
+    dispose: () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    },
+  };
+}
+
 /** A deadline: a signal aborted with a `TimeoutError` after some time, and cleared on `dispose`. */
 export class Deadline {
   readonly #controller = new AbortController();

@@ -5,7 +5,10 @@
  */
 
 import { UsageError } from "./args.ts";
-import { bench, bridge, pub, sub } from "./commands.ts";
+import { bench } from "./bench_command.ts";
+import { bridge } from "./bridge_command.ts";
+import { pub } from "./pub_command.ts";
+import { sub } from "./sub_command.ts";
 import { type CliIO, type Context, describeError, ExitCode, exitCodeOf, type Opener, Output } from "./context.ts";
 import { HELP } from "./help.ts";
 

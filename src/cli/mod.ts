@@ -34,23 +34,8 @@ import type { CliIO, OpenerOptions } from "./context.ts";
 import { run } from "./main.ts";
 
 export { type CliIO, ExitCode, type Opener, type OpenerOptions } from "./context.ts";
-export type { BenchResult } from "./commands.ts";
+export type { BenchResult } from "./bench_command.ts";
 export type { MessageRecord } from "./format.ts";
-export type { Message } from "../core/message.ts";
-export type {
-  Capabilities,
-  DeliveryGuarantee,
-  PublishChunk,
-  PublishData,
-  PublishOptions,
-  PublishReceipt,
-  PubSub,
-  SubscribeOptions,
-  WritableOptions,
-} from "../core/pubsub.ts";
-export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
-export type { OverflowPolicy, StreamOptions } from "../core/source.ts";
-export type { Subscription } from "../core/subscription.ts";
 
 async function openUrl(url: string, options?: OpenerOptions): Promise<PubSub> {
   const { open } = await import("../open.ts");

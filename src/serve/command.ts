@@ -5,9 +5,10 @@
  */
 
 import { intOption, type OptionSpec, parseArgs, stringOption, UsageError } from "../cli/args.ts";
-import { type Context, ExitCode } from "../cli/context.ts";
+import { type Context, ExitCode, untilAborted } from "../cli/context.ts";
 import { HELP } from "../cli/help.ts";
-import { ConfigError, parseConfig, parseListen } from "./config.ts";
+import { parseConfig, parseListen } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 import { serve, sharingNote } from "./service.ts";
 import { loadTransform } from "./transform.ts";
 
@@ -18,13 +19,6 @@ const SERVE_OPTIONS: Record<string, OptionSpec> = {
   "drain-timeout": { type: "string" },
   check: { type: "boolean" },
 };
-
-function abortedPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
-}
 
 /**
  * `pubsub serve --config FILE`: runs the configuration's routes until
@@ -94,7 +88,7 @@ export async function serveCommand(ctx: Context, args: readonly string[]): Promi
     ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
   });
   try {
-    await abortedPromise(ctx.signal);
+    await untilAborted(ctx.signal).promise;
   } finally {
     await service.drain();
     await chain;

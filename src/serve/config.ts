@@ -5,46 +5,11 @@
  * @module
  */
 
-import { plan } from "../open/plan.ts";
-import {
-  type JsoncArray,
-  type JsoncNode,
-  type JsoncObject,
-  JsoncSyntaxError,
-  parseJsonc,
-  plainValue,
-} from "./jsonc.ts";
+import { type JsoncArray, type JsoncNode, JsoncSyntaxError, parseJsonc, plainValue } from "./jsonc.ts";
+import { ConfigError } from "./config_error.ts";
+import { type ConfigContext, endpoint, expand } from "./config_endpoint.ts";
+import { Fields, kind, Place } from "./config_fields.ts";
 import { compileTopicTemplate, type TopicTemplate } from "./topic_template.ts";
-
-/** A mistake in the configuration file: where it is and why. Exit code 2 on the command line. */
-export class ConfigError extends TypeError {
-  /** The error's name. */
-  override name: string = "ConfigError";
-  /** The file, as given (or `"<config>"`). */
-  readonly file: string;
-  /** The line (from 1). */
-  readonly line: number;
-  /** The column (from 1). */
-  readonly column: number;
-  /** What is wrong, without the position. */
-  readonly reason: string;
-
-  /**
-   * Creates the error.
-   *
-   * @param file The file.
-   * @param line The line.
-   * @param column The column.
-   * @param reason What is wrong.
-   */
-  constructor(file: string, line: number, column: number, reason: string) {
-    super(`${file}:${line}:${column}: ${reason}`);
-    this.file = file;
-    this.line = line;
-    this.column = column;
-    this.reason = reason;
-  }
-}
 
 /** Where a route reads or writes: a system opened by URL. */
 export interface EndpointConfig {
@@ -157,253 +122,9 @@ export interface ParseConfigOptions {
 export const DEFAULT_LISTEN = "127.0.0.1:9464";
 
 const ROUTE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SECRET_PARAM = /token|secret|pass(word)?|key|credential/i;
 const NATS_CONSUMER_KEYS = ["deliver", "ackWaitMs", "maxDeliver", "stream", "expiresMs", "confirmAcks"] as const;
 
-class Place {
-  constructor(readonly file: string) {}
-
-  fail(node: { line: number; column: number }, path: string, reason: string): never {
-    throw new ConfigError(this.file, node.line, node.column, path === "" ? reason : `${path}: ${reason}`);
-  }
-}
-
-/** Reads the members of one object, refusing unknown ones on `done()`. */
-class Fields {
-  readonly #node: JsoncObject;
-  readonly #path: string;
-  readonly #place: Place;
-  readonly #used = new Set<string>();
-
-  constructor(node: JsoncNode, path: string, place: Place) {
-    if (node.type !== "object") place.fail(node, path, `must be an object, not ${kind(node)}`);
-    this.#node = node;
-    this.#path = path;
-    this.#place = place;
-  }
-
-  get node(): JsoncObject {
-    return this.#node;
-  }
-
-  path(key: string): string {
-    return this.#path === "" ? key : `${this.#path}.${key}`;
-  }
-
-  get(key: string): JsoncNode | undefined {
-    this.#used.add(key);
-    return this.#node.entries.find((e) => e.key === key)?.node;
-  }
-
-  require(key: string): JsoncNode {
-    const n = this.get(key);
-    if (n === undefined) this.#place.fail(this.#node, this.#path, `${JSON.stringify(key)} is missing`);
-    return n;
-  }
-
-  string(key: string, required: true): { value: string; node: JsoncNode };
-  string(key: string, required?: boolean): { value: string; node: JsoncNode } | undefined;
-  string(key: string, required = false): { value: string; node: JsoncNode } | undefined {
-    const n = required ? this.require(key) : this.get(key);
-    if (n === undefined) return undefined;
-    if (n.type !== "string") this.#place.fail(n, this.path(key), `must be a string, not ${kind(n)}`);
-    if (n.value === "") this.#place.fail(n, this.path(key), "must not be empty");
-    return { value: n.value as string, node: n };
-  }
-
-  integer(key: string, min: number, max: number, fallback: number): number {
-    const n = this.get(key);
-    if (n === undefined) return fallback;
-    if (n.type !== "number" || !Number.isInteger(n.value) || (n.value as number) < min || (n.value as number) > max) {
-      this.#place.fail(n, this.path(key), `must be a whole number from ${min} to ${max}, not ${show(n)}`);
-    }
-    return n.value as number;
-  }
-
-  done(): void {
-    for (const e of this.#node.entries) {
-      if (!this.#used.has(e.key)) {
-        this.#place.fail(e.at, this.#path, `unknown key ${JSON.stringify(e.key)}`);
-      }
-    }
-  }
-}
-
-function kind(n: JsoncNode): string {
-  return n.type === "array" ? "an array" : n.type === "object" ? "an object" : `${n.type} ${show(n)}`;
-}
-
-function show(n: JsoncNode): string {
-  return n.type === "object" || n.type === "array" ? n.type : JSON.stringify(n.value);
-}
-
-/** Replaces `${NAME}` with the variable's value (`$${` is a literal `${`). */
-function expand(
-  text: string,
-  env: (name: string) => string | undefined,
-  fail: (reason: string) => never,
-  encode: (value: string, offset: number) => string = (v) => v,
-): string {
-  let out = "";
-  let i = 0;
-  while (i < text.length) {
-    const at = text.indexOf("$", i);
-    if (at < 0) break;
-    out += text.slice(i, at);
-    if (text.startsWith("$${", at)) {
-      out += "${";
-      i = at + 3;
-      continue;
-    }
-    if (text[at + 1] !== "{") {
-      out += "$";
-      i = at + 1;
-      continue;
-    }
-    const end = text.indexOf("}", at);
-    if (end < 0) fail(`the "\${" at position ${at + 1} is not closed`);
-    const name = text.slice(at + 2, end);
-    if (!ENV_NAME.test(name)) fail(`\${${name}} is not an environment variable name`);
-    const value = env(name);
-    if (value === undefined) fail(`the environment variable ${name} is not set`);
-    out += encode(value, at);
-    i = end + 1;
-  }
-  return out + text.slice(i);
-}
-
-/** Whether the text is exactly one `${NAME}` reference. */
-function isReference(text: string): boolean {
-  return /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(text);
-}
-
-interface UrlTemplateParts {
-  scheme: string;
-  userinfo: { start: number; end: number; user: string; password: string | undefined } | undefined;
-  query: [string, string][];
-}
-
-function urlTemplateParts(text: string): UrlTemplateParts | undefined {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(\/\/)?/.exec(text);
-  if (m === null) return undefined;
-  const scheme = m[1]!.toLowerCase();
-  let userinfo: UrlTemplateParts["userinfo"];
-  if (m[2] !== undefined) {
-    const start = m[0].length;
-    const authorityEnd = text.slice(start).search(/[/?#]/);
-    const authority = authorityEnd < 0 ? text.slice(start) : text.slice(start, start + authorityEnd);
-    const atSign = authority.lastIndexOf("@");
-    if (atSign >= 0) {
-      const info = authority.slice(0, atSign);
-      const colon = info.indexOf(":");
-      userinfo = {
-        start,
-        end: start + atSign,
-        user: colon < 0 ? info : info.slice(0, colon),
-        password: colon < 0 ? undefined : info.slice(colon + 1),
-      };
-    }
-  }
-  const q = text.indexOf("?");
-  const query: [string, string][] = [];
-  if (q >= 0) {
-    for (const pair of text.slice(q + 1).split("#")[0]!.split("&")) {
-      if (pair === "") continue;
-      const eq = pair.indexOf("=");
-      query.push(eq < 0 ? [pair, ""] : [pair.slice(0, eq), pair.slice(eq + 1)]);
-    }
-  }
-  return { scheme, userinfo, query };
-}
-
-interface Context {
-  place: Place;
-  env: (name: string) => string | undefined;
-  baseUrl: string | URL | undefined;
-}
-
-function endpoint(ctx: Context, f: Fields, path: string): EndpointConfig {
-  const node = f.require("url");
-  const list: { text: string; node: JsoncNode }[] = [];
-  if (node.type === "string") {
-    list.push({ text: node.value as string, node });
-  } else if (node.type === "array" && node.items.length > 0) {
-    for (const item of node.items) {
-      if (item.type !== "string") ctx.place.fail(item, `${path}.url`, `must hold strings, not ${kind(item)}`);
-      list.push({ text: item.value as string, node: item });
-    }
-  } else {
-    ctx.place.fail(node, `${path}.url`, `must be a URL or a list of NATS server URLs, not ${kind(node)}`);
-  }
-  const opened = list.map(({ text, node: n }) => {
-    const fail: (reason: string) => never = (reason) => ctx.place.fail(n, `${path}.url`, reason);
-    if (text === "") fail("must not be empty");
-    const parts = urlTemplateParts(text);
-    if (parts === undefined) fail(`${JSON.stringify(text)} is not a URL (it has no scheme)`);
-    const tokenInUser = /^(nats|httppubsub)/.test(parts.scheme);
-    const secretRule = "secrets come from the environment: write it as ${VARIABLE} and set the variable";
-    if (parts.userinfo !== undefined) {
-      const { user, password } = parts.userinfo;
-      if (password !== undefined && password !== "" && !isReference(password)) {
-        fail(`the password is written in the file; ${secretRule}`);
-      }
-      if (password === undefined && tokenInUser && user !== "" && !isReference(user)) {
-        fail(`the token is written in the file; ${secretRule}`);
-      }
-    }
-    for (const [k, v] of parts.query) {
-      if (SECRET_PARAM.test(k) && v !== "" && !isReference(v)) {
-        fail(`the query parameter ${k} is written in the file; ${secretRule}`);
-      }
-    }
-    const info = parts.userinfo;
-    const url = expand(
-      text,
-      ctx.env,
-      fail,
-      (value, offset) =>
-        info !== undefined && offset >= info.start && offset < info.end ? encodeURIComponent(value) : value,
-    );
-    let p: ReturnType<typeof plan>;
-    try {
-      p = plan(url, { env: false });
-    } catch (err) {
-      // The message shows the URL with *** for its password; the file's text is safer still.
-      const reason = err instanceof Error ? err.message.replace(/^Opening .*? failed: /, "") : String(err);
-      fail(`${JSON.stringify(text)}: ${reason}`);
-    }
-    return { text, url, plan: p, node: n };
-  });
-  const first = opened[0]!;
-  if (opened.length > 1) {
-    for (const o of opened) {
-      if (o.plan.system !== "nats") {
-        ctx.place.fail(o.node, `${path}.url`, "a list of URLs is for the servers of one NATS cluster only");
-      }
-      const q = (u: string) => u.replace(/^[^?]*/, "");
-      if (q(o.url) !== q(first.url) || o.url.split(":")[0] !== first.url.split(":")[0]) {
-        ctx.place.fail(o.node, `${path}.url`, "every server URL must have the same scheme and query as the first");
-      }
-    }
-  }
-  const p = first.plan;
-  const jetstream = p.system === "nats" && p.options.jetstream !== undefined && p.options.jetstream !== false;
-  return {
-    url: first.url,
-    display: opened.length > 1 ? opened.map((o) => o.text).join(",") : first.text,
-    servers: opened.length > 1
-      ? opened.map((o) => (o.plan as Extract<typeof p, { system: "nats" }>).options.servers as string)
-      : undefined,
-    system: p.system,
-    jetstream,
-    settles: jetstream || (p.system === "mdb" && p.pubsub.ack === "manual") ||
-      (p.system === "memory" && p.options.settle === true),
-    line: node.line,
-  };
-}
-
-function template(ctx: Context, f: Fields, key: string, separator: string, fallback?: string): TopicTemplate {
+function template(ctx: ConfigContext, f: Fields, key: string, separator: string, fallback?: string): TopicTemplate {
   const s = f.string(key, fallback === undefined);
   const text = s?.value ?? fallback!;
   try {
@@ -413,7 +134,13 @@ function template(ctx: Context, f: Fields, key: string, separator: string, fallb
   }
 }
 
-function source(ctx: Context, node: JsoncNode, path: string, routeName: string, maxInFlight: number): SourceConfig {
+function source(
+  ctx: ConfigContext,
+  node: JsoncNode,
+  path: string,
+  routeName: string,
+  maxInFlight: number,
+): SourceConfig {
   const f = new Fields(node, path, ctx.place);
   const ep = endpoint(ctx, f, path);
   const topic = f.string("topic", true).value;
@@ -460,7 +187,7 @@ function source(ctx: Context, node: JsoncNode, path: string, routeName: string, 
   return { ...ep, topic, group, highWaterMark, separator: ep.system === "nats" ? "." : "/", consumer };
 }
 
-function target(ctx: Context, node: JsoncNode, path: string, separator: string, fallbackUrl?: EndpointConfig) {
+function target(ctx: ConfigContext, node: JsoncNode, path: string, separator: string, fallbackUrl?: EndpointConfig) {
   const f = new Fields(node, path, ctx.place);
   const ep = fallbackUrl !== undefined && f.get("url") === undefined ? fallbackUrl : endpoint(ctx, f, path);
   const topic = template(ctx, f, "topic", separator, fallbackUrl === undefined ? "{topic}" : undefined);
@@ -468,7 +195,7 @@ function target(ctx: Context, node: JsoncNode, path: string, separator: string, 
   return { ...ep, topic };
 }
 
-function transformConfig(ctx: Context, node: JsoncNode, path: string): TransformConfig {
+function transformConfig(ctx: ConfigContext, node: JsoncNode, path: string): TransformConfig {
   let specifier: string;
   let options: unknown;
   if (node.type === "string") {
@@ -492,7 +219,7 @@ function transformConfig(ctx: Context, node: JsoncNode, path: string): Transform
   return { specifier: resolved, options, line: node.line };
 }
 
-function route(ctx: Context, node: JsoncNode, path: string): RouteConfig {
+function route(ctx: ConfigContext, node: JsoncNode, path: string): RouteConfig {
   const f = new Fields(node, path, ctx.place);
   const nameField = f.string("name", true);
   if (!ROUTE_NAME.test(nameField.value)) {
@@ -523,7 +250,7 @@ function route(ctx: Context, node: JsoncNode, path: string): RouteConfig {
   return { name, line: f.node.line, from, to, deadLetter, transform, maxInFlight, retry, nakDelayMs };
 }
 
-function listenAddress(ctx: Context, node: JsoncNode | undefined, fallback: string) {
+function listenAddress(ctx: ConfigContext, node: JsoncNode | undefined, fallback: string) {
   if (node !== undefined && node.type === "boolean" && node.value === false) return undefined;
   if (node !== undefined && node.type !== "string") {
     ctx.place.fail(node, "listen", `must be "host:port" or false, not ${kind(node)}`);
@@ -595,7 +322,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
       baseUrl = new URL(".", new URL(options.file, `file://${Deno.cwd()}/`));
     } catch { /* no cwd access: relative transforms are refused */ }
   }
-  const ctx: Context = { place, env: options.env ?? defaultEnv, baseUrl };
+  const ctx: ConfigContext = { place, env: options.env ?? defaultEnv, baseUrl };
   let root: JsoncNode;
   try {
     root = parseJsonc(text);

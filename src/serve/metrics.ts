@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RouteStats, RouteStatus, SourceInfo } from "./route.ts";
+import type { RouteStats, RouteStatus, SourceInfo } from "./route_status.ts";
 
 /** One route's figures at the time of a scrape. */
 export interface RouteSample {

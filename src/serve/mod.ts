@@ -45,8 +45,8 @@
  * @module
  */
 
+export { ConfigError } from "./config_error.ts";
 export {
-  ConfigError,
   type EndpointConfig,
   parseConfig,
   type ParseConfigOptions,
@@ -58,8 +58,7 @@ export {
   type TransformConfig,
 } from "./config.ts";
 export type { TopicTemplate } from "./topic_template.ts";
-export type { Opener, OpenerOptions, RouteStats, RouteStatus } from "./route.ts";
+export type { Opener, OpenerOptions } from "../cli/context.ts";
+export type { RouteStats, RouteStatus } from "./route_status.ts";
 export { serve, type ServeOptions, type Service } from "./service.ts";
 export type { PublishInput, TransformContext, TransformFactory, TransformOutput } from "./transform.ts";
-export type { Message } from "../core/message.ts";
-export type { PublishData, PubSub } from "../core/pubsub.ts";

@@ -8,73 +8,17 @@
 
 import { context as otelContext } from "@opentelemetry/api";
 import { delay } from "../core/async.ts";
-import { AuthError, ClosedError, ConnectionError, OverflowError, PubSubError, TimeoutError } from "../core/errors.ts";
+import { ClosedError, ConnectionError, TimeoutError } from "../core/errors.ts";
 import { isSettleable, type Message } from "../core/message.ts";
 import type { PublishReceipt, PubSub, SubscribeOptions } from "../core/pubsub.ts";
 import type { Subscription } from "../core/subscription.ts";
-import type { Opener, OpenerOptions } from "../cli/context.ts";
-import type { BaseNatsPubSub } from "../nats/adapter.ts";
+import { type Opener, type OpenerOptions, untilAborted } from "../cli/context.ts";
 import type { EndpointConfig, RouteConfig, TargetConfig } from "./config.ts";
+import { isTransient, oneLine } from "./route_errors.ts";
+import { Link } from "./route_link.ts";
+import type { RouteStats, RouteStatus, SourceInfo } from "./route_status.ts";
 import { endRouteSpan, type RouteSpan, startRouteSpan } from "./trace.ts";
 import { TransformError, type TransformFactory, type TransformOutput, TransformRunner } from "./transform.ts";
-
-export type { Opener, OpenerOptions };
-
-/**
- * The counters of one route in one process. Source messages: `received =
- * acked + naked + dropped + inFlight` once nothing is in flight for a settling
- * source. Outputs (what was published): `confirmed + written`.
- */
-export interface RouteStats {
-  /** Source messages read. */
-  received: number;
-  /** Outputs the target confirmed (at-least-once where the source settles). */
-  confirmed: number;
-  /** Outputs the target only reported written (at-most-once on a target crash). */
-  written: number;
-  /** Source messages the transform dropped (acked). */
-  skipped: number;
-  /** Source messages acked: every output taken, dropped by the transform, or dead-lettered. */
-  acked: number;
-  /** Source messages nak'd: the source delivers them again (to this replica or another). */
-  naked: number;
-  /** Source messages whose forwarding failed (after retries): then dead-lettered, nak'd or dropped. */
-  failed: number;
-  /** Source messages published to the dead-letter target (then acked). */
-  deadLettered: number;
-  /** Source messages the source marked as delivered before. */
-  redelivered: number;
-  /** Publish attempts retried. */
-  retries: number;
-  /** Failed source messages a source without settlement could not take back: lost. */
-  dropped: number;
-  /** Settlements (acks, naks) retried because the source did not confirm them. */
-  settleRetries: number;
-}
-
-/** What a route reports besides its counters. */
-export interface RouteStatus {
-  /** Source messages read and not yet settled. */
-  readonly inFlight: number;
-  /** When the last error happened (ms since the epoch), if any. */
-  readonly lastErrorTime: number | undefined;
-  /** The last error, one line. */
-  readonly lastError: string | undefined;
-  /** Source, target (and dead-letter target) connected, subscription active, not draining. */
-  readonly ready: boolean;
-  /** Why it is not ready, when it is not. */
-  readonly notReady: string | undefined;
-}
-
-/** The server's view of a JetStream source's consumer (every replica's work together). */
-export interface SourceInfo {
-  /** Messages the consumer has not delivered yet. */
-  readonly pending: number;
-  /** Messages delivered and not acked yet (by any replica). */
-  readonly ackPending: number;
-  /** Messages delivered more than once. */
-  readonly redelivered: number;
-}
 
 /** What a route needs from the service. */
 export interface RouteDeps {
@@ -86,78 +30,24 @@ export interface RouteDeps {
   readonly transform?: TransformFactory | undefined;
 }
 
-const TRANSIENT = [ConnectionError, TimeoutError, ClosedError, AuthError, OverflowError];
-
-/**
- * Whether an error says the target could not be reached (try again later) rather than that it refused the
- * message. JetStream's "nothing answered" (a plain `PubSubError`) happens during a leader election, so it is
- * transient too.
- *
- * @param err What a publish threw.
- * @returns Whether it is transient.
- */
-export function isTransient(err: unknown): boolean {
-  if (TRANSIENT.some((c) => err instanceof c)) return true;
-  if (err instanceof PubSubError && Object.getPrototypeOf(err) === PubSubError.prototype) return true;
-  if (err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError")) return true;
-  return false;
-}
-
-function oneLine(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return text.replace(/\s+/g, " ").slice(0, 300);
-}
-
 function wasRedelivered(msg: Message): boolean {
   const m = msg as { redelivered?: unknown; deliveryCount?: unknown };
   return m.redelivered === true || (typeof m.redelivered === "number" && m.redelivered > 0) ||
     (typeof m.deliveryCount === "number" && m.deliveryCount > 1);
 }
 
-function untilAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => resolve = r);
-  if (signal.aborted) resolve();
-  else signal.addEventListener("abort", () => resolve(), { once: true });
-  return { promise, dispose: () => resolve() };
+/** What `./nats`'s adapters offer to read a consumer's state (typed here so that serve loads no system). */
+interface ConsumerInfoReader {
+  consumerInfo(
+    consumer: string,
+    where: { stream: string } | { topic: string },
+  ): Promise<{ pending: number; ackPending: number; redelivered: number }>;
 }
 
 interface Prepared {
   readonly topic: string;
   readonly data: Uint8Array | string;
   readonly headers: Headers | undefined;
-}
-
-/** One connected endpoint and whether its connection is up. */
-class Link {
-  readonly ps: PubSub;
-  up = true;
-  readonly #off: () => void;
-
-  constructor(ps: PubSub, onChange: (up: boolean, event: string) => void) {
-    this.ps = ps;
-    const set = (up: boolean) => (e: Event) => {
-      if (this.up === up) return;
-      this.up = up;
-      onChange(up, e.type);
-    };
-    const on: [string, (e: Event) => void][] = [
-      ["connected", set(true)],
-      ["reconnected", set(true)],
-      ["disconnected", set(false)],
-      ["reconnecting", set(false)],
-    ];
-    for (const [type, fn] of on) ps.status.addEventListener(type, fn);
-    this.#off = () => {
-      for (const [type, fn] of on) ps.status.removeEventListener(type, fn);
-    };
-  }
-
-  async close(): Promise<void> {
-    this.#off();
-    this.up = false;
-    await this.ps.close().catch(() => {});
-  }
 }
 
 /**
@@ -429,8 +319,14 @@ export class Route {
     return { topic, data: out.data, headers };
   }
 
+  /** Waits before retry `attempt + 1`: `retry.delayMs` doubling up to `retry.maxDelayMs`; at once on the drain's deadline. */
+  #retryWait(attempt: number): Promise<void> {
+    const { delayMs, maxDelayMs } = this.config.retry;
+    return delay(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), this.#hardStop.signal);
+  }
+
   async #publish(target: PubSub, p: Prepared): Promise<PublishReceipt> {
-    const { attempts, delayMs, maxDelayMs } = this.config.retry;
+    const { attempts } = this.config.retry;
     const signal = this.#hardStop.signal;
     for (let attempt = 1;; attempt++) {
       try {
@@ -442,7 +338,7 @@ export class Route {
       } catch (err) {
         if (err instanceof TypeError || err instanceof RangeError || attempt >= attempts || signal.aborted) throw err;
         this.stats.retries++;
-        await delay(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+        await this.#retryWait(attempt);
         if (signal.aborted) throw err;
       }
     }
@@ -470,7 +366,7 @@ export class Route {
    * window to the next one (at most `maxInFlight` messages wait so).
    */
   async #confirmed(settle: () => Promise<void>): Promise<void> {
-    const { attempts, delayMs, maxDelayMs } = this.config.retry;
+    const { attempts } = this.config.retry;
     const signal = this.#hardStop.signal;
     this.#confirming++;
     this.#windowWaiters.shift()?.(); // its room goes to the next message meanwhile
@@ -485,7 +381,7 @@ export class Route {
             throw err;
           }
           this.stats.settleRetries++;
-          await delay(Math.min(delayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+          await this.#retryWait(attempt);
           if (signal.aborted) throw err;
         }
       }
@@ -568,7 +464,7 @@ export class Route {
    * @returns The figures.
    */
   async sourceInfo(): Promise<SourceInfo | undefined> {
-    const ps = this.#source?.ps as Partial<Pick<BaseNatsPubSub, "consumerInfo">> | undefined;
+    const ps = this.#source?.ps as Partial<ConsumerInfoReader> | undefined;
     const from = this.config.from;
     if (!from.jetstream || typeof ps?.consumerInfo !== "function") return undefined;
     const stream = from.consumer.stream;

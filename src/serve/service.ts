@@ -6,10 +6,12 @@
  */
 
 import type { ServeConfig, SourceConfig } from "./config.ts";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 import { healthApp } from "./health_app.ts";
 import { renderMetrics, type RouteSample } from "./metrics.ts";
-import { type Opener, Route, type RouteStats, type RouteStatus } from "./route.ts";
+import type { Opener } from "../cli/context.ts";
+import { Route } from "./route.ts";
+import type { RouteStats, RouteStatus } from "./route_status.ts";
 import { loadTransform, type TransformFactory } from "./transform.ts";
 
 /** Options of {@linkcode serve}. */

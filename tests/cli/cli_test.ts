@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { AuthError, ConnectionError, ProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import { intOption, parseArgs, parseHeaders, UsageError } from "../../src/cli/args.ts";
 import { percentile, redactUrl } from "../../src/cli/format.ts";
-import { BENCH_MIN_SIZE, benchPayload, benchSequence } from "../../src/cli/commands.ts";
+import { BENCH_MIN_SIZE, benchPayload, benchSequence } from "../../src/cli/bench_command.ts";
 import { ExitCode } from "../../src/cli/context.ts";
 import type { MemoryMessage } from "../../src/memory/mod.ts";
 import { cli, Collector, SharedBroker, stdinOf } from "./helpers.ts";

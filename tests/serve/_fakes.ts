@@ -15,7 +15,7 @@ import { publishWritable } from "../../src/core/publish_writable.ts";
 import { StatusChannel } from "../../src/core/status.ts";
 import type { PushController } from "../../src/core/source.ts";
 import { Subscription } from "../../src/core/subscription.ts";
-import type { Opener } from "../../src/serve/route.ts";
+import type { Opener } from "../../src/cli/context.ts";
 
 const CAPS: Capabilities = {
   settle: true,

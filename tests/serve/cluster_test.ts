@@ -64,16 +64,23 @@ Deno.test({
         await w.close();
       };
       // The first half; the victim is killed while it works (holding messages), then the second half is published.
-      await publish(0, N / 2);
+      // It is watched (and killed) while the first half is still being published: a bridge that keeps up could
+      // otherwise finish the half before the first look, and never be seen at work.
+      const firstHalf = publish(0, N / 2);
+      firstHalf.catch(() => {}); // awaited below; never an unhandled rejection while the wait runs
       const victim = replicas[1]!;
       await until(
         async () => await victim.metric("received_total") >= 500 && await victim.metric("in_flight") > 0,
         120_000,
         "the victim at work",
-      );
+      ).catch(async (err) => {
+        await firstHalf.catch(() => {});
+        throw err;
+      });
       const victimReceived = await victim.metric("received_total");
       victim.kill("SIGKILL");
       await victim.exited();
+      await firstHalf;
       await publish(N / 2, N);
       // The node leading the consumer stops while the second half is still being bridged.
       const consumerLeader = (await jsm.consumers.info("SRC", "r")).cluster?.leader;

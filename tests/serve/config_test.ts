@@ -1,7 +1,8 @@
 // The serve configuration: defaults, environment references, secrets refused when written in the file, and every
 // mistake refused with the line it is on (lines counted in the test's own text).
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig } from "../../src/serve/config.ts";
+import { parseConfig } from "../../src/serve/config.ts";
+import { ConfigError } from "../../src/serve/config_error.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
 

@@ -7,7 +7,7 @@
  */
 
 import { intOption, type OptionSpec, parseArgs, UsageError } from "../args.ts";
-import { type Context, ExitCode } from "../context.ts";
+import { type Context, ExitCode, untilAborted } from "../context.ts";
 import { adminApp, type AdminServer, serveAdmin } from "./admin_server.ts";
 import { FAKE_HELP } from "./fake_help.ts";
 import { FakeLog } from "./fake_log.ts";
@@ -29,11 +29,6 @@ const SHARED: Readonly<Record<string, OptionSpec>> = {
 
 /** The systems that take `--host` (MDB's certificates name 127.0.0.1 only). */
 const HOST: Readonly<Record<string, OptionSpec>> = { host: { type: "string" } };
-
-function waitForAbort(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-}
 
 /**
  * `pubsub fake <system> [options]`.
@@ -75,7 +70,7 @@ export async function fake(ctx: Context, args: readonly string[]): Promise<numbe
         `pubsub fake ${name}: listening on ${running.summary}; admin on ${admin.url}; Ctrl-C stops it\n`,
       );
     }
-    await waitForAbort(ctx.signal);
+    await untilAborted(ctx.signal).promise;
   } finally {
     await admin?.close();
     await running.stop();
