@@ -119,6 +119,24 @@ export function stringOption(parsed: ParsedArgs, name: string): string | undefin
 }
 
 /**
+ * Reads an option that must be one of a few words.
+ *
+ * @param parsed The parsed arguments.
+ * @param name The option's long name.
+ * @param allowed The accepted values.
+ * @returns The value, or `undefined` when not given.
+ * @throws {UsageError} When the value is not one of `allowed`.
+ */
+export function choiceOption<T extends string>(parsed: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
+  const v = stringOption(parsed, name);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new UsageError(`Option --${name} must be ${allowed.join(" or ")}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+/**
  * Parses `--header "Name: value"` options into header pairs.
  *
  * @param raw The option values.

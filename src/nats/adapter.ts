@@ -586,11 +586,3 @@ export class NatsPubSub implements PubSub<NatsMessage> {
     return this.#url;
   }
 }
-
-/**
- * The former name of {@linkcode NatsPubSub}, for `src/serve/route.ts` until
- * it imports the new one.
- *
- * @internal
- */
-export type BaseNatsPubSub = NatsPubSub;

@@ -1,6 +1,6 @@
 /**
  * The server's view of a JetStream consumer (`$JS.API.CONSUMER.INFO`):
- * what `BaseNatsPubSub.consumerInfo()` returns, and what the pull source asks
+ * what `NatsPubSub.consumerInfo()` returns, and what the pull source asks
  * when a pull goes unanswered.
  *
  * @module

@@ -13,7 +13,7 @@ import {
   type FakeMessageBusEvent,
   type FakeMessageBusOptions,
 } from "../../testing/messagebus/mod.ts";
-import { intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";
+import { choiceOption, intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";
 import { AdminBody, AdminError } from "./admin_body.ts";
 import { FAKE_HELP } from "./fake_help.ts";
 import { type FakeLog, preview } from "./fake_log.ts";
@@ -66,15 +66,6 @@ function parseRoles(
     const config = feeds[feed] ??= {};
     config[role] = [...(config[role] ?? []), ...users];
   }
-}
-
-function oneOf<T extends string>(parsed: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
-  const v = stringOption(parsed, name);
-  if (v === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new UsageError(`Option --${name} must be ${allowed.join(" or ")}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
 }
 
 function describeMessage(m: BusMessage): Record<string, unknown> {
@@ -155,8 +146,8 @@ export const messagebus: FakeSystem = {
       : Object.keys(users).length > 0
       ? { kind: "password", users }
       : { kind: "none" };
-    const dialect = oneOf(parsed, "dialect", ["v3", "v4"] as const) ?? "v3";
-    const imageField = oneOf(parsed, "image-field", ["bool", "contentType"] as const) ?? "bool";
+    const dialect = choiceOption(parsed, "dialect", ["v3", "v4"] as const) ?? "v3";
+    const imageField = choiceOption(parsed, "image-field", ["bool", "contentType"] as const) ?? "bool";
     const certFile = stringOption(parsed, "tls-cert");
     const keyFile = stringOption(parsed, "tls-key");
     if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -183,7 +174,7 @@ export const messagebus: FakeSystem = {
       isAuthorizationRequired: everyFeed,
       feeds,
       heartbeatIntervalMs: intOption(parsed, "heartbeat", 1),
-      onAuthFailure: oneOf(parsed, "on-auth-failure", ["stall", "close"] as const),
+      onAuthFailure: choiceOption(parsed, "on-auth-failure", ["stall", "close"] as const),
       hostName: stringOption(parsed, "host-name"),
       observer: log.enabled ? (e) => logEvent(log, e) : undefined,
       ...(tls === undefined ? {} : { tls }),

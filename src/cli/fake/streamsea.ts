@@ -13,7 +13,7 @@ import {
   type FakeStreamSeaOptions,
   type FakeStreamSeaSettings,
 } from "../../testing/streamsea/mod.ts";
-import { intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";
+import { choiceOption, intOption, type ParsedArgs, UsageError } from "../args.ts";
 import { AdminError } from "./admin_body.ts";
 import { FAKE_HELP } from "./fake_help.ts";
 import { type FakeLog, previewJson } from "./fake_log.ts";
@@ -43,15 +43,6 @@ export function parseClients(values: readonly string[]): { clientId: string; cli
     }
   }
   return out;
-}
-
-function oneOf<T extends string>(parsed: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
-  const v = stringOption(parsed, name);
-  if (v === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new UsageError(`Option --${name} must be ${allowed.join(" or ")}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
 }
 
 function logRequest(log: FakeLog, r: FakeRequestRecord): void {
@@ -146,13 +137,13 @@ export const streamsea: FakeSystem = {
       pingIntervalSeconds: intOption(parsed, "ping-interval", 1),
       ...(requireSchema ? { publishWithoutSchema: false, subscribeWithoutSchema: false } : {}),
     };
-    const replyAction = oneOf(parsed, "reply-action", ["subscription", "subscribe"] as const);
+    const replyAction = choiceOption(parsed, "reply-action", ["subscription", "subscribe"] as const);
     if (replyAction !== undefined) options.replyAction = replyAction;
-    const defaultGroup = oneOf(parsed, "default-group", ["per-client", "broadcast"] as const);
+    const defaultGroup = choiceOption(parsed, "default-group", ["per-client", "broadcast"] as const);
     if (defaultGroup !== undefined) options.defaultGroup = defaultGroup;
-    const batchDelivery = oneOf(parsed, "batch-delivery", ["whole", "split"] as const);
+    const batchDelivery = choiceOption(parsed, "batch-delivery", ["whole", "split"] as const);
     if (batchDelivery !== undefined) options.batchDelivery = batchDelivery;
-    const mustFanout = oneOf(parsed, "must-fanout", ["reject", "force"] as const);
+    const mustFanout = choiceOption(parsed, "must-fanout", ["reject", "force"] as const);
     if (mustFanout !== undefined) options.mustFanout = mustFanout;
     const maxBody = intOption(parsed, "max-body", 1);
     if (maxBody !== undefined) options.maxBodyBytes = maxBody;
