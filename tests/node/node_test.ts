@@ -19,6 +19,10 @@ const ENTRIES: Record<string, string> = {
   httppubsub: "src/httppubsub/mod.ts",
   streamsea: "src/streamsea/mod.ts",
   posttroll: "src/posttroll/mod.ts",
+  httppubsub_wire: "src/httppubsub/wire.ts",
+  streamsea_wire: "src/streamsea/wire.ts",
+  messagebus_wire: "src/messagebus/wire.ts",
+  posttroll_wire: "src/posttroll/wire.ts",
 };
 
 async function run(cmd: string, args: string[], options: Deno.CommandOptions = {}): Promise<Deno.CommandOutput> {
@@ -122,8 +126,8 @@ Deno.test({
       const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
       assert.ok(out.success, `node --test failed (exit ${out.code}):\n${text}`);
       // The runner's own summary: every test ran and passed (none skipped or cancelled).
-      assert.match(text, /ℹ tests 8\b/, text);
-      assert.match(text, /ℹ pass 8\b/, text);
+      assert.match(text, /ℹ tests 9\b/, text);
+      assert.match(text, /ℹ pass 9\b/, text);
     } finally {
       await broadcaster.close();
       await streamsea.close();

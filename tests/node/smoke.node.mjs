@@ -229,3 +229,23 @@ test("./httppubsub: the WebSocket client over Node's WebSocket", async () => {
     await client.close();
   }
 });
+
+test("the four wire entries: each codec writes the bytes its spec gives", async () => {
+  // httppubsub: a subscribe request body is u16-length-prefixed fields: url, topic, recovery, tracing.
+  const { encodeSubscribeRequest } = await entry("httppubsub_wire");
+  const url = [...new TextEncoder().encode("http://me/#1")];
+  const body = encodeSubscribeRequest({ url: "http://me/#1", key: "t", recovery: "", tracing: new Uint8Array() });
+  assert.deepEqual([...body], [0, url.length, ...url, 0, 1, 0x74, 0, 0, 0, 0]);
+  // stream-sea: a subscribe frame is JSON with id, action and the stream as payload.
+  const { encodeSubscribe } = await entry("streamsea_wire");
+  assert.equal(encodeSubscribe(3, "readings"), '{"id":3,"action":"subscribe","payload":"readings"}');
+  // messagebus v3 basic credentials: u32-length-prefixed user and password, then two empty u32 fields.
+  const { encodeCredentials } = await entry("messagebus_wire");
+  assert.deepEqual(
+    [...encodeCredentials({ kind: "basic", username: "u", password: "p" }, "v3")],
+    [0, 0, 0, 1, 0x75, 0, 0, 0, 1, 0x70, 0, 0, 0, 0, 0, 0, 0, 0],
+  );
+  // posttroll: Python's json.dumps spacing.
+  const { pyDumps } = await entry("posttroll_wire");
+  assert.equal(pyDumps({ a: 1, b: [true, null, 2.5] }), '{"a": 1, "b": [true, null, 2.5]}');
+});
