@@ -8,9 +8,8 @@
  */
 
 import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
+import { toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
-import type { PushController } from "../core/source.ts";
-import type { Subscription } from "../core/subscription.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
 import {
   type AuthDocument,
@@ -21,31 +20,16 @@ import {
   encodeNotifyPrefix,
   encodeSetSubscriptionsRequest,
   type GenericResponse,
-  hex,
   MAX_U16_FIELD,
   strongEtag,
   type SubscriptionSet,
   toBytes,
 } from "./codec.ts";
 import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
-import { compileGlob } from "./glob.ts";
 import { cancelQuietly, concat, equalBytes, readCapped, sleep, withDeadline } from "./io.ts";
-import type { HttpPubSubMessage } from "./message.ts";
-import {
-  addExact,
-  addGlobs,
-  checkTopicArg,
-  globArgs,
-  type HttpPubSubSubscribeOptions,
-  HttpPubSubSubscription,
-  type LocalSub,
-  localSub,
-  lossyUtf8,
-  matches,
-  MultiSubscription,
-  topicArgs,
-  utf8OrUndefined,
-} from "./subscription.ts";
+import { checkTopicArg, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
+import { handOver, SubscriptionRegistry } from "./registry.ts";
+import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
 import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
 import { sha512 as digestSha512, takeSha512 } from "./sha512.ts";
 
@@ -201,14 +185,11 @@ export class HttpPubSubClient {
   readonly #missedCoalesceMs: number;
   readonly #fetch: typeof fetch;
   readonly #abort = new AbortController();
-  readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
-  readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
-  readonly #subs = new Set<LocalSub>();
+  readonly #registry: SubscriptionRegistry;
   /** Receives are admitted one after another (see `#admit`): the tail of that line. */
   #admission: Promise<void> = Promise.resolve();
   /** Called when a delivery is answered, so that waiting admissions look again. */
   readonly #answered = new Set<() => void>();
-  readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #lastMissed = new Map<string, number>();
   readonly #copies = new Map<string, { remaining: number; expires: number }>();
@@ -272,6 +253,17 @@ export class HttpPubSubClient {
     this.#duplicateWindowMs = positive(options.duplicateWindowMs, 60_000, "duplicateWindowMs", true);
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     if (options.host !== undefined) this.#setHost(options.host);
+    this.#registry = new SubscriptionRegistry({
+      isClosed: () => this.#closed,
+      hasFailed: () => false,
+      prepare: () => this.start(),
+      apply: (change) => {
+        // Only the set matters here: any change is one more version to sync; none waits for the sync in flight.
+        if (change.added.length === 0 && change.removed.length === 0) return this.#track(this.#chain);
+        this.#version++;
+        return this.#sync();
+      },
+    });
   }
 
   #setHost(host: string): void {
@@ -459,39 +451,6 @@ export class HttpPubSubClient {
   // Subscriptions
   // -------------------------------------------------------------------------
 
-  /** Changes the registration counts and syncs. */
-  #change(change: { exact: Uint8Array[]; glob: string[] }, delta: 1 | -1): Promise<void> {
-    let changed = false;
-    for (const bytes of change.exact) {
-      const key = hex(bytes);
-      const e = this.#exact.get(key);
-      if (delta > 0) {
-        if (e === undefined) {
-          this.#exact.set(key, { bytes: bytes.slice(), count: 1 });
-          changed = true;
-        } else e.count++;
-      } else if (e !== undefined && --e.count === 0) {
-        this.#exact.delete(key);
-        changed = true;
-      }
-    }
-    for (const glob of change.glob) {
-      const g = this.#globs.get(glob);
-      if (delta > 0) {
-        if (g === undefined) {
-          this.#globs.set(glob, { match: compileGlob(glob), count: 1 });
-          changed = true;
-        } else g.count++;
-      } else if (g !== undefined && --g.count === 0) {
-        this.#globs.delete(glob);
-        changed = true;
-      }
-    }
-    if (!changed) return this.#track(this.#chain);
-    this.#version++;
-    return this.#sync();
-  }
-
   #sync(): Promise<void> {
     const want = this.#version;
     const run = this.#chain.catch(() => {}).then(async () => {
@@ -508,8 +467,8 @@ export class HttpPubSubClient {
   #currentSet(): SubscriptionSet {
     const recovery = this.#recoverUrl ?? "";
     return {
-      exact: [...this.#exact.values()].map((e) => ({ key: e.bytes, recovery })),
-      glob: [...this.#globs.keys()].map((key) => ({ key, recovery })),
+      exact: [...this.#registry.exact.values()].map((e) => ({ key: e.bytes, recovery })),
+      glob: [...this.#registry.globs.keys()].map((key) => ({ key, recovery })),
     };
   }
 
@@ -591,45 +550,6 @@ export class HttpPubSubClient {
     }
   }
 
-  #open(
-    local: LocalSub,
-    registrations: { exact: Uint8Array[]; glob: string[] },
-    options: HttpPubSubSubscribeOptions,
-    multi: boolean,
-  ): HttpPubSubSubscription {
-    if (this.#closed) throw new ClosedError("Subscribing failed: the client is closed");
-    let registered = false;
-    const source = {
-      kind: "push" as const,
-      start: async (controller: PushController<HttpPubSubMessage>) => {
-        await this.start();
-        local.controller = controller;
-        this.#subs.add(local);
-        registered = true;
-        await this.#change(registrations, 1);
-      },
-      cancel: async () => {
-        this.#subs.delete(local);
-        local.controller = undefined;
-        if (!registered) return;
-        registered = false;
-        const exact = [...local.exact].map((k) => this.#exact.get(k)?.bytes).filter((b) => b !== undefined);
-        const glob = [...local.globs.keys()];
-        local.exact.clear();
-        local.globs.clear();
-        try {
-          await this.#change({ exact, glob }, -1);
-        } catch { /* the broadcaster will drop or unsubscribe-immediately later */ }
-      },
-    };
-    const sub = multi
-      ? MultiSubscription.create((c, d) => this.#change(c, d), local, source, options)
-      : new HttpPubSubSubscription(source, options);
-    this.#streams.add(sub);
-    void sub.closed.then(() => this.#streams.delete(sub));
-    return sub;
-  }
-
   /**
    * Subscribes to one or more exact topics.
    *
@@ -644,9 +564,7 @@ export class HttpPubSubClient {
     topic: Uint8Array | string | (Uint8Array | string)[],
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
-    const topics = topicArgs(topic);
-    const local = localSub(options);
-    return this.#open(local, { exact: addExact(local, topics), glob: [] }, options, false);
+    return this.#registry.subscribeExact(topic, options);
   }
 
   /**
@@ -660,9 +578,7 @@ export class HttpPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
-    const globs = globArgs(glob);
-    const local = localSub(options);
-    return this.#open(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
+    return this.#registry.subscribeGlob(glob, options);
   }
 
   /**
@@ -673,15 +589,12 @@ export class HttpPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
-    return this.#open(localSub(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+    return this.#registry.subscribeMulti(options);
   }
 
   /** The topics and globs currently registered, with their reference counts. */
   get registrations(): { exact: Map<string, number>; glob: Map<string, number> } {
-    return {
-      exact: new Map([...this.#exact.values()].map((e) => [lossyUtf8.decode(e.bytes), e.count])),
-      glob: new Map([...this.#globs].map(([g, v]) => [g, v.count])),
-    };
+    return this.#registry.registrations;
   }
 
   // -------------------------------------------------------------------------
@@ -701,7 +614,7 @@ export class HttpPubSubClient {
     const turn = this.#admission;
     this.#admission = turn.then(() => ended);
     return turn.then(async () => {
-      while (!this.#closed && [...this.#subs].some((s) => s.waiting >= s.limit)) {
+      while (!this.#closed && [...this.#registry.subs].some((s) => s.waiting >= s.limit)) {
         await new Promise<void>((resolve) => this.#answered.add(resolve));
       }
       return end;
@@ -710,19 +623,16 @@ export class HttpPubSubClient {
 
   async #deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate"> {
     const topic = received.prefix.topic;
-    const key = hex(topic);
+    const key = toHex(topic);
     const text = utf8OrUndefined(topic);
-    let rows = this.#exact.has(key) ? 1 : 0;
-    if (text !== undefined) {
-      for (const g of this.#globs.values()) if (g.match(text)) rows++;
-    }
+    const rows = this.#registry.rows(key, text);
     if (rows === 0) return "unsubscribe-immediate";
-    if (rows > 1 && this.#isDuplicateCopy(`${key}:${hex(received.sha512)}`, rows)) return 0;
-    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
+    if (rows > 1 && this.#isDuplicateCopy(`${key}:${toHex(received.sha512)}`, rows)) return 0;
+    const targets = this.#registry.targets(key, text);
     const messages = received.messages(targets.length);
     const handed = targets.map((s, i) => {
       s.waiting++;
-      const p = s.untilTaken ? s.controller!.deliver(messages[i]!) : s.controller!.push(messages[i]!);
+      const p = handOver(s, messages[i]!);
       const answered = () => {
         s.waiting--;
         const wakes = [...this.#answered];
@@ -759,7 +669,7 @@ export class HttpPubSubClient {
   }
 
   #missed(topic: Uint8Array): void {
-    const key = hex(topic);
+    const key = toHex(topic);
     const now = Date.now();
     const last = this.#lastMissed.get(key);
     if (last !== undefined && now - last < this.#missedCoalesceMs) return;
@@ -770,12 +680,7 @@ export class HttpPubSubClient {
     const text = lossyUtf8.decode(topic);
     this.status.emit("missed", { topic: text });
     const strict = utf8OrUndefined(topic);
-    for (const s of this.#subs) {
-      if (s.onMissed === undefined || !matches(s, key, strict)) continue;
-      try {
-        s.onMissed(text);
-      } catch { /* a user callback's failure is not the receiver's */ }
-    }
+    this.#registry.missed(text, (s) => matches(s, key, strict));
   }
 
   // -------------------------------------------------------------------------
@@ -885,7 +790,7 @@ export class HttpPubSubClient {
           topic,
           sha512: digest,
         });
-        return { notified: res.subscribers, identifier: hex(identifier) };
+        return { notified: res.subscribers, identifier: toHex(identifier) };
       },
       undefined,
       options.signal,
@@ -901,7 +806,7 @@ export class HttpPubSubClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#streams].map((s) => s.close()));
+    await this.#registry.closeAll();
     await Promise.allSettled([...this.#pending]);
     this.#abort.abort(new ClosedError("The client was closed"));
     await this.#starting?.catch(() => {});

@@ -8,31 +8,17 @@
 
 import { createSHA512 } from "hash-wasm";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
-import type { PushController } from "../core/source.ts";
-import type { Subscription } from "../core/subscription.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
 import type { BroadcasterConfig, NotifyData, NotifyOptions, NotifyResult } from "./client.ts";
 import { defaultWebSocket, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
-import { type AuthDocument, hex, toBytes } from "./codec.ts";
-import { compileGlob } from "./glob.ts";
+import { type AuthDocument, toBytes } from "./codec.ts";
 import { equalBytes, sleep } from "./io.ts";
 import { HttpPubSubMessage } from "./message.ts";
-import {
-  addExact,
-  addGlobs,
-  checkTopicArg,
-  globArgs,
-  type HttpPubSubSubscribeOptions,
-  HttpPubSubSubscription,
-  type LocalSub,
-  localSub,
-  lossyUtf8,
-  matches,
-  MultiSubscription,
-  topicArgs,
-  utf8OrUndefined,
-} from "./subscription.ts";
+import { checkTopicArg, type LocalSubscription, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
+import { handOver, type Registration, SubscriptionRegistry } from "./registry.ts";
+import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
 import {
   type B2SMessage,
   connectionNonce,
@@ -177,10 +163,7 @@ export class WebsocketPubSubClient {
   readonly #wired = new Set<string>();
   /** Counts sockets: work queued for an earlier one is dropped. */
   #generation = 0;
-  readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
-  readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
-  readonly #subs = new Set<LocalSub>();
-  readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
+  readonly #registry: SubscriptionRegistry;
   readonly #confirms = new Map<string, Pending[]>();
   readonly #notifies = new Map<string, Pending>();
   readonly #continues = new Map<string, Pending>();
@@ -254,6 +237,20 @@ export class WebsocketPubSubClient {
       throw new TypeError("Creating a WebsocketPubSubClient failed: webSocket is not a constructor");
     }
     this.#WebSocket = WS;
+    this.#registry = new SubscriptionRegistry({
+      isClosed: () => this.#closed,
+      hasFailed: () => this.#failure !== undefined,
+      prepare: () => this.connect(),
+      apply: (change) => {
+        // One frame per registration that appeared or went, in order on the operations queue.
+        const run = this.#opChain.catch(() => {}).then(async () => {
+          for (const r of change.added) await this.#wire(r, true);
+          for (const r of change.removed) await this.#wire(r, false);
+        });
+        this.#opChain = run.catch(() => {});
+        return run;
+      },
+    });
   }
 
   /** The connection nonce, once connected (standard base64). */
@@ -401,11 +398,7 @@ export class WebsocketPubSubClient {
     if (this.#closed) return;
     this.status.emit("disconnected", {}, err);
     if (retry) this.#reconnectAfter(err, held);
-    else this.#endAll(err);
-  }
-
-  #endAll(err: Error): void {
-    for (const s of this.#subs) s.controller?.error(err);
+    else this.#registry.endAll(err);
   }
 
   /** Connects again with backoff, then subscribes again to everything, and reports what the lost socket held as missed. */
@@ -439,7 +432,7 @@ export class WebsocketPubSubClient {
       // Refused credentials or a protocol violation end the subscriptions as such; else a ConnectionError.
       const failure = err instanceof Error ? err : new ConnectionError("Reconnecting failed", { cause: cause });
       this.#failure = failure;
-      this.#endAll(failure);
+      this.#registry.endAll(failure);
     });
   }
 
@@ -449,15 +442,15 @@ export class WebsocketPubSubClient {
    */
   #resubscribe(held: ReadonlySet<string>): void {
     const run = this.#opChain.catch(() => {}).then(async () => {
-      for (const [key, e] of [...this.#exact]) await this.#wire("exact", e.bytes, key, true);
-      for (const glob of [...this.#globs.keys()]) await this.#wire("glob", glob, glob, true);
+      for (const [key, e] of [...this.#registry.exact]) await this.#wire({ kind: "exact", key, bytes: e.bytes }, true);
+      for (const glob of [...this.#registry.globs.keys()]) await this.#wire({ kind: "glob", key: glob, glob }, true);
     });
     this.#opChain = run.catch(() => {});
     run.then(() => {
-      for (const [key, e] of this.#exact) {
+      for (const [key, e] of this.#registry.exact) {
         if (held.has(`exact:${key}`)) this.#missedAfterGap(lossyUtf8.decode(e.bytes), (s) => s.exact.has(key));
       }
-      for (const glob of this.#globs.keys()) {
+      for (const glob of this.#registry.globs.keys()) {
         if (held.has(`glob:${glob}`)) this.#missedAfterGap(glob, (s) => s.globs.has(glob));
       }
     }, () => {
@@ -465,14 +458,9 @@ export class WebsocketPubSubClient {
     });
   }
 
-  #missedAfterGap(topic: string, wanted: (s: LocalSub) => boolean): void {
+  #missedAfterGap(topic: string, wanted: (s: LocalSubscription) => boolean): void {
     this.status.emit("missed", { topic });
-    for (const s of this.#subs) {
-      if (s.onMissed === undefined || !wanted(s)) continue;
-      try {
-        s.onMissed(topic);
-      } catch { /* the user's callback */ }
-    }
+    this.#registry.missed(topic, wanted);
   }
 
   /** A broadcaster broke the protocol: close the socket and fail. */
@@ -524,7 +512,7 @@ export class WebsocketPubSubClient {
       case "confirm-unsubscribe-exact":
       case "confirm-subscribe-glob":
       case "confirm-unsubscribe-glob": {
-        const key = `${m.type}:${"topic" in m ? hex(m.topic) : m.glob}`;
+        const key = `${m.type}:${"topic" in m ? toHex(m.topic) : m.glob}`;
         const p = this.#take(key);
         if (p === undefined) {
           this.#violation(new ProtocolError(`Receiving failed: an unexpected ${m.type}`));
@@ -540,17 +528,17 @@ export class WebsocketPubSubClient {
         return;
       }
       case "confirm-notify": {
-        const p = this.#notifies.get(hex(m.identifier));
+        const p = this.#notifies.get(toHex(m.identifier));
         if (p === undefined) {
           this.#violation(new ProtocolError("Receiving failed: a CONFIRM_NOTIFY for no notify"));
           return;
         }
-        this.#notifies.delete(hex(m.identifier));
+        this.#notifies.delete(toHex(m.identifier));
         p.resolve(m);
         return;
       }
       case "continue-notify": {
-        const key = `${hex(m.identifier)}:${m.partId}`;
+        const key = `${toHex(m.identifier)}:${m.partId}`;
         const p = this.#continues.get(key);
         if (p === undefined) {
           this.#violation(new ProtocolError("Receiving failed: a CONTINUE_NOTIFY for no notify stream"));
@@ -596,14 +584,9 @@ export class WebsocketPubSubClient {
       if (ok !== "ok") throw new AuthError(`Receiving MISSED failed: the authorization was ${ok}`);
       const text = lossyUtf8.decode(m.topic);
       this.status.emit("missed", { topic: text });
-      const key = hex(m.topic);
+      const key = toHex(m.topic);
       const strict = utf8OrUndefined(m.topic);
-      for (const s of this.#subs) {
-        if (s.onMissed === undefined || !matches(s, key, strict)) continue;
-        try {
-          s.onMissed(text);
-        } catch { /* the user's callback */ }
-      }
+      this.#registry.missed(text, (s) => matches(s, key, strict));
       return;
     }
     if (m.type !== "receive-stream") return;
@@ -706,7 +689,7 @@ export class WebsocketPubSubClient {
    */
   #isCopy(topic: Uint8Array, sha512: Uint8Array, arrived: number): boolean {
     if (this.#duplicateWindowMs === 0) return false;
-    const key = `${hex(topic)}:${hex(sha512)}`;
+    const key = `${toHex(topic)}:${toHex(sha512)}`;
     const until = this.#copies.get(key);
     if (until !== undefined && arrived < until) return true;
     this.#copies.set(key, arrived + this.#duplicateWindowMs);
@@ -718,7 +701,7 @@ export class WebsocketPubSubClient {
   }
 
   #delivered(topic: Uint8Array, sha512: Uint8Array): void {
-    const key = `${hex(topic)}:${hex(sha512)}`;
+    const key = `${toHex(topic)}:${toHex(sha512)}`;
     if (this.#copies.has(key)) this.#copies.set(key, performance.now() + this.#duplicateWindowMs);
   }
 
@@ -748,9 +731,9 @@ export class WebsocketPubSubClient {
         wake = undefined;
       },
     }, new CountQueuingStrategy({ highWaterMark: 1 }));
-    const key = hex(r.topic);
+    const key = toHex(r.topic);
     const text = utf8OrUndefined(r.topic);
-    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
+    const targets = this.#registry.targets(key, text);
     if (targets.length === 0) {
       sink.cancelled = true;
       void stream.cancel();
@@ -772,7 +755,7 @@ export class WebsocketPubSubClient {
         length: r.length,
         stream: streams[i]!,
       });
-      return s.untilTaken ? s.controller!.deliver(msg) : s.controller!.push(msg);
+      return handOver(s, msg);
     })).then((results) => {
       const n = results.filter((x) => x.status === "fulfilled").length;
       if (n === 0) {
@@ -786,9 +769,9 @@ export class WebsocketPubSubClient {
   }
 
   async #deliver(r: Receiving, data: Uint8Array): Promise<number> {
-    const key = hex(r.topic);
+    const key = toHex(r.topic);
     const text = utf8OrUndefined(r.topic);
-    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
+    const targets = this.#registry.targets(key, text);
     const results = await Promise.allSettled(targets.map((s) => {
       const msg = new HttpPubSubMessage({
         topic: r.topic,
@@ -797,7 +780,7 @@ export class WebsocketPubSubClient {
         length: r.length,
         data,
       });
-      return s.untilTaken ? s.controller!.deliver(msg) : s.controller!.push(msg);
+      return handOver(s, msg);
     }));
     return results.filter((x) => x.status === "fulfilled").length;
   }
@@ -840,42 +823,10 @@ export class WebsocketPubSubClient {
   // Subscriptions
   // -------------------------------------------------------------------------
 
-  #change(change: { exact: Uint8Array[]; glob: string[] }, delta: 1 | -1): Promise<void> {
-    const ops: (() => Promise<void>)[] = [];
-    for (const bytes of change.exact) {
-      const key = hex(bytes);
-      const e = this.#exact.get(key);
-      if (delta > 0) {
-        if (e === undefined) {
-          this.#exact.set(key, { bytes: bytes.slice(), count: 1 });
-          ops.push(() => this.#wire("exact", bytes, key, true));
-        } else e.count++;
-      } else if (e !== undefined && --e.count === 0) {
-        this.#exact.delete(key);
-        ops.push(() => this.#wire("exact", bytes, key, false));
-      }
-    }
-    for (const glob of change.glob) {
-      const g = this.#globs.get(glob);
-      if (delta > 0) {
-        if (g === undefined) {
-          this.#globs.set(glob, { match: compileGlob(glob), count: 1 });
-          ops.push(() => this.#wire("glob", glob, glob, true));
-        } else g.count++;
-      } else if (g !== undefined && --g.count === 0) {
-        this.#globs.delete(glob);
-        ops.push(() => this.#wire("glob", glob, glob, false));
-      }
-    }
-    const run = this.#opChain.catch(() => {}).then(async () => {
-      for (const op of ops) await op();
-    });
-    this.#opChain = run.catch(() => {});
-    return run;
-  }
-
   /** Sends one (un)subscribe and waits for its verified confirmation. */
-  async #wire(kind: "exact" | "glob", value: Uint8Array | string, key: string, on: boolean): Promise<void> {
+  async #wire(r: Registration, on: boolean): Promise<void> {
+    const { kind, key } = r;
+    const value = r.kind === "exact" ? r.bytes : r.glob;
     await this.connect();
     // Once per socket: a reconnection subscribes to everything again, and the broadcaster closes on a duplicate.
     const wired = `${kind}:${key}`;
@@ -900,46 +851,6 @@ export class WebsocketPubSubClient {
     await this.#withTimeout(confirmed, `Waiting for the broadcaster to confirm ${type}`);
   }
 
-  #open2(
-    local: LocalSub,
-    registrations: { exact: Uint8Array[]; glob: string[] },
-    options: HttpPubSubSubscribeOptions,
-    multi: boolean,
-  ): HttpPubSubSubscription {
-    if (this.#closed) throw new ClosedError("Subscribing failed: the client is closed");
-    let registered = false;
-    const source = {
-      kind: "push" as const,
-      start: async (controller: PushController<HttpPubSubMessage>) => {
-        await this.connect();
-        local.controller = controller;
-        this.#subs.add(local);
-        registered = true;
-        await this.#change(registrations, 1);
-      },
-      cancel: async () => {
-        this.#subs.delete(local);
-        local.controller = undefined;
-        if (!registered) return;
-        registered = false;
-        const exact = [...local.exact].map((k) => this.#exact.get(k)?.bytes).filter((b) => b !== undefined);
-        const glob = [...local.globs.keys()];
-        local.exact.clear();
-        local.globs.clear();
-        if (this.#failure !== undefined) return;
-        try {
-          await this.#change({ exact, glob }, -1);
-        } catch { /* the socket is gone or closing */ }
-      },
-    };
-    const sub = multi
-      ? MultiSubscription.create((c, d) => this.#change(c, d), local, source, options)
-      : new HttpPubSubSubscription(source, options);
-    this.#streams.add(sub);
-    void sub.closed.then(() => this.#streams.delete(sub));
-    return sub;
-  }
-
   /**
    * Subscribes to one or more exact topics.
    *
@@ -953,9 +864,7 @@ export class WebsocketPubSubClient {
     topic: Uint8Array | string | (Uint8Array | string)[],
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
-    const topics = topicArgs(topic);
-    const local = localSub(options);
-    return this.#open2(local, { exact: addExact(local, topics), glob: [] }, options, false);
+    return this.#registry.subscribeExact(topic, options);
   }
 
   /**
@@ -968,9 +877,7 @@ export class WebsocketPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
-    const globs = globArgs(glob);
-    const local = localSub(options);
-    return this.#open2(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
+    return this.#registry.subscribeGlob(glob, options);
   }
 
   /**
@@ -981,7 +888,7 @@ export class WebsocketPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
-    return this.#open2(localSub(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+    return this.#registry.subscribeMulti(options);
   }
 
   // -------------------------------------------------------------------------
@@ -1009,7 +916,7 @@ export class WebsocketPubSubClient {
       new Uint8Array(await crypto.subtle.digest("SHA-512", data as Uint8Array<ArrayBuffer>));
     await this.connect();
     const identifier = crypto.getRandomValues(new Uint8Array(16));
-    const id = hex(identifier);
+    const id = toHex(identifier);
     const confirmed = new Promise<B2SMessage>((resolve, reject) => {
       this.#notifies.set(id, { resolve, reject, url: undefined });
     });
@@ -1081,7 +988,7 @@ export class WebsocketPubSubClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop.abort();
-    await Promise.allSettled([...this.#streams].map((s) => s.close()));
+    await this.#registry.closeAll();
     await this.#connecting?.catch(() => {});
     const ws = this.#ws;
     this.#lost(new ClosedError("The client was closed"));
