@@ -23,15 +23,15 @@ import {
   MAX_U16_FIELD,
   strongEtag,
   type SubscriptionSet,
-  toBytes,
 } from "./codec.ts";
+import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
 import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
-import { cancelQuietly, concat, equalBytes, readCapped, sleep, withDeadline } from "./io.ts";
+import { cancelQuietly, equalBytes, readCapped, sleep, withDeadline } from "./io.ts";
+import { prefixed, prepareNotifyBody } from "./notify_body.ts";
 import { checkTopicArg, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
 import { handOver, SubscriptionRegistry } from "./registry.ts";
 import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
 import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
-import { sha512 as digestSha512, takeSha512 } from "./sha512.ts";
 
 /** One broadcaster. */
 export interface BroadcasterConfig {
@@ -174,7 +174,7 @@ export class HttpPubSubClient {
   /** Connection events: `"connected"` after the first sync, `"missed"`, `"error"` (rejected receiver requests), `"closed"`. */
   readonly status: StatusChannel = new StatusChannel();
   readonly #options: HttpPubSubClientOptions;
-  readonly #broadcasters: { host: string; priority: number }[];
+  readonly #broadcasters: Broadcaster[];
   readonly #sendAuth: AuthConfig;
   readonly #receiveAuth: AuthConfig;
   readonly #retries: number;
@@ -218,18 +218,7 @@ export class HttpPubSubClient {
       throw new TypeError("Creating an HttpPubSubClient failed: options is not an object");
     }
     this.#options = options;
-    const list = options.broadcasters;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new TypeError("Creating an HttpPubSubClient failed: broadcasters is empty");
-    }
-    this.#broadcasters = list.map((b) => {
-      const host = typeof b === "string" ? b : b?.host;
-      if (typeof host !== "string" || !URL.canParse(host)) {
-        throw new TypeError(`Creating an HttpPubSubClient failed: broadcaster ${JSON.stringify(host)} is not a url`);
-      }
-      const priority = typeof b === "string" ? 0 : b.priority ?? 0;
-      return { host: host.replace(/\/+$/, ""), priority };
-    });
+    this.#broadcasters = parseBroadcasters(options.broadcasters, "Creating an HttpPubSubClient");
     const bind = options.bind ?? { type: "manual" };
     if (bind.type !== "serve" && bind.type !== "manual") {
       throw new TypeError(
@@ -361,12 +350,6 @@ export class HttpPubSubClient {
     return p;
   }
 
-  #order(): { host: string; priority: number }[] {
-    const shuffled = this.#broadcasters.map((b) => ({ b, r: Math.random() }));
-    shuffled.sort((x, y) => x.b.priority - y.b.priority || x.r - y.r);
-    return shuffled.map((x) => x.b);
-  }
-
   /**
    * Posts to the broadcasters with retries: 502/503/504 and (with
    * retryAmbiguous) network errors move on to the next; 409 counts as
@@ -386,7 +369,7 @@ export class HttpPubSubClient {
       if (round > 0) {
         await sleep(this.#backoffMs * 2 ** (round - 1) + Math.random() * this.#backoffMs, outer);
       }
-      for (const b of this.#order()) {
+      for (const b of byPriority(this.#broadcasters)) {
         outer.throwIfAborted();
         const url = `${b.host}${path}`;
         const { body, authorization } = await build();
@@ -705,67 +688,12 @@ export class HttpPubSubClient {
     if (this.#closed) throw new ClosedError("Notifying failed: the client is closed");
     const topic = checkTopicArg(options?.topic, "Notifying");
     const action = `Notifying ${lossyUtf8.decode(topic)}`;
-    let data = options.data;
-    if (typeof data === "string") data = toBytes(data);
-    let length: number;
-    let open: () => BodyInit;
-    let sha512 = options.sha512;
-    if (sha512 !== undefined && (!(sha512 instanceof Uint8Array) || sha512.length !== 64)) {
-      throw new TypeError(`${action} failed: sha512 is not 64 bytes`);
-    }
-    if (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0)) {
-      throw new RangeError(`${action} failed: length ${options.length} is not an integer of 0 or more`);
-    }
-    if (data instanceof ReadableStream && sha512 === undefined) {
-      // A one-shot stream must be read to hash it before the prefix can be sent.
-      data = await readAll(data, options.length, action);
-    }
-    if (data instanceof Uint8Array) {
-      const bytes = data;
-      length = bytes.length;
-      if (options.length !== undefined && options.length !== length) {
-        throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes given`);
-      }
-      sha512 ??= await digestSha512(bytes);
-      open = () => bytes as Uint8Array<ArrayBuffer>;
-    } else if (data instanceof Blob) {
-      const blob = data;
-      length = blob.size;
-      if (options.length !== undefined && options.length !== length) {
-        throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes of the Blob`);
-      }
-      sha512 ??= await hashStream(blob.stream());
-      open = () => blob;
-    } else if (typeof data === "function" || data instanceof ReadableStream) {
-      if (options.length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
-      length = options.length;
-      if (typeof data === "function") {
-        const factory = data;
-        sha512 ??= await hashStream(factory(), length, action);
-        open = () => factory();
-      } else {
-        let once: ReadableStream<Uint8Array> | undefined = data;
-        open = () => {
-          const s = once;
-          if (s === undefined) throw new TypeError(`${action} failed: a one-shot stream cannot be sent again (retry)`);
-          once = undefined;
-          return s;
-        };
-      }
-    } else {
-      throw new TypeError(`${action} failed: data is ${typeof data}, not bytes, a string, a Blob or a stream`);
-    }
-    const digest = sha512!;
+    const { length, open, sha512: digest } = await prepareNotifyBody(options, action);
     await this.start();
     const tracing = new Uint8Array(0);
     const identifier = crypto.getRandomValues(new Uint8Array(16));
     const prefix = encodeNotifyPrefix({ topic, sha512: digest, tracing, identifier, length });
-    const body = (): BodyInit => {
-      const payload = open();
-      if (payload instanceof Uint8Array) return concat([prefix, payload]);
-      if (payload instanceof Blob) return new Blob([prefix, payload]);
-      return withPrefix(prefix, payload as ReadableStream<Uint8Array>, length, action);
-    };
+    const body = (): BodyInit => prefixed(prefix, open(), length, action);
     return await this.#track(this.#post(
       action,
       "/v1/notify",
@@ -818,64 +746,4 @@ export class HttpPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>, length: number | undefined, action: string) {
-  if (length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
-  const out = new Uint8Array(length);
-  let at = 0;
-  for await (const chunk of stream) {
-    if (at + chunk.length > length) throw new RangeError(`${action} failed: the stream is longer than ${length} bytes`);
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  if (at !== length) throw new RangeError(`${action} failed: the stream ended after ${at} of ${length} bytes`);
-  return out;
-}
-
-async function hashStream(stream: ReadableStream<Uint8Array>, length?: number, action?: string): Promise<Uint8Array> {
-  const h = await takeSha512();
-  let n = 0;
-  for await (const chunk of stream) {
-    n += chunk.length;
-    h.update(chunk);
-  }
-  if (length !== undefined && n !== length) {
-    throw new RangeError(`${action} failed: the stream has ${n} bytes, not the ${length} given`);
-  }
-  return h.digest();
-}
-
-function withPrefix(
-  prefix: Uint8Array,
-  payload: ReadableStream<Uint8Array>,
-  length: number,
-  action: string,
-): ReadableStream<Uint8Array> {
-  const reader = payload.getReader();
-  let sentPrefix = false;
-  let n = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (!sentPrefix) {
-        sentPrefix = true;
-        c.enqueue(prefix);
-        return;
-      }
-      const r = await reader.read();
-      if (r.done) {
-        if (n !== length) c.error(new RangeError(`${action} failed: the stream ended after ${n} of ${length} bytes`));
-        else c.close();
-        return;
-      }
-      n += r.value.length;
-      if (n > length) {
-        c.error(new RangeError(`${action} failed: the stream is longer than ${length} bytes`));
-        await cancelQuietly(reader);
-        return;
-      }
-      c.enqueue(r.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }

@@ -17,6 +17,7 @@ import {
   type ReceivePrefix,
 } from "./codec.ts";
 import { HttpPubSubMessage } from "./message.ts";
+import { teeInto } from "./tee_into.ts";
 import { cancelQuietly, equalBytes, readCapped } from "./io.ts";
 import { takeSha512 } from "./sha512.ts";
 
@@ -317,15 +318,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
         sha512,
         admitted,
         messages: (n) => {
-          const streams: ReadableStream<Uint8Array>[] = [];
-          let source = stream;
-          for (let i = 1; i < n; i++) {
-            const [a, b] = source.tee();
-            streams.push(a);
-            source = b;
-          }
-          if (n > 0) streams.push(source);
-          return streams.map((s) =>
+          return teeInto(stream, n).map((s) =>
             new HttpPubSubMessage({ topic: p.topic, sha512, identifier: p.identifier, length: p.length, stream: s })
           );
         },

@@ -11,11 +11,14 @@ import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } 
 import { toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
-import type { BroadcasterConfig, NotifyData, NotifyOptions, NotifyResult } from "./client.ts";
+import type { BroadcasterConfig, NotifyOptions, NotifyResult } from "./client.ts";
+import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
 import { defaultWebSocket, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
-import { type AuthDocument, toBytes } from "./codec.ts";
+import type { AuthDocument } from "./codec.ts";
 import { equalBytes, sleep } from "./io.ts";
 import { HttpPubSubMessage } from "./message.ts";
+import { materialize } from "./notify_body.ts";
+import { teeInto } from "./tee_into.ts";
 import { checkTopicArg, type LocalSubscription, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
 import { handOver, type Registration, SubscriptionRegistry } from "./registry.ts";
 import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
@@ -144,7 +147,7 @@ const EMPTY = new Uint8Array(0);
 export class WebsocketPubSubClient {
   /** `"connected"`, `"missed"` (with `detail.topic`), `"disconnected"`, `"closed"`. */
   readonly status: StatusChannel = new StatusChannel();
-  readonly #broadcasters: { host: string; priority: number }[];
+  readonly #broadcasters: Broadcaster[];
   readonly #sendAuth: AuthConfig;
   readonly #receiveAuth: AuthConfig;
   readonly #maxFrame: number;
@@ -194,18 +197,7 @@ export class WebsocketPubSubClient {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Creating a WebsocketPubSubClient failed: options is not an object");
     }
-    if (!Array.isArray(options.broadcasters) || options.broadcasters.length === 0) {
-      throw new TypeError("Creating a WebsocketPubSubClient failed: broadcasters is empty");
-    }
-    this.#broadcasters = options.broadcasters.map((b) => {
-      const host = typeof b === "string" ? b : b?.host;
-      if (typeof host !== "string" || !URL.canParse(host)) {
-        throw new TypeError(
-          `Creating a WebsocketPubSubClient failed: broadcaster ${JSON.stringify(host)} is not a url`,
-        );
-      }
-      return { host: host.replace(/\/+$/, ""), priority: typeof b === "string" ? 0 : b.priority ?? 0 };
-    });
+    this.#broadcasters = parseBroadcasters(options.broadcasters, "Creating a WebsocketPubSubClient");
     this.#sendAuth = options.sendAuth ?? noneAuth();
     this.#receiveAuth = options.receiveAuth ?? noneAuth();
     this.#maxFrame = options.maxFrameBytes ?? 3.5 * 1024 * 1024;
@@ -274,8 +266,7 @@ export class WebsocketPubSubClient {
   }
 
   async #connect(): Promise<void> {
-    const order = this.#broadcasters.map((b) => ({ b, r: Math.random() }))
-      .sort((x, y) => x.b.priority - y.b.priority || x.r - y.r).map((x) => x.b);
+    const order = byPriority(this.#broadcasters);
     let last: unknown;
     for (const b of order) {
       const url = `${b.host.replace(/^http/, "ws")}/v1/websocket`;
@@ -739,14 +730,7 @@ export class WebsocketPubSubClient {
       void stream.cancel();
       return sink;
     }
-    const streams: ReadableStream<Uint8Array>[] = [];
-    let source = stream;
-    for (let i = 1; i < targets.length; i++) {
-      const [a, b] = source.tee();
-      streams.push(a);
-      source = b;
-    }
-    streams.push(source);
+    const streams = teeInto(stream, targets.length);
     sink.delivered = Promise.allSettled(targets.map((s, i) => {
       const msg = new HttpPubSubMessage({
         topic: r.topic,
@@ -1003,31 +987,4 @@ export class WebsocketPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-async function materialize(data: NotifyData, length: number | undefined, action: string): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  if (typeof data === "string") bytes = toBytes(data);
-  else if (data instanceof Uint8Array) bytes = data;
-  else if (data instanceof Blob) bytes = new Uint8Array(await data.arrayBuffer());
-  else if (data instanceof ReadableStream || typeof data === "function") {
-    if (length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
-    const stream = typeof data === "function" ? data() : data;
-    bytes = new Uint8Array(length);
-    let at = 0;
-    for await (const chunk of stream) {
-      if (at + chunk.length > length) {
-        throw new RangeError(`${action} failed: the stream is longer than ${length} bytes`);
-      }
-      bytes.set(chunk, at);
-      at += chunk.length;
-    }
-    if (at !== length) throw new RangeError(`${action} failed: the stream ended after ${at} of ${length} bytes`);
-  } else {
-    throw new TypeError(`${action} failed: data is ${typeof data}, not bytes, a string, a Blob or a stream`);
-  }
-  if (length !== undefined && length !== bytes.length) {
-    throw new RangeError(`${action} failed: length ${length} is not the ${bytes.length} bytes given`);
-  }
-  return bytes;
 }
