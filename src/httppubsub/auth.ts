@@ -133,7 +133,7 @@ export interface HmacAuthOptions {
  *
  * @example
  * ```ts
- * import { decodeHmacSecret } from "@x/pubsub/httppubsub";
+ * import { decodeHmacSecret } from "./auth.ts";
  *
  * console.log(decodeHmacSecret("A".repeat(86)).length); // 64
  * ```

@@ -56,7 +56,7 @@ export type TopicInput = Uint8Array | string;
  *
  * @example
  * ```ts
- * import { toBytes } from "@x/pubsub/httppubsub";
+ * import { toBytes } from "./codec.ts";
  *
  * console.log(toBytes("ab")); // Uint8Array(2) [ 97, 98 ]
  * ```
@@ -194,7 +194,7 @@ let spareAuthWriter: ByteWriter | undefined;
  *
  * @example
  * ```ts
- * import { encodeAuthDocument } from "@x/pubsub/httppubsub";
+ * import { encodeAuthDocument } from "@x/pubsub/httppubsub/wire";
  *
  * const doc = encodeAuthDocument(1700000000, "n0nce1", new Uint8Array(0), {
  *   type: "check-subscriptions",
@@ -322,7 +322,7 @@ export interface HmacAuthorization {
  *
  * @example
  * ```ts
- * import { base64Encode } from "@x/pubsub/httppubsub";
+ * import { base64Encode } from "./codec.ts";
  *
  * console.log(base64Encode(new Uint8Array([255, 254]))); // "//4="
  * ```
@@ -364,7 +364,7 @@ B64_VALUES["_".charCodeAt(0)] = 63;
  *
  * @example
  * ```ts
- * import { base64Decode } from "@x/pubsub/httppubsub";
+ * import { base64Decode } from "./codec.ts";
  *
  * console.log(base64Decode("__4")); // Uint8Array(2) [ 255, 254 ]
  * ```
@@ -401,7 +401,7 @@ export function base64Decode(text: string): Uint8Array | undefined {
  *
  * @example
  * ```ts
- * import { formatHmacAuthorization } from "@x/pubsub/httppubsub";
+ * import { formatHmacAuthorization } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(formatHmacAuthorization({ timestamp: 1, nonce: "n", code: new Uint8Array(64) }).slice(0, 12)); // "X-HMAC 1:n:A"
  * ```
@@ -422,7 +422,7 @@ export function formatHmacAuthorization(auth: HmacAuthorization): string {
  *
  * @example
  * ```ts
- * import { parseHmacAuthorization } from "@x/pubsub/httppubsub";
+ * import { parseHmacAuthorization } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(parseHmacAuthorization("Bearer x")); // undefined
  * ```
@@ -449,7 +449,7 @@ export function parseHmacAuthorization(value: string): HmacAuthorization | undef
  *
  * @example
  * ```ts
- * import { formatReprDigest } from "@x/pubsub/httppubsub";
+ * import { formatReprDigest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(formatReprDigest(new Uint8Array(64)).slice(0, 10)); // "sha-512=AA"
  * ```
@@ -471,7 +471,7 @@ export function formatReprDigest(sha512: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { formatReprDigest, parseReprDigest } from "@x/pubsub/httppubsub";
+ * import { formatReprDigest, parseReprDigest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(parseReprDigest("md5=x, " + formatReprDigest(new Uint8Array(64)))?.length); // 64
  * ```
@@ -520,7 +520,7 @@ export interface SubscriptionSet {
  *
  * @example
  * ```ts
- * import { compareBytes } from "@x/pubsub/httppubsub";
+ * import { compareBytes } from "./codec.ts";
  *
  * console.log(compareBytes(new Uint8Array([1]), new Uint8Array([1, 0]))); // -1
  * ```
@@ -543,7 +543,8 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  *
  * @example
  * ```ts
- * import { sortSubscriptionSet, toBytes } from "@x/pubsub/httppubsub";
+ * import { sortSubscriptionSet } from "@x/pubsub/httppubsub/wire";
+ * import { toBytes } from "./codec.ts";
  *
  * const s = sortSubscriptionSet({ exact: [{ key: toBytes("b"), recovery: "" }, { key: toBytes("a"), recovery: "" }], glob: [] });
  * console.log(s.exact[0]?.key); // Uint8Array(1) [ 97 ]
@@ -578,7 +579,7 @@ export function sortSubscriptionSet(set: SubscriptionSet): SubscriptionSet {
  *
  * @example
  * ```ts
- * import { encodeEtagDocument } from "@x/pubsub/httppubsub";
+ * import { encodeEtagDocument } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeEtagDocument("u", { exact: [], glob: [] }).length); // 18
  * ```
@@ -613,7 +614,7 @@ export function encodeEtagDocument(url: string, set: SubscriptionSet): Uint8Arra
  *
  * @example
  * ```ts
- * import { strongEtag } from "@x/pubsub/httppubsub";
+ * import { strongEtag } from "@x/pubsub/httppubsub/wire";
  *
  * const etag = await strongEtag("http://127.0.0.1:3002/v1/receive#1", { exact: [], glob: [] });
  * console.log(etag.length); // 64
@@ -650,7 +651,7 @@ export interface SubscribeRequest<T = Uint8Array> {
  *
  * @example
  * ```ts
- * import { encodeSubscribeRequest } from "@x/pubsub/httppubsub";
+ * import { encodeSubscribeRequest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeSubscribeRequest({ url: "u", key: "t", recovery: "", tracing: new Uint8Array(0) }).length); // 10
  * ```
@@ -673,7 +674,7 @@ export function encodeSubscribeRequest(req: SubscribeRequest<TopicInput>): Uint8
  *
  * @example
  * ```ts
- * import { decodeSubscribeRequest, encodeSubscribeRequest } from "@x/pubsub/httppubsub";
+ * import { decodeSubscribeRequest, encodeSubscribeRequest } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeSubscribeRequest({ url: "u", key: "t", recovery: "", tracing: new Uint8Array(0) });
  * console.log(decodeSubscribeRequest(body).url); // "u"
@@ -718,7 +719,7 @@ export interface UnsubscribeRequest<T = Uint8Array> {
  *
  * @example
  * ```ts
- * import { encodeUnsubscribeRequest } from "@x/pubsub/httppubsub";
+ * import { encodeUnsubscribeRequest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeUnsubscribeRequest({ url: "u", key: "t", tracing: new Uint8Array(0) }).length); // 8
  * ```
@@ -740,7 +741,7 @@ export function encodeUnsubscribeRequest(req: UnsubscribeRequest<TopicInput>): U
  *
  * @example
  * ```ts
- * import { decodeUnsubscribeRequest, encodeUnsubscribeRequest } from "@x/pubsub/httppubsub";
+ * import { decodeUnsubscribeRequest, encodeUnsubscribeRequest } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeUnsubscribeRequest({ url: "u", key: "t", tracing: new Uint8Array(0) });
  * console.log(decodeUnsubscribeRequest(body).key); // Uint8Array(1) [ 116 ]
@@ -790,7 +791,7 @@ export const MAX_NOTIFY_PREFIX: number = 2 + 0xffff + 64 + 2 + 0xffff + 1 + 0xff
  *
  * @example
  * ```ts
- * import { encodeNotifyPrefix } from "@x/pubsub/httppubsub";
+ * import { encodeNotifyPrefix } from "@x/pubsub/httppubsub/wire";
  *
  * const p = encodeNotifyPrefix({ topic: "t", sha512: new Uint8Array(64), tracing: new Uint8Array(0), identifier: new Uint8Array(1), length: 5 });
  * console.log(p.length); // 79
@@ -833,7 +834,8 @@ function readLength(r: ByteReader): number {
  * @example
  * ```ts
  * import { ByteReader } from "../core/byte_reader.ts";
- * import { encodeNotifyPrefix, readNotifyPrefix } from "@x/pubsub/httppubsub";
+ * import { encodeNotifyPrefix } from "@x/pubsub/httppubsub/wire";
+ * import { readNotifyPrefix } from "./codec.ts";
  *
  * const p = encodeNotifyPrefix({ topic: "t", sha512: new Uint8Array(64), tracing: new Uint8Array(0), identifier: new Uint8Array(1), length: 5 });
  * console.log(readNotifyPrefix(new ByteReader(p)).length); // 5
@@ -852,6 +854,30 @@ export function readNotifyPrefix(r: ByteReader): NotifyPrefix {
   return { topic, sha512, tracing, identifier, length };
 }
 
+/**
+ * Decodes the notify prefix at the start of a `/v1/notify` body (a proxy
+ * reads up to {@linkcode MAX_NOTIFY_PREFIX} bytes, decodes, and passes the
+ * rest of the body on as the message).
+ *
+ * @example
+ * ```ts
+ * import { decodeNotifyPrefix, encodeNotifyPrefix } from "@x/pubsub/httppubsub/wire";
+ *
+ * const p = encodeNotifyPrefix({ topic: "t", sha512: new Uint8Array(64), tracing: new Uint8Array(0), identifier: new Uint8Array(1), length: 5 });
+ * const { prefix, prefixLength } = decodeNotifyPrefix(p);
+ * console.log(prefix.length, prefixLength === p.length); // 5 true
+ * ```
+ *
+ * @param bytes The start of the body (at least the whole prefix; more is left alone).
+ * @returns The prefix, and how many bytes it took.
+ * @throws {ProtocolError} When malformed, or when `bytes` ends inside the prefix (`TruncatedInputError`).
+ */
+export function decodeNotifyPrefix(bytes: Uint8Array): { prefix: NotifyPrefix; prefixLength: number } {
+  const r = new ByteReader(bytes);
+  const prefix = readNotifyPrefix(r);
+  return { prefix, prefixLength: r.offset };
+}
+
 /** The body of `/v1/check_subscriptions`. */
 export interface CheckSubscriptionsRequest {
   /** The tracing blob. */
@@ -865,7 +891,7 @@ export interface CheckSubscriptionsRequest {
  *
  * @example
  * ```ts
- * import { encodeCheckSubscriptionsRequest } from "@x/pubsub/httppubsub";
+ * import { encodeCheckSubscriptionsRequest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeCheckSubscriptionsRequest({ tracing: new Uint8Array(0), url: "u" })); // Uint8Array(5) [ 0, 0, 0, 1, 117 ]
  * ```
@@ -886,7 +912,7 @@ export function encodeCheckSubscriptionsRequest(req: CheckSubscriptionsRequest):
  *
  * @example
  * ```ts
- * import { decodeCheckSubscriptionsRequest } from "@x/pubsub/httppubsub";
+ * import { decodeCheckSubscriptionsRequest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(decodeCheckSubscriptionsRequest(new Uint8Array([0, 0, 0, 1, 117])).url); // "u"
  * ```
@@ -928,7 +954,7 @@ export interface SetSubscriptionsRequest extends SubscriptionSet {
  *
  * @example
  * ```ts
- * import { encodeSetSubscriptionsRequest } from "@x/pubsub/httppubsub";
+ * import { encodeSetSubscriptionsRequest } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeSetSubscriptionsRequest({ tracing: new Uint8Array(0), url: "u", etag: new Uint8Array(64), exact: [], glob: [] });
  * console.log(body.length); // 78
@@ -964,7 +990,7 @@ export function encodeSetSubscriptionsRequest(req: SetSubscriptionsRequest): Uin
  *
  * @example
  * ```ts
- * import { decodeSetSubscriptionsRequest, encodeSetSubscriptionsRequest } from "@x/pubsub/httppubsub";
+ * import { decodeSetSubscriptionsRequest, encodeSetSubscriptionsRequest } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeSetSubscriptionsRequest({ tracing: new Uint8Array(0), url: "u", etag: new Uint8Array(64), exact: [], glob: [] });
  * console.log(decodeSetSubscriptionsRequest(body).url); // "u"
@@ -1064,7 +1090,7 @@ function readHead(r: ByteReader, type: number, what: string): GenericResponse {
  *
  * @example
  * ```ts
- * import { encodeGenericResponse } from "@x/pubsub/httppubsub";
+ * import { encodeGenericResponse } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeGenericResponse({ authorization: undefined, tracing: new Uint8Array(0) })); // Uint8Array(6) [ 0, 3, 0, 0, 0, 0 ]
  * ```
@@ -1084,7 +1110,7 @@ export function encodeGenericResponse(res: GenericResponse): Uint8Array<ArrayBuf
  *
  * @example
  * ```ts
- * import { decodeGenericResponse } from "@x/pubsub/httppubsub";
+ * import { decodeGenericResponse } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(decodeGenericResponse(new Uint8Array([0, 3, 0, 0, 0, 0])).authorization); // undefined
  * ```
@@ -1102,7 +1128,7 @@ export function decodeGenericResponse(body: Uint8Array): GenericResponse {
  *
  * @example
  * ```ts
- * import { encodeNotifyResponse } from "@x/pubsub/httppubsub";
+ * import { encodeNotifyResponse } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeNotifyResponse({ authorization: undefined, tracing: new Uint8Array(0), subscribers: 2, identifier: new Uint8Array([7]) });
  * console.log(body.length); // 12
@@ -1125,7 +1151,7 @@ export function encodeNotifyResponse(res: NotifyResponse): Uint8Array<ArrayBuffe
  *
  * @example
  * ```ts
- * import { decodeNotifyResponse, encodeNotifyResponse } from "@x/pubsub/httppubsub";
+ * import { decodeNotifyResponse, encodeNotifyResponse } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeNotifyResponse({ authorization: undefined, tracing: new Uint8Array(0), subscribers: 2, identifier: new Uint8Array([7]) });
  * console.log(decodeNotifyResponse(body).subscribers); // 2
@@ -1149,7 +1175,7 @@ export function decodeNotifyResponse(body: Uint8Array): NotifyResponse {
  *
  * @example
  * ```ts
- * import { encodeCheckSubscriptionsResponse } from "@x/pubsub/httppubsub";
+ * import { encodeCheckSubscriptionsResponse } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeCheckSubscriptionsResponse({ authorization: undefined, tracing: new Uint8Array(0), etag: new Uint8Array(64) });
  * console.log(body.length); // 71
@@ -1172,7 +1198,7 @@ export function encodeCheckSubscriptionsResponse(res: CheckSubscriptionsResponse
  *
  * @example
  * ```ts
- * import { decodeCheckSubscriptionsResponse, encodeCheckSubscriptionsResponse } from "@x/pubsub/httppubsub";
+ * import { decodeCheckSubscriptionsResponse, encodeCheckSubscriptionsResponse } from "@x/pubsub/httppubsub/wire";
  *
  * const body = encodeCheckSubscriptionsResponse({ authorization: undefined, tracing: new Uint8Array(0), etag: new Uint8Array(64) });
  * console.log(decodeCheckSubscriptionsResponse(body).etag.length); // 64
@@ -1216,7 +1242,7 @@ export const MAX_RECEIVE_PREFIX: number = 2 + 0xffff + 2 + 0xffff + 1 + 0xff + 8
  *
  * @example
  * ```ts
- * import { encodeReceivePrefix } from "@x/pubsub/httppubsub";
+ * import { encodeReceivePrefix } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeReceivePrefix({ tracing: new Uint8Array(0), topic: "t", identifier: new Uint8Array(8), length: 3 }).length); // 22
  * ```
@@ -1241,7 +1267,8 @@ export function encodeReceivePrefix(p: Omit<ReceivePrefix, "topic"> & { topic: T
  * @example
  * ```ts
  * import { ByteReader } from "../core/byte_reader.ts";
- * import { encodeReceivePrefix, readReceivePrefix } from "@x/pubsub/httppubsub";
+ * import { encodeReceivePrefix } from "@x/pubsub/httppubsub/wire";
+ * import { readReceivePrefix } from "./codec.ts";
  *
  * const p = encodeReceivePrefix({ tracing: new Uint8Array(0), topic: "t", identifier: new Uint8Array(8), length: 3 });
  * console.log(readReceivePrefix(new ByteReader(p)).length); // 3
@@ -1259,6 +1286,28 @@ export function readReceivePrefix(r: ByteReader): ReceivePrefix {
   return { tracing, topic, identifier, length };
 }
 
+/**
+ * Decodes the receive prefix at the start of a `/v1/receive` body (the
+ * message follows it).
+ *
+ * @example
+ * ```ts
+ * import { decodeReceivePrefix, encodeReceivePrefix } from "@x/pubsub/httppubsub/wire";
+ *
+ * const p = encodeReceivePrefix({ tracing: new Uint8Array(0), topic: "t", identifier: new Uint8Array(1), length: 3 });
+ * console.log(decodeReceivePrefix(p).prefix.length); // 3
+ * ```
+ *
+ * @param bytes The start of the body (at least the whole prefix).
+ * @returns The prefix, and how many bytes it took.
+ * @throws {ProtocolError} When malformed, or when `bytes` ends inside the prefix (`TruncatedInputError`).
+ */
+export function decodeReceivePrefix(bytes: Uint8Array): { prefix: ReceivePrefix; prefixLength: number } {
+  const r = new ByteReader(bytes);
+  const prefix = readReceivePrefix(r);
+  return { prefix, prefixLength: r.offset };
+}
+
 /** A missed (recover) body. */
 export interface MissedRequest {
   /** The tracing blob. */
@@ -1272,7 +1321,7 @@ export interface MissedRequest {
  *
  * @example
  * ```ts
- * import { encodeMissedRequest } from "@x/pubsub/httppubsub";
+ * import { encodeMissedRequest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeMissedRequest({ tracing: new Uint8Array(0), topic: "t" })); // Uint8Array(5) [ 0, 0, 0, 1, 116 ]
  * ```
@@ -1293,7 +1342,7 @@ export function encodeMissedRequest(req: { tracing: Uint8Array; topic: TopicInpu
  *
  * @example
  * ```ts
- * import { decodeMissedRequest } from "@x/pubsub/httppubsub";
+ * import { decodeMissedRequest } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(decodeMissedRequest(new Uint8Array([0, 0, 0, 1, 116])).topic); // Uint8Array(1) [ 116 ]
  * ```
@@ -1327,7 +1376,7 @@ export type SubscriberResponse =
  *
  * @example
  * ```ts
- * import { encodeSubscriberResponse } from "@x/pubsub/httppubsub";
+ * import { encodeSubscriberResponse } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(encodeSubscriberResponse({ type: "unsubscribe-immediate" })); // Uint8Array(2) [ 0, 10 ]
  * ```
@@ -1359,7 +1408,7 @@ export function encodeSubscriberResponse(res: SubscriberResponse): Uint8Array<Ar
  *
  * @example
  * ```ts
- * import { decodeSubscriberResponse } from "@x/pubsub/httppubsub";
+ * import { decodeSubscriberResponse } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(decodeSubscriberResponse(new Uint8Array([0, 10])).type); // "unsubscribe-immediate"
  * ```
@@ -1407,7 +1456,7 @@ export function readSubscriberResponse(r: ByteReader): SubscriberResponse {
  *
  * @example
  * ```ts
- * import { hex } from "@x/pubsub/httppubsub";
+ * import { hex } from "./codec.ts";
  *
  * console.log(hex(new Uint8Array([0, 171]))); // "00ab"
  * ```

@@ -115,7 +115,8 @@ function statusOf(result: AuthResult): 401 | 403 | 503 | undefined {
  *
  * @example Answering a broadcaster in-process
  * ```ts
- * import { createReceiverApp, noneAuth } from "@x/pubsub/httppubsub";
+ * import { noneAuth } from "@x/pubsub/httppubsub";
+ * import { createReceiverApp } from "./receiver.ts";
  *
  * const app = createReceiverApp({
  *   receiveUrl: "http://127.0.0.1:3002/v1/receive#1",

@@ -191,7 +191,7 @@ export type B2SMessage =
  *
  * @example
  * ```ts
- * import { encodeMinimalUint } from "@x/pubsub/httppubsub";
+ * import { encodeMinimalUint } from "./websocket_codec.ts";
  *
  * console.log(encodeMinimalUint(0), encodeMinimalUint(256)); // Uint8Array(0) [] Uint8Array(2) [ 1, 0 ]
  * ```
@@ -216,7 +216,7 @@ export function encodeMinimalUint(n: number): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeUintHeader } from "@x/pubsub/httppubsub";
+ * import { decodeUintHeader } from "./websocket_codec.ts";
  *
  * console.log(decodeUintHeader(new Uint8Array([1, 0]), 8, "x-part-id")); // 256
  * ```
@@ -288,7 +288,8 @@ function streamValues(m: StreamPart): [string[], Uint8Array[]] {
  *
  * @example
  * ```ts
- * import { encodeS2B, hex, toBytes } from "@x/pubsub/httppubsub";
+ * import { encodeS2B } from "@x/pubsub/httppubsub/wire";
+ * import { hex, toBytes } from "./codec.ts";
  *
  * const f = encodeS2B({ type: "subscribe-exact", authorization: undefined, tracing: new Uint8Array(0), topic: toBytes("foo/bar") });
  * console.log(hex(f)); // 00010002000000000007666f6f2f626172
@@ -382,7 +383,7 @@ export function encodeS2B(m: S2BMessage, minimal = true): Uint8Array<ArrayBuffer
  *
  * @example
  * ```ts
- * import { encodeB2S } from "@x/pubsub/httppubsub";
+ * import { encodeB2S } from "@x/pubsub/httppubsub/wire";
  *
  * const f = encodeB2S({ type: "confirm-configure", broadcasterNonce: new Uint8Array(32), authorization: undefined, tracing: new Uint8Array(0) });
  * console.log(f.length); // 42
@@ -574,7 +575,7 @@ function noPayload(raw: RawFrame, what: string): void {
  *
  * @example
  * ```ts
- * import { decodeS2B } from "@x/pubsub/httppubsub";
+ * import { decodeS2B } from "@x/pubsub/httppubsub/wire";
  *
  * const m = decodeS2B(new Uint8Array([0, 1, 0, 2, 0, 0, 0, 0, 0, 1, 97]));
  * console.log(m.type); // "subscribe-exact"
@@ -671,7 +672,8 @@ export function decodeS2B(bytes: Uint8Array): S2BMessage {
  *
  * @example
  * ```ts
- * import { decodeB2S, encodeB2S, toBytes } from "@x/pubsub/httppubsub";
+ * import { decodeB2S, encodeB2S } from "@x/pubsub/httppubsub/wire";
+ * import { toBytes } from "./codec.ts";
  *
  * const f = encodeB2S({ type: "missed", authorization: undefined, tracing: new Uint8Array(0), topic: toBytes("t") });
  * console.log(decodeB2S(f).type); // "missed"
@@ -751,7 +753,7 @@ export function decodeB2S(bytes: Uint8Array): B2SMessage {
  *
  * @example
  * ```ts
- * import { connectionNonce } from "@x/pubsub/httppubsub";
+ * import { connectionNonce } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(await connectionNonce(new Uint8Array(32), new Uint8Array(32).fill(1))); // XIWVX3CSg+zOK3TxsVUpGIGfOQkRgW57tGaAWjirh/M=
  * ```
@@ -773,7 +775,7 @@ export async function connectionNonce(subscriberNonce: Uint8Array, broadcasterNo
  *
  * @example
  * ```ts
- * import { websocketUrl } from "@x/pubsub/httppubsub";
+ * import { websocketUrl } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(websocketUrl("n=", -10), websocketUrl("n=", 26)); // websocket:n=:-a websocket:n=:1a
  * ```

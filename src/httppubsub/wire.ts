@@ -5,9 +5,6 @@
  * a subscription set, and the WebSocket frames both ways. Pure functions,
  * no I/O; loads in browsers.
  *
- * For now it repeats the codec exports of `@x/pubsub/httppubsub`, which
- * will drop them.
- *
  * @example A subscribe request body
  * ```ts
  * import { decodeSubscribeRequest, encodeSubscribeRequest } from "@x/pubsub/httppubsub/wire";
@@ -22,17 +19,16 @@
 export {
   AUTH_DOCUMENT_NUMBERS,
   type AuthDocument,
-  base64Decode,
-  base64Encode,
   BroadcasterResponseType,
   type CheckSubscriptionsRequest,
   type CheckSubscriptionsResponse,
-  compareBytes,
   decodeCheckSubscriptionsRequest,
   decodeCheckSubscriptionsResponse,
   decodeGenericResponse,
   decodeMissedRequest,
+  decodeNotifyPrefix,
   decodeNotifyResponse,
+  decodeReceivePrefix,
   decodeSetSubscriptionsRequest,
   decodeSubscribeRequest,
   decodeSubscriberResponse,
@@ -53,22 +49,16 @@ export {
   formatHmacAuthorization,
   formatReprDigest,
   type GenericResponse,
-  hex,
   type HmacAuthorization,
-  MAX_IDENTIFIER,
   MAX_NOTIFY_PREFIX,
   MAX_RECEIVE_PREFIX,
-  MAX_U16_FIELD,
   type MissedRequest,
   type NotifyPrefix,
   type NotifyResponse,
   parseHmacAuthorization,
   parseReprDigest,
-  readNotifyPrefix,
-  readReceivePrefix,
   type ReceivePrefix,
   type SetSubscriptionsRequest,
-  SHA512_LENGTH,
   sortSubscriptionSet,
   strongEtag,
   type SubscribeRequest,
@@ -76,7 +66,6 @@ export {
   SubscriberResponseType,
   type SubscriptionEntry,
   type SubscriptionSet,
-  toBytes,
   type TopicInput,
   type UnsubscribeRequest,
 } from "./codec.ts";
@@ -86,9 +75,7 @@ export {
   connectionNonce,
   decodeB2S,
   decodeS2B,
-  decodeUintHeader,
   encodeB2S,
-  encodeMinimalUint,
   encodeS2B,
   MINIMAL_HEADERS,
   type S2BMessage,

@@ -3,8 +3,6 @@ import { AuthError, ClosedError, ProtocolError } from "../../mod.ts";
 import {
   AmbiguousError,
   type AuthConfig,
-  encodeSubscribeRequest,
-  encodeUnsubscribeRequest,
   generateSecret,
   hmacAuth,
   HttpPubSubClient,
@@ -16,6 +14,7 @@ import {
   RetriesExhaustedError,
   tokenAuth,
 } from "../../src/httppubsub/mod.ts";
+import { encodeSubscribeRequest, encodeUnsubscribeRequest } from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster, type FakeBroadcasterOptions } from "../../src/testing/httppubsub/mod.ts";
 
 type Scheme = "none" | "token" | "hmac";

@@ -1,22 +1,19 @@
 import assert from "node:assert/strict";
 import { ConnectionError, ProtocolError } from "../../mod.ts";
+import { toBytes } from "../../src/httppubsub/codec.ts";
 import {
   type AuthConfig,
-  connectionNonce,
-  decodeB2S,
-  encodeS2B,
   generateSecret,
   hmacAuth,
   HttpPubSubClient,
   type HttpPubSubMessage,
   type HttpPubSubSubscription,
   noneAuth,
-  toBytes,
   tokenAuth,
   WebsocketPubSubClient,
   type WebsocketPubSubClientOptions,
-  websocketUrl,
 } from "../../src/httppubsub/mod.ts";
+import { connectionNonce, decodeB2S, encodeS2B, websocketUrl } from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster, type FakeBroadcasterOptions } from "../../src/testing/httppubsub/mod.ts";
 
 type Scheme = "none" | "token" | "hmac";
