@@ -8,7 +8,8 @@
  */
 
 import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
-import { toHex } from "../core/bytes.ts";
+import { delay, withDeadline } from "../core/async.ts";
+import { equalBytes, toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
 import {
@@ -26,7 +27,7 @@ import {
 } from "./codec.ts";
 import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
 import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
-import { cancelQuietly, equalBytes, readCapped, sleep, withDeadline } from "./io.ts";
+import { cancelQuietly, readCapped } from "./body.ts";
 import { prefixed, prepareNotifyBody } from "./notify_body.ts";
 import { checkTopicArg, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
 import { handOver, SubscriptionRegistry } from "./registry.ts";
@@ -367,7 +368,8 @@ export class HttpPubSubClient {
     let last: unknown;
     for (let round = 0; round < this.#retries; round++) {
       if (round > 0) {
-        await sleep(this.#backoffMs * 2 ** (round - 1) + Math.random() * this.#backoffMs, outer);
+        await delay(this.#backoffMs * 2 ** (round - 1) + Math.random() * this.#backoffMs, outer);
+        outer.throwIfAborted();
       }
       for (const b of byPriority(this.#broadcasters)) {
         outer.throwIfAborted();
@@ -378,7 +380,7 @@ export class HttpPubSubClient {
         let status: number;
         let bytes: Uint8Array | undefined;
         try {
-          [status, bytes] = await withDeadline(this.#timeoutMs, outer, async (sig) => {
+          [status, bytes] = await withDeadline(this.#timeoutMs, async (sig) => {
             const init: RequestInit & { duplex?: string } = { method: "POST", body, headers, signal: sig };
             if (body instanceof ReadableStream) init.duplex = "half";
             const res = await this.#fetch(url, init);
@@ -388,7 +390,7 @@ export class HttpPubSubClient {
             }
             const got = await readCapped(res, 4 * MAX_U16_FIELD + 1024);
             return [res.status, got] as const;
-          });
+          }, { signal: outer, error: deadlineError });
         } catch (err) {
           if (this.#abort.signal.aborted) {
             throw new ClosedError(`${action} failed: the client was closed`, { cause: err });
@@ -746,4 +748,9 @@ export class HttpPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** What a request past its time limit fails with (the text lands in `AmbiguousError`'s message). */
+function deadlineError(ms: number): DOMException {
+  return new DOMException(`timed out after ${ms} ms`, "TimeoutError");
 }

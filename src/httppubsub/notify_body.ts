@@ -9,7 +9,7 @@
 import { concatBytes } from "../core/bytes.ts";
 import type { NotifyOptions } from "./client.ts";
 import { toBytes } from "./codec.ts";
-import { cancelQuietly } from "./io.ts";
+import { cancelQuietly } from "./body.ts";
 import { sha512 as digestSha512, takeSha512 } from "./sha512.ts";
 
 /** One attempt's message bytes, before the prefix. */

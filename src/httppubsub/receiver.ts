@@ -18,7 +18,8 @@ import {
 } from "./codec.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import { teeInto } from "./tee_into.ts";
-import { cancelQuietly, equalBytes, readCapped } from "./io.ts";
+import { equalBytes } from "../core/bytes.ts";
+import { cancelQuietly, readCapped } from "./body.ts";
 import { takeSha512 } from "./sha512.ts";
 
 /**

@@ -8,14 +8,14 @@
 
 import { createSHA512 } from "hash-wasm";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
-import { toHex } from "../core/bytes.ts";
+import { delay as wait, withDeadline } from "../core/async.ts";
+import { equalBytes, toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
 import type { BroadcasterConfig, NotifyOptions, NotifyResult } from "./client.ts";
 import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
 import { defaultWebSocket, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
 import type { AuthDocument } from "./codec.ts";
-import { equalBytes, sleep } from "./io.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import { materialize } from "./notify_body.ts";
 import { teeInto } from "./tee_into.ts";
@@ -399,7 +399,7 @@ export class WebsocketPubSubClient {
       let delay = 100;
       for (;;) {
         // A close() ends the wait at once (the check below then stops).
-        await sleep(delay * (0.5 + Math.random() / 2), this.#stop.signal).catch(() => {});
+        await wait(delay * (0.5 + Math.random() / 2), this.#stop.signal);
         if (this.#closed) throw new ClosedError("Reconnecting failed: the client is closed");
         try {
           await this.#connect();
@@ -793,14 +793,7 @@ export class WebsocketPubSubClient {
   }
 
   #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const t = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TimeoutError(`${what} timed out after ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
-    });
-    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+    return withDeadline(this.#timeoutMs, p, { error: `${what} timed out after ${this.#timeoutMs} ms` });
   }
 
   // -------------------------------------------------------------------------

@@ -410,7 +410,7 @@ Deno.test("HttpPubSubClient times out a broadcaster that never answers", async (
     retryAmbiguous: false,
   });
   try {
-    await assert.rejects(() => client.notify({ topic: "t", data: "x" }), AmbiguousError);
+    await assert.rejects(() => client.notify({ topic: "t", data: "x" }), AmbiguousError, "timed out after 100 ms");
   } finally {
     release.resolve();
     await client.close();

@@ -32,7 +32,9 @@ import {
 } from "../../httppubsub/codec.ts";
 import { compileGlob } from "../../httppubsub/glob.ts";
 import type { ReceiverApp } from "../../httppubsub/receiver.ts";
-import { cancelQuietly, concat, equalBytes, readCapped, withDeadline } from "../../httppubsub/io.ts";
+import { withDeadline } from "../../core/async.ts";
+import { concatBytes, equalBytes } from "../../core/bytes.ts";
+import { cancelQuietly, readCapped } from "../../httppubsub/body.ts";
 import { takeSha512 } from "../../httppubsub/sha512.ts";
 import { type FakeWebsocketHost, FakeWebsocketPeer } from "./fake_websocket.ts";
 import { base64UrlPadded, NotifyTrace, type TraceExtra } from "./notify_trace.ts";
@@ -709,18 +711,18 @@ export class FakeBroadcaster {
     let status: number | undefined;
     let answer: Uint8Array | undefined;
     try {
-      answer = await withDeadline(this.#receiveTimeoutMs, this.#abort.signal, async (signal) => {
+      answer = await withDeadline(this.#receiveTimeoutMs, async (signal) => {
         const res = await this.#fetch(stripFragment(url), {
           method: "POST",
           headers,
-          body: concat([prefix, data]),
+          body: concatBytes([prefix, data]),
           signal,
         });
         status = res.status;
         trace?.event("response_received", { status_code: res.status });
         // The status is ignored, as lonelypss does: only the body counts.
         return await readCapped(res, 4 * 0xffff);
-      });
+      }, { signal: this.#abort.signal });
     } catch {
       answer = undefined;
     }
@@ -756,7 +758,7 @@ export class FakeBroadcaster {
     if (authorization !== undefined) headers.authorization = authorization;
     this.stats.missedSent++;
     try {
-      const answer = await withDeadline(this.#receiveTimeoutMs, this.#abort.signal, async (signal) => {
+      const answer = await withDeadline(this.#receiveTimeoutMs, async (signal) => {
         const res = await this.#fetch(stripFragment(recovery), {
           method: "POST",
           headers,
@@ -764,7 +766,7 @@ export class FakeBroadcaster {
           signal,
         });
         return await readCapped(res, 4 * 0xffff);
-      });
+      }, { signal: this.#abort.signal });
       if (answer === undefined) return;
       const res = readLeading(readSubscriberResponse, answer);
       if (res?.type !== "confirm-missed") return;
