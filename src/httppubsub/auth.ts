@@ -7,14 +7,8 @@
  * @module
  */
 
-import {
-  type AuthDocument,
-  base64Decode,
-  base64Encode,
-  encodeAuthDocument,
-  formatHmacAuthorization,
-  parseHmacAuthorization,
-} from "./codec.ts";
+import { type AuthDocument, encodeAuthDocument } from "./auth_document.ts";
+import { base64Decode, base64Encode, formatHmacAuthorization, parseHmacAuthorization } from "./authorization_header.ts";
 import { hmacSha512 } from "./sha512.ts";
 
 /** What verifying an authorization found. */

@@ -12,19 +12,20 @@ import { delay, withDeadline } from "../core/async.ts";
 import { equalBytes, toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
+import type { AuthDocument } from "./auth_document.ts";
 import {
-  type AuthDocument,
   decodeCheckSubscriptionsResponse,
   decodeGenericResponse,
   decodeNotifyResponse,
+  type GenericResponse,
+} from "./broadcaster_responses.ts";
+import { MAX_U16_FIELD } from "./codec.ts";
+import {
   encodeCheckSubscriptionsRequest,
   encodeNotifyPrefix,
   encodeSetSubscriptionsRequest,
-  type GenericResponse,
-  MAX_U16_FIELD,
-  strongEtag,
-  type SubscriptionSet,
-} from "./codec.ts";
+} from "./requests_to_broadcaster.ts";
+import { strongEtag, type SubscriptionSet } from "./strong_etag.ts";
 import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
 import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
 import { cancelQuietly, readCapped } from "./body.ts";

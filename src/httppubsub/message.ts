@@ -5,7 +5,7 @@
  */
 
 import type { Message } from "../core/message.ts";
-import { hex } from "./codec.ts";
+import { toHex as hex } from "../core/bytes.ts";
 
 const lossy = new TextDecoder();
 

@@ -59,7 +59,7 @@ export {
   type NotifyOptions,
   type NotifyResult,
 } from "./client.ts";
-export type { AuthDocument } from "./codec.ts";
+export type { AuthDocument } from "./auth_document.ts";
 export { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
 export { escapeGlob, matchGlob } from "./glob.ts";
 export { HttpPubSubMessage } from "./message.ts";

@@ -9,13 +9,13 @@ import { Hono } from "hono";
 import { ChunkedReader, NEED_MORE } from "../core/chunked_reader.ts";
 import { ProtocolError } from "../core/errors.ts";
 import type { AuthConfig, AuthResult } from "./auth.ts";
+import { parseReprDigest } from "./authorization_header.ts";
 import {
   decodeMissedRequest,
   encodeSubscriberResponse,
-  parseReprDigest,
   readReceivePrefix,
   type ReceivePrefix,
-} from "./codec.ts";
+} from "./requests_to_subscriber.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import { teeInto } from "./tee_into.ts";
 import { equalBytes } from "../core/bytes.ts";

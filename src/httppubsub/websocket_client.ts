@@ -15,7 +15,7 @@ import { type AuthConfig, noneAuth } from "./auth.ts";
 import type { BroadcasterConfig, NotifyOptions, NotifyResult } from "./client.ts";
 import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
 import { defaultWebSocket, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
-import type { AuthDocument } from "./codec.ts";
+import type { AuthDocument } from "./auth_document.ts";
 import { HttpPubSubMessage } from "./message.ts";
 import { materialize } from "./notify_body.ts";
 import { teeInto } from "./tee_into.ts";

@@ -12,7 +12,8 @@
 import { ByteReader } from "../core/byte_reader.ts";
 import { ByteWriter } from "../core/byte_writer.ts";
 import { ProtocolError } from "../core/errors.ts";
-import { base64Encode, SHA512_LENGTH } from "./codec.ts";
+import { base64Encode } from "./authorization_header.ts";
+import { SHA512_LENGTH } from "./codec.ts";
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -289,7 +290,8 @@ function streamValues(m: StreamPart): [string[], Uint8Array[]] {
  * @example
  * ```ts
  * import { encodeS2B } from "@x/pubsub/httppubsub/wire";
- * import { hex, toBytes } from "./codec.ts";
+ * import { toHex as hex } from "../core/bytes.ts";
+ * import { toBytes } from "./codec.ts";
  *
  * const f = encodeS2B({ type: "subscribe-exact", authorization: undefined, tracing: new Uint8Array(0), topic: toBytes("foo/bar") });
  * console.log(hex(f)); // 00010002000000000007666f6f2f626172

@@ -2,39 +2,45 @@ import assert from "node:assert/strict";
 import { ByteReader } from "../../src/core/byte_reader.ts";
 import { ChunkedReader, NEED_MORE } from "../../src/core/chunked_reader.ts";
 import { ProtocolError } from "../../mod.ts";
+import { encodeAuthDocument } from "../../src/httppubsub/auth_document.ts";
 import {
   base64Decode,
   base64Encode,
-  compareBytes,
-  decodeCheckSubscriptionsRequest,
-  decodeCheckSubscriptionsResponse,
-  decodeGenericResponse,
-  decodeMissedRequest,
-  decodeNotifyResponse,
-  decodeSetSubscriptionsRequest,
-  decodeSubscribeRequest,
-  decodeSubscriberResponse,
-  decodeUnsubscribeRequest,
-  encodeAuthDocument,
-  encodeCheckSubscriptionsRequest,
-  encodeCheckSubscriptionsResponse,
-  encodeGenericResponse,
-  encodeMissedRequest,
-  encodeNotifyPrefix,
-  encodeNotifyResponse,
-  encodeReceivePrefix,
-  encodeSetSubscriptionsRequest,
-  encodeSubscribeRequest,
-  encodeSubscriberResponse,
-  encodeUnsubscribeRequest,
   formatHmacAuthorization,
   formatReprDigest,
   parseHmacAuthorization,
   parseReprDigest,
+} from "../../src/httppubsub/authorization_header.ts";
+import {
+  decodeCheckSubscriptionsResponse,
+  decodeGenericResponse,
+  decodeNotifyResponse,
+  encodeCheckSubscriptionsResponse,
+  encodeGenericResponse,
+  encodeNotifyResponse,
+} from "../../src/httppubsub/broadcaster_responses.ts";
+import { toBytes } from "../../src/httppubsub/codec.ts";
+import {
+  decodeCheckSubscriptionsRequest,
+  decodeSetSubscriptionsRequest,
+  decodeSubscribeRequest,
+  decodeUnsubscribeRequest,
+  encodeCheckSubscriptionsRequest,
+  encodeNotifyPrefix,
+  encodeSetSubscriptionsRequest,
+  encodeSubscribeRequest,
+  encodeUnsubscribeRequest,
   readNotifyPrefix,
+} from "../../src/httppubsub/requests_to_broadcaster.ts";
+import {
+  decodeMissedRequest,
+  decodeSubscriberResponse,
+  encodeMissedRequest,
+  encodeReceivePrefix,
+  encodeSubscriberResponse,
   readReceivePrefix,
-  toBytes,
-} from "../../src/httppubsub/codec.ts";
+} from "../../src/httppubsub/requests_to_subscriber.ts";
+import { compareBytes } from "../../src/httppubsub/strong_etag.ts";
 
 const EMPTY = new Uint8Array(0);
 const te = new TextEncoder();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { hmacSha512, sha512, takeSha512 } from "../../src/httppubsub/sha512.ts";
-import { base64Decode, base64Encode, hex } from "../../src/httppubsub/codec.ts";
+import { toHex as hex } from "../../src/core/bytes.ts";
+import { base64Decode, base64Encode } from "../../src/httppubsub/authorization_header.ts";
 import { readCapped } from "../../src/httppubsub/body.ts";
 import { rng } from "../_seeded.ts";
 

@@ -9,27 +9,30 @@ import { Hono } from "hono";
 import { ByteReader } from "../../core/byte_reader.ts";
 import { ChunkedReader, NEED_MORE } from "../../core/chunked_reader.ts";
 import { type AuthConfig, type AuthResult, noneAuth } from "../../httppubsub/auth.ts";
+import { toHex as hex } from "../../core/bytes.ts";
+import type { AuthDocument } from "../../httppubsub/auth_document.ts";
+import { formatReprDigest } from "../../httppubsub/authorization_header.ts";
 import {
-  type AuthDocument,
   encodeCheckSubscriptionsResponse,
   encodeGenericResponse,
-  encodeMissedRequest,
   encodeNotifyResponse,
-  encodeReceivePrefix,
-  formatReprDigest,
-  hex,
+} from "../../httppubsub/broadcaster_responses.ts";
+import {
   MAX_NOTIFY_PREFIX,
   type NotifyPrefix,
   readCheckSubscriptionsRequest,
   readNotifyPrefix,
   readSetSubscriptionsRequest,
   readSubscribeRequest,
-  readSubscriberResponse,
   readUnsubscribeRequest,
-  strongEtag,
+} from "../../httppubsub/requests_to_broadcaster.ts";
+import {
+  encodeMissedRequest,
+  encodeReceivePrefix,
+  readSubscriberResponse,
   type SubscriberResponse,
-  type SubscriptionSet,
-} from "../../httppubsub/codec.ts";
+} from "../../httppubsub/requests_to_subscriber.ts";
+import { strongEtag, type SubscriptionSet } from "../../httppubsub/strong_etag.ts";
 import { compileGlob } from "../../httppubsub/glob.ts";
 import type { ReceiverApp } from "../../httppubsub/receiver.ts";
 import { withDeadline } from "../../core/async.ts";
