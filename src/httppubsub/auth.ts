@@ -8,7 +8,8 @@
  */
 
 import { type AuthDocument, encodeAuthDocument } from "./auth_document.ts";
-import { base64Decode, base64Encode, formatHmacAuthorization, parseHmacAuthorization } from "./authorization_header.ts";
+import { encodeBase64 } from "../core/base64.ts";
+import { base64Decode, formatHmacAuthorization, parseHmacAuthorization } from "./authorization_header.ts";
 import { hmacSha512 } from "./sha512.ts";
 
 /** What verifying an authorization found. */
@@ -162,15 +163,11 @@ export function decodeHmacSecret(secret: string): Uint8Array {
  * @returns The secret.
  */
 export function generateSecret(): string {
-  return base64Encode(crypto.getRandomValues(new Uint8Array(64))).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return encodeBase64(crypto.getRandomValues(new Uint8Array(64)), { url: true, pad: false });
 }
 
 function defaultNonce(): string {
-  return base64Encode(crypto.getRandomValues(new Uint8Array(4))).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
+  return encodeBase64(crypto.getRandomValues(new Uint8Array(4)), { url: true, pad: false });
 }
 
 /**
@@ -250,7 +247,7 @@ export function hmacAuth(secret: string | Uint8Array, options: HmacAuthOptions =
       }
       if (!constantTimeEqual((await getSigner())(bytes), parsed.code)) return "forbidden";
       prune(t);
-      const id = base64Encode(parsed.code);
+      const id = encodeBase64(parsed.code);
       if (seen.has(id)) return "forbidden";
       if (seen.size >= maxRemembered) return "unavailable";
       seen.set(id, t + window);

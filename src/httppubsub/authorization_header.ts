@@ -5,6 +5,7 @@
  * @module
  */
 
+import { decodeBase64, encodeBase64 } from "../core/base64.ts";
 import { SHA512_LENGTH } from "./codec.ts";
 
 /** A parsed `X-HMAC ts:nonce:code` authorization. */
@@ -18,49 +19,8 @@ export interface HmacAuthorization {
 }
 
 /**
- * Standard base64 with padding.
- *
- * @example
- * ```ts
- * import { base64Encode } from "./authorization_header.ts";
- *
- * console.log(base64Encode(new Uint8Array([255, 254]))); // "//4="
- * ```
- *
- * @param bytes The bytes.
- * @returns The text.
- */
-export function base64Encode(bytes: Uint8Array): string {
-  // By table: `btoa(String.fromCharCode(...))` costs several times more for the 64-byte codes and digests sent
-  // with every message.
-  const n = bytes.length;
-  let s = "";
-  let i = 0;
-  for (; i + 2 < n; i += 3) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    s += B64_PAIRS[v >> 12]! + B64_PAIRS[v & 0xfff]!;
-  }
-  if (i + 1 === n) {
-    const v = bytes[i]! << 16;
-    s += B64_PAIRS[v >> 12]! + "==";
-  } else if (i + 2 === n) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    s += B64_PAIRS[v >> 12]! + B64_ALPHABET[(v >> 6) & 63]! + "=";
-  }
-  return s;
-}
-
-const B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-/** Two base64 characters for each 12-bit value. */
-const B64_PAIRS: string[] = Array.from({ length: 4096 }, (_, v) => B64_ALPHABET[v >> 6]! + B64_ALPHABET[v & 63]!);
-/** The 6-bit value of each character code of standard and url-safe base64, -1 for any other. */
-const B64_VALUES = new Int8Array(128).fill(-1);
-for (let v = 0; v < 64; v++) B64_VALUES[B64_ALPHABET.charCodeAt(v)] = v;
-B64_VALUES["-".charCodeAt(0)] = 62;
-B64_VALUES["_".charCodeAt(0)] = 63;
-
-/**
- * Decodes standard or url-safe base64, with or without padding.
+ * Decodes standard or url-safe base64, with or without padding, and with any
+ * number of trailing `=` (as the Python peers' decoding accepts).
  *
  * @example
  * ```ts
@@ -73,27 +33,10 @@ B64_VALUES["_".charCodeAt(0)] = 63;
  * @returns The bytes, or `undefined` when it is not base64.
  */
 export function base64Decode(text: string): Uint8Array | undefined {
-  // Trailing "=" are dropped, whatever their number; any other character outside both alphabets refuses the
-  // text, as does a length that leaves one character over; bits left over at the end are ignored (as atob does).
+  // Trailing "=" are dropped, whatever their number (core decodeBase64 allows only padding to a multiple of 4).
   let end = text.length;
   while (end > 0 && text.charCodeAt(end - 1) === 61) end--;
-  if (end % 4 === 1) return undefined;
-  const out = new Uint8Array((end * 3) >> 2);
-  let at = 0;
-  let acc = 0;
-  let bits = 0;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    const v = c < 128 ? B64_VALUES[c]! : -1;
-    if (v < 0) return undefined;
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[at++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out;
+  return decodeBase64(end === text.length ? text : text.slice(0, end), { alphabet: "either" });
 }
 
 /**
@@ -114,7 +57,7 @@ export function formatHmacAuthorization(auth: HmacAuthorization): string {
   if (auth.nonce.includes(":")) {
     throw new TypeError(`Formatting an HMAC authorization failed: nonce ${JSON.stringify(auth.nonce)} contains ":"`);
   }
-  return `X-HMAC ${Math.floor(auth.timestamp)}:${auth.nonce}:${base64Encode(auth.code)}`;
+  return `X-HMAC ${Math.floor(auth.timestamp)}:${auth.nonce}:${encodeBase64(auth.code)}`;
 }
 
 /**
@@ -162,7 +105,7 @@ export function formatReprDigest(sha512: Uint8Array): string {
   if (sha512.length !== SHA512_LENGTH) {
     throw new RangeError(`Formatting a Repr-Digest failed: the digest has ${sha512.length} bytes, not 64`);
   }
-  return `sha-512=${base64Encode(sha512)}`;
+  return `sha-512=${encodeBase64(sha512)}`;
 }
 
 /**

@@ -12,7 +12,7 @@
 import { ByteReader } from "../core/byte_reader.ts";
 import { ByteWriter } from "../core/byte_writer.ts";
 import { ProtocolError } from "../core/errors.ts";
-import { base64Encode } from "./authorization_header.ts";
+import { encodeBase64 } from "../core/base64.ts";
 import { SHA512_LENGTH } from "./codec.ts";
 
 const utf8 = new TextEncoder();
@@ -768,7 +768,7 @@ export async function connectionNonce(subscriberNonce: Uint8Array, broadcasterNo
   const both = new Uint8Array(subscriberNonce.length + broadcasterNonce.length);
   both.set(subscriberNonce);
   both.set(broadcasterNonce, subscriberNonce.length);
-  return base64Encode(new Uint8Array(await crypto.subtle.digest("SHA-256", both)));
+  return encodeBase64(new Uint8Array(await crypto.subtle.digest("SHA-256", both)));
 }
 
 /**
