@@ -7,8 +7,7 @@
  * @module
  */
 
-import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
-import { delay, withDeadline } from "../core/async.ts";
+import { AuthError, ClosedError, ProtocolError } from "../core/errors.ts";
 import { equalBytes, toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
@@ -19,16 +18,14 @@ import {
   decodeNotifyResponse,
   type GenericResponse,
 } from "./broadcaster_responses.ts";
-import { MAX_U16_FIELD } from "./codec.ts";
 import {
   encodeCheckSubscriptionsRequest,
   encodeNotifyPrefix,
   encodeSetSubscriptionsRequest,
 } from "./requests_to_broadcaster.ts";
 import { strongEtag, type SubscriptionSet } from "./strong_etag.ts";
-import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
-import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
-import { cancelQuietly, readCapped } from "./body.ts";
+import { type Broadcaster, parseBroadcasters } from "./broadcasters.ts";
+import { type PostPolicy, postWithRetries } from "./broadcaster_post.ts";
 import { prefixed, prepareNotifyBody } from "./notify_body.ts";
 import { checkTopicArg, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
 import { handOver, SubscriptionRegistry } from "./registry.ts";
@@ -179,13 +176,9 @@ export class HttpPubSubClient {
   readonly #broadcasters: Broadcaster[];
   readonly #sendAuth: AuthConfig;
   readonly #receiveAuth: AuthConfig;
-  readonly #retries: number;
-  readonly #retryAmbiguous: boolean;
-  readonly #timeoutMs: number;
-  readonly #backoffMs: number;
+  readonly #postPolicy: PostPolicy;
   readonly #bufferLimit: number;
   readonly #missedCoalesceMs: number;
-  readonly #fetch: typeof fetch;
   readonly #abort = new AbortController();
   readonly #registry: SubscriptionRegistry;
   /** Receives are admitted one after another (see `#admit`): the tail of that line. */
@@ -235,14 +228,18 @@ export class HttpPubSubClient {
     }
     this.#sendAuth = options.sendAuth ?? noneAuth();
     this.#receiveAuth = options.receiveAuth ?? noneAuth();
-    this.#retries = Math.floor(positive(options.retries, 2, "retries"));
-    this.#retryAmbiguous = options.retryAmbiguous ?? true;
-    this.#timeoutMs = positive(options.timeoutMs, 30_000, "timeoutMs");
-    this.#backoffMs = positive(options.backoffMs, 1000, "backoffMs", true);
+    this.#postPolicy = {
+      broadcasters: this.#broadcasters,
+      retries: Math.floor(positive(options.retries, 2, "retries")),
+      retryAmbiguous: options.retryAmbiguous ?? true,
+      timeoutMs: positive(options.timeoutMs, 30_000, "timeoutMs"),
+      backoffMs: positive(options.backoffMs, 1000, "backoffMs", true),
+      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      closing: this.#abort.signal,
+    };
     this.#bufferLimit = positive(options.bufferLimit, 1024 * 1024, "bufferLimit", true);
     this.#missedCoalesceMs = positive(options.missedCoalesceMs, 5000, "missedCoalesceMs", true);
     this.#duplicateWindowMs = positive(options.duplicateWindowMs, 60_000, "duplicateWindowMs", true);
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     if (options.host !== undefined) this.#setHost(options.host);
     this.#registry = new SubscriptionRegistry({
       isClosed: () => this.#closed,
@@ -352,12 +349,7 @@ export class HttpPubSubClient {
     return p;
   }
 
-  /**
-   * Posts to the broadcasters with retries: 502/503/504 and (with
-   * retryAmbiguous) network errors move on to the next; 409 counts as
-   * success where `conflictOk`; other statuses are final.
-   */
-  async #post<T>(
+  #post<T>(
     action: string,
     path: string,
     build: () => Promise<{ body: BodyInit; authorization: string | undefined }>,
@@ -365,65 +357,7 @@ export class HttpPubSubClient {
     conflict: (() => T) | undefined,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    const outer = signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, signal]);
-    let last: unknown;
-    for (let round = 0; round < this.#retries; round++) {
-      if (round > 0) {
-        await delay(this.#backoffMs * 2 ** (round - 1) + Math.random() * this.#backoffMs, outer);
-        outer.throwIfAborted();
-      }
-      for (const b of byPriority(this.#broadcasters)) {
-        outer.throwIfAborted();
-        const url = `${b.host}${path}`;
-        const { body, authorization } = await build();
-        const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-        if (authorization !== undefined) headers.authorization = authorization;
-        let status: number;
-        let bytes: Uint8Array | undefined;
-        try {
-          [status, bytes] = await withDeadline(this.#timeoutMs, async (sig) => {
-            const init: RequestInit & { duplex?: string } = { method: "POST", body, headers, signal: sig };
-            if (body instanceof ReadableStream) init.duplex = "half";
-            const res = await this.#fetch(url, init);
-            if (res.status !== 200) {
-              await cancelQuietly(res.body);
-              return [res.status, undefined] as const;
-            }
-            const got = await readCapped(res, 4 * MAX_U16_FIELD + 1024);
-            return [res.status, got] as const;
-          }, { signal: outer, error: deadlineError });
-        } catch (err) {
-          if (this.#abort.signal.aborted) {
-            throw new ClosedError(`${action} failed: the client was closed`, { cause: err });
-          }
-          signal?.throwIfAborted();
-          if (err instanceof TypeError && /retry|one-shot/.test(err.message)) throw err;
-          last = new AmbiguousError(`${action} failed: ${url} did not answer: ${(err as Error).message}`, {
-            cause: err,
-            url,
-          });
-          if (!this.#retryAmbiguous) throw last;
-          continue;
-        }
-        if (status === 200) {
-          if (bytes === undefined) throw new ProtocolError(`${action} failed: the answer of ${url} is too long`);
-          return await handle(bytes, url);
-        }
-        if (status === 409 && conflict !== undefined) return conflict();
-        if (status === 502 || status === 503 || status === 504) {
-          last = new ConnectionError(`${action} failed: ${url} answered ${status}`, { url });
-          continue;
-        }
-        if (status === 401 || status === 403) {
-          throw new AuthError(`${action} failed: ${url} answered ${status}`, { url, status });
-        }
-        throw new RefusedError(`${action} failed: ${url} answered ${status}`, { url, status });
-      }
-    }
-    throw new RetriesExhaustedError(
-      `${action} failed after ${this.#retries} rounds over ${this.#broadcasters.length} broadcasters`,
-      { cause: last },
-    );
+    return postWithRetries(this.#postPolicy, action, path, build, handle, conflict, signal);
   }
 
   async #verifyResponse(action: string, url: string, res: GenericResponse, doc: AuthDocument): Promise<void> {
@@ -749,9 +683,4 @@ export class HttpPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** What a request past its time limit fails with (the text lands in `AmbiguousError`'s message). */
-function deadlineError(ms: number): DOMException {
-  return new DOMException(`timed out after ${ms} ms`, "TimeoutError");
 }
