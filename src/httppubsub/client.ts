@@ -30,7 +30,8 @@ import { prefixed, prepareNotifyBody } from "./notify_body.ts";
 import { checkTopicArg, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
 import { handOver, SubscriptionRegistry } from "./registry.ts";
 import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
-import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
+import type { ReceivedMessage } from "./received_body.ts";
+import { createReceiverApp, type ReceiverApp } from "./receiver.ts";
 
 /** One broadcaster. */
 export interface BroadcasterConfig {
