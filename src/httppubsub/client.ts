@@ -350,17 +350,6 @@ export class HttpPubSubClient {
     return p;
   }
 
-  #post<T>(
-    action: string,
-    path: string,
-    build: () => Promise<{ body: BodyInit; authorization: string | undefined }>,
-    handle: (body: Uint8Array, url: string) => Promise<T>,
-    conflict: (() => T) | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
-    return postWithRetries(this.#postPolicy, action, path, build, handle, conflict, signal);
-  }
-
   async #verifyResponse(action: string, url: string, res: GenericResponse, doc: AuthDocument): Promise<void> {
     const r = await this.#receiveAuth.verify(doc, res.authorization, res.tracing);
     if (r !== "ok") {
@@ -411,7 +400,8 @@ export class HttpPubSubClient {
     const url = this.#receiveUrl!;
     const tracing = new Uint8Array(0);
     const body = encodeCheckSubscriptionsRequest({ tracing, url });
-    const theirs = await this.#track(this.#post(
+    const theirs = await this.#track(postWithRetries(
+      this.#postPolicy,
       action,
       "/v1/check_subscriptions",
       async () => ({
@@ -446,7 +436,8 @@ export class HttpPubSubClient {
     const etag = await strongEtag(url, set);
     const tracing = new Uint8Array(0);
     const body = encodeSetSubscriptionsRequest({ tracing, url, etag, ...set });
-    await this.#post(
+    await postWithRetries(
+      this.#postPolicy,
       action,
       "/v1/set_subscriptions",
       async () => ({
@@ -632,7 +623,8 @@ export class HttpPubSubClient {
     const identifier = crypto.getRandomValues(new Uint8Array(16));
     const prefix = encodeNotifyPrefix({ topic, sha512: digest, tracing, identifier, length });
     const body = (): BodyInit => prefixed(prefix, open(), length, action);
-    return await this.#track(this.#post(
+    return await this.#track(postWithRetries(
+      this.#postPolicy,
       action,
       "/v1/notify",
       async () => ({
