@@ -19,6 +19,7 @@ import { materialize } from "./notify_body.ts";
 import { checkTopicArg, type LocalSubscription, lossyUtf8 } from "./local_subscription.ts";
 import { type Registration, SubscriptionRegistry } from "./registry.ts";
 import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
+import { ReplyWaiters } from "./websocket_replies.ts";
 import { WebsocketReceive } from "./websocket_receive.ts";
 import {
   type B2SMessage,
@@ -87,12 +88,6 @@ export interface WebsocketPubSubClientOptions {
   duplicateWindowMs?: number;
 }
 
-interface Pending {
-  resolve(m: B2SMessage): void;
-  reject(err: unknown): void;
-  url: string | undefined;
-}
-
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -142,9 +137,7 @@ export class WebsocketPubSubClient {
   /** Counts sockets: work queued for an earlier one is dropped. */
   #generation = 0;
   readonly #registry: SubscriptionRegistry;
-  readonly #confirms = new Map<string, Pending[]>();
-  readonly #notifies = new Map<string, Pending>();
-  readonly #continues = new Map<string, Pending>();
+  readonly #replies = new ReplyWaiters();
   #ws: WebSocket | undefined;
   #connecting: Promise<void> | undefined;
   #nonce = "";
@@ -255,7 +248,7 @@ export class WebsocketPubSubClient {
     for (const b of order) {
       const url = `${b.host.replace(/^http/, "ws")}/v1/websocket`;
       try {
-        await this.#open(url);
+        await this.#dial(url);
         this.status.emit("connected", { url });
         return;
       } catch (err) {
@@ -266,7 +259,7 @@ export class WebsocketPubSubClient {
     throw new ConnectionError(`Connecting failed: no broadcaster answered on /v1/websocket`, { cause: last });
   }
 
-  #open(url: string): Promise<void> {
+  #dial(url: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let ws: WebSocket;
       try {
@@ -283,7 +276,7 @@ export class WebsocketPubSubClient {
         settled = true;
         clearTimeout(timer);
         // This attempt's wait for CONFIRM_CONFIGURE must not take the next attempt's.
-        this.#confirms.delete("confirm-configure");
+        this.#replies.forget("confirm-configure");
         try {
           ws.close();
         } catch { /* already closed */ }
@@ -299,7 +292,7 @@ export class WebsocketPubSubClient {
       ws.onerror = () => fail(new ConnectionError(`Connecting to ${url} failed`, { url }));
       ws.onopen = async () => {
         const subscriberNonce = crypto.getRandomValues(new Uint8Array(32));
-        this.#expect("confirm-configure", undefined).then(async (m) => {
+        this.#replies.expect("confirm-configure", undefined).then(async (m) => {
           if (m.type !== "confirm-configure") return;
           const ok = await this.#receiveAuth.verify(
             { type: "confirm-configure", broadcasterNonce: m.broadcasterNonce },
@@ -356,12 +349,7 @@ export class WebsocketPubSubClient {
     const held = new Set(this.#wired);
     this.#wired.clear();
     this.#receive.fail(failure);
-    for (const list of this.#confirms.values()) for (const p of list) p.reject(failure);
-    this.#confirms.clear();
-    for (const p of this.#notifies.values()) p.reject(failure);
-    this.#notifies.clear();
-    for (const p of this.#continues.values()) p.reject(failure);
-    this.#continues.clear();
+    this.#replies.rejectAll(failure);
     if (this.#closed) return;
     this.status.emit("disconnected", {}, err);
     if (retry) this.#reconnectAfter(err, held);
@@ -441,21 +429,6 @@ export class WebsocketPubSubClient {
     } catch { /* closed */ }
   }
 
-  #expect(key: string, url: string | undefined): Promise<B2SMessage> {
-    return new Promise((resolve, reject) => {
-      let list = this.#confirms.get(key);
-      if (list === undefined) this.#confirms.set(key, list = []);
-      list.push({ resolve, reject, url });
-    });
-  }
-
-  #take(key: string): Pending | undefined {
-    const list = this.#confirms.get(key);
-    const p = list?.shift();
-    if (list?.length === 0) this.#confirms.delete(key);
-    return p;
-  }
-
   #onFrame(data: unknown): void {
     if (!(data instanceof ArrayBuffer)) {
       this.#violation(new ProtocolError("Receiving a frame failed: it is not binary"));
@@ -470,7 +443,7 @@ export class WebsocketPubSubClient {
     }
     switch (m.type) {
       case "confirm-configure": {
-        const p = this.#take("confirm-configure");
+        const p = this.#replies.take("confirm-configure");
         if (p === undefined) this.#violation(new ProtocolError("Receiving failed: an unexpected CONFIRM_CONFIGURE"));
         else p.resolve(m);
         return;
@@ -480,7 +453,7 @@ export class WebsocketPubSubClient {
       case "confirm-subscribe-glob":
       case "confirm-unsubscribe-glob": {
         const key = `${m.type}:${"topic" in m ? toHex(m.topic) : m.glob}`;
-        const p = this.#take(key);
+        const p = this.#replies.take(key);
         if (p === undefined) {
           this.#violation(new ProtocolError(`Receiving failed: an unexpected ${m.type}`));
           return;
@@ -495,23 +468,20 @@ export class WebsocketPubSubClient {
         return;
       }
       case "confirm-notify": {
-        const p = this.#notifies.get(toHex(m.identifier));
+        const p = this.#replies.claim(`notify:${toHex(m.identifier)}`);
         if (p === undefined) {
           this.#violation(new ProtocolError("Receiving failed: a CONFIRM_NOTIFY for no notify"));
           return;
         }
-        this.#notifies.delete(toHex(m.identifier));
         p.resolve(m);
         return;
       }
       case "continue-notify": {
-        const key = `${toHex(m.identifier)}:${m.partId}`;
-        const p = this.#continues.get(key);
+        const p = this.#replies.claim(`continue:${toHex(m.identifier)}:${m.partId}`);
         if (p === undefined) {
           this.#violation(new ProtocolError("Receiving failed: a CONTINUE_NOTIFY for no notify stream"));
           return;
         }
-        this.#continues.delete(key);
         p.resolve(m);
         return;
       }
@@ -585,7 +555,7 @@ export class WebsocketPubSubClient {
     let confirmed!: Promise<B2SMessage>;
     const url = await this.#send(
       (u) => {
-        confirmed = this.#expect(`confirm-${type}:${key}`, u);
+        confirmed = this.#replies.expect(`confirm-${type}:${key}`, u);
         return kind === "exact"
           ? { type: "subscribe-exact", url: u!, recovery: "", topic: value as Uint8Array }
           : { type: "subscribe-glob", url: u!, recovery: "", glob: value as string };
@@ -665,9 +635,7 @@ export class WebsocketPubSubClient {
     await this.connect();
     const identifier = crypto.getRandomValues(new Uint8Array(16));
     const id = toHex(identifier);
-    const confirmed = new Promise<B2SMessage>((resolve, reject) => {
-      this.#notifies.set(id, { resolve, reject, url: undefined });
-    });
+    const confirmed = this.#replies.await(`notify:${id}`);
     confirmed.catch(() => {});
     const doc: AuthDocument = { type: "notify", topic, identifier, sha512 };
     if (data.length + 1024 < this.#maxFrame) {
@@ -688,9 +656,7 @@ export class WebsocketPubSubClient {
           const last = at + partSize >= data.length;
           let cont: Promise<B2SMessage> | undefined;
           if (!last) {
-            cont = new Promise((resolve, reject) => {
-              this.#continues.set(`${id}:${partId}`, { resolve, reject, url: undefined });
-            });
+            cont = this.#replies.await(`continue:${id}:${partId}`);
           }
           await this.#send(() => doc, (_u, authorization) => ({
             type: "notify-stream",
