@@ -12,6 +12,9 @@ import { cancelQuietly, readCapped } from "./body.ts";
 import { type Broadcaster, byPriority } from "./broadcasters.ts";
 import { MAX_U16_FIELD } from "./codec.ts";
 import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
+import type { AuthConfig } from "./auth.ts";
+import type { AuthDocument } from "./auth_document.ts";
+import type { GenericResponse } from "./broadcaster_responses.ts";
 
 /** How a client posts: its broadcasters and its retry settings. */
 export interface PostPolicy {
@@ -121,4 +124,27 @@ export async function postWithRetries<T>(
 /** What a request past its time limit fails with (the text lands in `AmbiguousError`'s message). */
 function deadlineError(ms: number): DOMException {
   return new DOMException(`timed out after ${ms} ms`, "TimeoutError");
+}
+
+/**
+ * Verifies the signature of a broadcaster's answer.
+ *
+ * @param receiveAuth The "to-subscriber" auth.
+ * @param action The error message prefix.
+ * @param url Who answered.
+ * @param res The decoded answer.
+ * @param doc The document its authorization signs.
+ * @throws {AuthError} When the authorization does not verify.
+ */
+export async function verifyAnswer(
+  receiveAuth: AuthConfig,
+  action: string,
+  url: string,
+  res: GenericResponse,
+  doc: AuthDocument,
+): Promise<void> {
+  const r = await receiveAuth.verify(doc, res.authorization, res.tracing);
+  if (r !== "ok") {
+    throw new AuthError(`${action} failed: the answer of ${url} has a ${r} authorization`, { url });
+  }
 }

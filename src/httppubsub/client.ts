@@ -7,25 +7,15 @@
  * @module
  */
 
-import { AuthError, ClosedError, ProtocolError } from "../core/errors.ts";
+import { ClosedError, ProtocolError } from "../core/errors.ts";
 import { equalBytes, toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
-import type { AuthDocument } from "./auth_document.ts";
-import {
-  decodeCheckSubscriptionsResponse,
-  decodeGenericResponse,
-  decodeNotifyResponse,
-  type GenericResponse,
-} from "./broadcaster_responses.ts";
-import {
-  encodeCheckSubscriptionsRequest,
-  encodeNotifyPrefix,
-  encodeSetSubscriptionsRequest,
-} from "./requests_to_broadcaster.ts";
-import { strongEtag, type SubscriptionSet } from "./strong_etag.ts";
+import { decodeNotifyResponse } from "./broadcaster_responses.ts";
+import { encodeNotifyPrefix } from "./requests_to_broadcaster.ts";
 import { type Broadcaster, parseBroadcasters } from "./broadcasters.ts";
-import { type PostPolicy, postWithRetries } from "./broadcaster_post.ts";
+import { type PostPolicy, postWithRetries, verifyAnswer } from "./broadcaster_post.ts";
+import { SubscriptionSync } from "./subscription_sync.ts";
 import { prefixed, prepareNotifyBody } from "./notify_body.ts";
 import { checkTopicArg, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
 import { handOver, SubscriptionRegistry } from "./registry.ts";
@@ -195,10 +185,7 @@ export class HttpPubSubClient {
   #app: ReceiverApp | undefined;
   #server: { shutdown(): Promise<void>; addr: { port: number } } | undefined;
   #starting: Promise<void> | undefined;
-  #version = 0;
-  #synced = 0;
-  #chain: Promise<void> = Promise.resolve();
-  #everSynced = false;
+  readonly #sync: SubscriptionSync;
   #closed = false;
 
   /**
@@ -246,12 +233,17 @@ export class HttpPubSubClient {
       isClosed: () => this.#closed,
       hasFailed: () => false,
       prepare: () => this.start(),
-      apply: (change) => {
-        // Only the set matters here: any change is one more version to sync; none waits for the sync in flight.
-        if (change.added.length === 0 && change.removed.length === 0) return this.#track(this.#chain);
-        this.#version++;
-        return this.#sync();
-      },
+      apply: (change) => this.#sync.apply(change),
+    });
+    this.#sync = new SubscriptionSync({
+      registry: this.#registry,
+      policy: this.#postPolicy,
+      sendAuth: this.#sendAuth,
+      receiveAuth: this.#receiveAuth,
+      receiveUrl: () => this.#receiveUrl!,
+      recoverUrl: () => this.#recoverUrl ?? "",
+      track: (p) => this.#track(p),
+      synced: (url) => this.status.emit("connected", { url }),
     });
   }
 
@@ -350,37 +342,9 @@ export class HttpPubSubClient {
     return p;
   }
 
-  async #verifyResponse(action: string, url: string, res: GenericResponse, doc: AuthDocument): Promise<void> {
-    const r = await this.#receiveAuth.verify(doc, res.authorization, res.tracing);
-    if (r !== "ok") {
-      throw new AuthError(`${action} failed: the answer of ${url} has a ${r} authorization`, { url });
-    }
-  }
-
   // -------------------------------------------------------------------------
   // Subscriptions
   // -------------------------------------------------------------------------
-
-  #sync(): Promise<void> {
-    const want = this.#version;
-    const run = this.#chain.catch(() => {}).then(async () => {
-      if (this.#synced >= want) return;
-      const version = this.#version;
-      await this.#setSubscriptions();
-      this.#synced = version;
-    });
-    this.#chain = run.catch(() => {});
-    return this.#track(run);
-  }
-
-  /** The set the broadcaster should hold for our receive url. */
-  #currentSet(): SubscriptionSet {
-    const recovery = this.#recoverUrl ?? "";
-    return {
-      exact: [...this.#registry.exact.values()].map((e) => ({ key: e.bytes, recovery })),
-      glob: [...this.#registry.globs.keys()].map((key) => ({ key, recovery })),
-    };
-  }
 
   /**
    * Asks a broadcaster for the strong etag of what it holds for our receive
@@ -396,70 +360,7 @@ export class HttpPubSubClient {
   async checkSubscriptions(): Promise<boolean> {
     if (this.#closed) throw new ClosedError("Checking the subscriptions failed: the client is closed");
     await this.start();
-    const action = "Checking the subscriptions";
-    const url = this.#receiveUrl!;
-    const tracing = new Uint8Array(0);
-    const body = encodeCheckSubscriptionsRequest({ tracing, url });
-    const theirs = await this.#track(postWithRetries(
-      this.#postPolicy,
-      action,
-      "/v1/check_subscriptions",
-      async () => ({
-        body,
-        authorization: await this.#sendAuth.authorize({ type: "check-subscriptions", url }, tracing),
-      }),
-      async (bytes, from) => {
-        let res;
-        try {
-          res = decodeCheckSubscriptionsResponse(bytes);
-        } catch (cause) {
-          throw new ProtocolError(`${action} failed: ${(cause as Error).message}`, { cause });
-        }
-        await this.#verifyResponse(action, from, res, { type: "check-subscriptions-response", etag: res.etag });
-        return res.etag;
-      },
-      undefined,
-      undefined,
-    ));
-    await this.#chain;
-    const ours = await strongEtag(url, this.#currentSet());
-    if (equalBytes(ours, theirs)) return true;
-    this.#synced = -1;
-    await this.#sync();
-    return false;
-  }
-
-  async #setSubscriptions(): Promise<void> {
-    const action = "Setting the subscriptions";
-    const url = this.#receiveUrl!;
-    const set = this.#currentSet();
-    const etag = await strongEtag(url, set);
-    const tracing = new Uint8Array(0);
-    const body = encodeSetSubscriptionsRequest({ tracing, url, etag, ...set });
-    await postWithRetries(
-      this.#postPolicy,
-      action,
-      "/v1/set_subscriptions",
-      async () => ({
-        body,
-        authorization: await this.#sendAuth.authorize({ type: "set-subscriptions", url, etag }, tracing),
-      }),
-      async (bytes, from) => {
-        let res: GenericResponse;
-        try {
-          res = decodeGenericResponse(bytes);
-        } catch (cause) {
-          throw new ProtocolError(`${action} failed: ${(cause as Error).message}`, { cause });
-        }
-        await this.#verifyResponse(action, from, res, { type: "set-subscriptions-response", etag });
-      },
-      undefined,
-      undefined,
-    );
-    if (!this.#everSynced) {
-      this.#everSynced = true;
-      this.status.emit("connected", { url });
-    }
+    return await this.#sync.check();
   }
 
   /**
@@ -641,7 +542,7 @@ export class HttpPubSubClient {
         if (!equalBytes(res.identifier, identifier)) {
           throw new ProtocolError(`${action} failed: the answer of ${from} echoes another identifier`);
         }
-        await this.#verifyResponse(action, from, res, {
+        await verifyAnswer(this.#receiveAuth, action, from, res, {
           type: "confirm-notify",
           identifier,
           subscribers: res.subscribers,
