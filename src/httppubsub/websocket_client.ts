@@ -19,6 +19,7 @@ import { materialize } from "./notify_body.ts";
 import { checkTopicArg, type LocalSubscription, lossyUtf8 } from "./local_subscription.ts";
 import { type Registration, SubscriptionRegistry } from "./registry.ts";
 import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
+import { WebsocketNotifier } from "./websocket_notify.ts";
 import { ReplyWaiters } from "./websocket_replies.ts";
 import { WebsocketReceive } from "./websocket_receive.ts";
 import {
@@ -148,8 +149,8 @@ export class WebsocketPubSubClient {
   /** Frames in `#recvChain` not yet processed: bounded, as the broadcaster must wait for our acknowledgements. */
   #recvQueued = 0;
   #opChain: Promise<unknown> = Promise.resolve();
-  #notifyLock: Promise<unknown> = Promise.resolve();
   readonly #receive: WebsocketReceive;
+  readonly #notifier: WebsocketNotifier;
   #failure: Error | undefined;
   #closed = false;
   #closedSocket: Promise<void> | undefined;
@@ -219,6 +220,13 @@ export class WebsocketPubSubClient {
       duplicateWindowMs: this.#duplicateWindowMs,
       failed: () => this.#failure !== undefined,
       send: (doc, message) => this.#send(doc, message),
+    });
+    this.#notifier = new WebsocketNotifier({
+      replies: this.#replies,
+      receiveAuth: this.#receiveAuth,
+      maxFrame: this.#maxFrame,
+      send: (doc, message) => this.#send(doc, message, false),
+      within: (reply, what) => this.#withTimeout(reply, what),
     });
   }
 
@@ -633,64 +641,7 @@ export class WebsocketPubSubClient {
     const sha512 = options.sha512 ??
       new Uint8Array(await crypto.subtle.digest("SHA-512", data as Uint8Array<ArrayBuffer>));
     await this.connect();
-    const identifier = crypto.getRandomValues(new Uint8Array(16));
-    const id = toHex(identifier);
-    const confirmed = this.#replies.await(`notify:${id}`);
-    confirmed.catch(() => {});
-    const doc: AuthDocument = { type: "notify", topic, identifier, sha512 };
-    if (data.length + 1024 < this.#maxFrame) {
-      await this.#send(() => doc, (_u, authorization) => ({
-        type: "notify",
-        authorization,
-        tracing: EMPTY,
-        identifier,
-        topic,
-        sha512,
-        payload: data,
-      }), false);
-    } else {
-      const partSize = this.#maxFrame - 1024;
-      const run = this.#notifyLock.then(async () => {
-        for (let partId = 0, at = 0; at < data.length || partId === 0; partId++, at += partSize) {
-          const payload = data.subarray(at, at + partSize);
-          const last = at + partSize >= data.length;
-          let cont: Promise<B2SMessage> | undefined;
-          if (!last) {
-            cont = this.#replies.await(`continue:${id}:${partId}`);
-          }
-          await this.#send(() => doc, (_u, authorization) => ({
-            type: "notify-stream",
-            authorization,
-            tracing: EMPTY,
-            identifier,
-            partId,
-            start: partId === 0 ? { topic, length: data.length, sha512 } : undefined,
-            payload,
-          }), false);
-          if (cont !== undefined) {
-            const m = await this.#withTimeout(cont, `${action}: waiting for CONTINUE_NOTIFY`);
-            if (m.type !== "continue-notify") continue;
-            const ok = await this.#receiveAuth.verify(
-              { type: "continue-notify", identifier, partId },
-              m.authorization,
-              m.tracing,
-            );
-            if (ok !== "ok") throw new AuthError(`${action} failed: CONTINUE_NOTIFY has a ${ok} authorization`);
-          }
-        }
-      });
-      this.#notifyLock = run.catch(() => {});
-      await run;
-    }
-    const m = await this.#withTimeout(confirmed, `${action}: waiting for CONFIRM_NOTIFY`);
-    if (m.type !== "confirm-notify") throw new ProtocolError(`${action} failed: unexpected ${m.type}`);
-    const ok = await this.#receiveAuth.verify(
-      { type: "confirm-notify", identifier, subscribers: m.subscribers, topic, sha512 },
-      m.authorization,
-      m.tracing,
-    );
-    if (ok !== "ok") throw new AuthError(`${action} failed: CONFIRM_NOTIFY has a ${ok} authorization`);
-    return { notified: m.subscribers, identifier: id };
+    return await this.#notifier.send(topic, data, sha512, action);
   }
 
   /**
