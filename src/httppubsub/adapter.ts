@@ -55,7 +55,7 @@ export interface HttpPubSubReceipt extends PublishReceipt {
  *
  * @example
  * ```ts
- * import { toServerGlob } from "@x/pubsub/httppubsub";
+ * import { toServerGlob } from "./adapter.ts";
  *
  * console.log(toServerGlob("logs/*\/err"), toServerGlob("a/**")); // logs/* a*
  * ```

@@ -7,14 +7,9 @@
  * @module
  */
 
-import {
-  type AuthDocument,
-  base64Decode,
-  base64Encode,
-  encodeAuthDocument,
-  formatHmacAuthorization,
-  parseHmacAuthorization,
-} from "./codec.ts";
+import { type AuthDocument, encodeAuthDocument } from "./auth_document.ts";
+import { encodeBase64 } from "../core/base64.ts";
+import { base64Decode, formatHmacAuthorization, parseHmacAuthorization } from "./authorization_header.ts";
 import { hmacSha512 } from "./sha512.ts";
 
 /** What verifying an authorization found. */
@@ -133,7 +128,7 @@ export interface HmacAuthOptions {
  *
  * @example
  * ```ts
- * import { decodeHmacSecret } from "@x/pubsub/httppubsub";
+ * import { decodeHmacSecret } from "./auth.ts";
  *
  * console.log(decodeHmacSecret("A".repeat(86)).length); // 64
  * ```
@@ -168,15 +163,11 @@ export function decodeHmacSecret(secret: string): Uint8Array {
  * @returns The secret.
  */
 export function generateSecret(): string {
-  return base64Encode(crypto.getRandomValues(new Uint8Array(64))).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return encodeBase64(crypto.getRandomValues(new Uint8Array(64)), { url: true, pad: false });
 }
 
 function defaultNonce(): string {
-  return base64Encode(crypto.getRandomValues(new Uint8Array(4))).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
+  return encodeBase64(crypto.getRandomValues(new Uint8Array(4)), { url: true, pad: false });
 }
 
 /**
@@ -256,7 +247,7 @@ export function hmacAuth(secret: string | Uint8Array, options: HmacAuthOptions =
       }
       if (!constantTimeEqual((await getSigner())(bytes), parsed.code)) return "forbidden";
       prune(t);
-      const id = base64Encode(parsed.code);
+      const id = encodeBase64(parsed.code);
       if (seen.has(id)) return "forbidden";
       if (seen.size >= maxRemembered) return "unavailable";
       seen.set(id, t + window);

@@ -7,47 +7,21 @@
  * @module
  */
 
-import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../core/errors.ts";
+import { ClosedError, ProtocolError } from "../core/errors.ts";
+import { equalBytes, toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
-import type { PushController } from "../core/source.ts";
-import type { Subscription } from "../core/subscription.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
-import {
-  type AuthDocument,
-  decodeCheckSubscriptionsResponse,
-  decodeGenericResponse,
-  decodeNotifyResponse,
-  encodeCheckSubscriptionsRequest,
-  encodeNotifyPrefix,
-  encodeSetSubscriptionsRequest,
-  type GenericResponse,
-  hex,
-  MAX_U16_FIELD,
-  strongEtag,
-  type SubscriptionSet,
-  toBytes,
-} from "./codec.ts";
-import { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
-import { compileGlob } from "./glob.ts";
-import { cancelQuietly, concat, equalBytes, readCapped, sleep, withDeadline } from "./io.ts";
-import type { HttpPubSubMessage } from "./message.ts";
-import {
-  addExact,
-  addGlobs,
-  checkTopicArg,
-  globArgs,
-  type HttpPubSubSubscribeOptions,
-  HttpPubSubSubscription,
-  type LocalSub,
-  localSub,
-  lossyUtf8,
-  matches,
-  MultiSubscription,
-  topicArgs,
-  utf8OrUndefined,
-} from "./subscription.ts";
-import { createReceiverApp, type ReceivedMessage, type ReceiverApp } from "./receiver.ts";
-import { sha512 as digestSha512, takeSha512 } from "./sha512.ts";
+import { decodeNotifyResponse } from "./broadcaster_responses.ts";
+import { encodeNotifyPrefix } from "./requests_to_broadcaster.ts";
+import { type Broadcaster, parseBroadcasters } from "./broadcasters.ts";
+import { type PostPolicy, postWithRetries, verifyAnswer } from "./broadcaster_post.ts";
+import { SubscriptionSync } from "./subscription_sync.ts";
+import { prefixed, prepareNotifyBody } from "./notify_body.ts";
+import { checkTopicArg, lossyUtf8, matches, utf8OrUndefined } from "./local_subscription.ts";
+import { handOver, SubscriptionRegistry } from "./registry.ts";
+import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
+import type { ReceivedMessage } from "./received_body.ts";
+import { createReceiverApp, type ReceiverApp } from "./receiver.ts";
 
 /** One broadcaster. */
 export interface BroadcasterConfig {
@@ -190,25 +164,18 @@ export class HttpPubSubClient {
   /** Connection events: `"connected"` after the first sync, `"missed"`, `"error"` (rejected receiver requests), `"closed"`. */
   readonly status: StatusChannel = new StatusChannel();
   readonly #options: HttpPubSubClientOptions;
-  readonly #broadcasters: { host: string; priority: number }[];
+  readonly #broadcasters: Broadcaster[];
   readonly #sendAuth: AuthConfig;
   readonly #receiveAuth: AuthConfig;
-  readonly #retries: number;
-  readonly #retryAmbiguous: boolean;
-  readonly #timeoutMs: number;
-  readonly #backoffMs: number;
+  readonly #postPolicy: PostPolicy;
   readonly #bufferLimit: number;
   readonly #missedCoalesceMs: number;
-  readonly #fetch: typeof fetch;
   readonly #abort = new AbortController();
-  readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
-  readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
-  readonly #subs = new Set<LocalSub>();
+  readonly #registry: SubscriptionRegistry;
   /** Receives are admitted one after another (see `#admit`): the tail of that line. */
   #admission: Promise<void> = Promise.resolve();
   /** Called when a delivery is answered, so that waiting admissions look again. */
   readonly #answered = new Set<() => void>();
-  readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #lastMissed = new Map<string, number>();
   readonly #copies = new Map<string, { remaining: number; expires: number }>();
@@ -218,10 +185,7 @@ export class HttpPubSubClient {
   #app: ReceiverApp | undefined;
   #server: { shutdown(): Promise<void>; addr: { port: number } } | undefined;
   #starting: Promise<void> | undefined;
-  #version = 0;
-  #synced = 0;
-  #chain: Promise<void> = Promise.resolve();
-  #everSynced = false;
+  readonly #sync: SubscriptionSync;
   #closed = false;
 
   /**
@@ -237,18 +201,7 @@ export class HttpPubSubClient {
       throw new TypeError("Creating an HttpPubSubClient failed: options is not an object");
     }
     this.#options = options;
-    const list = options.broadcasters;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new TypeError("Creating an HttpPubSubClient failed: broadcasters is empty");
-    }
-    this.#broadcasters = list.map((b) => {
-      const host = typeof b === "string" ? b : b?.host;
-      if (typeof host !== "string" || !URL.canParse(host)) {
-        throw new TypeError(`Creating an HttpPubSubClient failed: broadcaster ${JSON.stringify(host)} is not a url`);
-      }
-      const priority = typeof b === "string" ? 0 : b.priority ?? 0;
-      return { host: host.replace(/\/+$/, ""), priority };
-    });
+    this.#broadcasters = parseBroadcasters(options.broadcasters, "Creating an HttpPubSubClient");
     const bind = options.bind ?? { type: "manual" };
     if (bind.type !== "serve" && bind.type !== "manual") {
       throw new TypeError(
@@ -263,15 +216,35 @@ export class HttpPubSubClient {
     }
     this.#sendAuth = options.sendAuth ?? noneAuth();
     this.#receiveAuth = options.receiveAuth ?? noneAuth();
-    this.#retries = Math.floor(positive(options.retries, 2, "retries"));
-    this.#retryAmbiguous = options.retryAmbiguous ?? true;
-    this.#timeoutMs = positive(options.timeoutMs, 30_000, "timeoutMs");
-    this.#backoffMs = positive(options.backoffMs, 1000, "backoffMs", true);
+    this.#postPolicy = {
+      broadcasters: this.#broadcasters,
+      retries: Math.floor(positive(options.retries, 2, "retries")),
+      retryAmbiguous: options.retryAmbiguous ?? true,
+      timeoutMs: positive(options.timeoutMs, 30_000, "timeoutMs"),
+      backoffMs: positive(options.backoffMs, 1000, "backoffMs", true),
+      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      closing: this.#abort.signal,
+    };
     this.#bufferLimit = positive(options.bufferLimit, 1024 * 1024, "bufferLimit", true);
     this.#missedCoalesceMs = positive(options.missedCoalesceMs, 5000, "missedCoalesceMs", true);
     this.#duplicateWindowMs = positive(options.duplicateWindowMs, 60_000, "duplicateWindowMs", true);
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     if (options.host !== undefined) this.#setHost(options.host);
+    this.#registry = new SubscriptionRegistry({
+      isClosed: () => this.#closed,
+      hasFailed: () => false,
+      prepare: () => this.start(),
+      apply: (change) => this.#sync.apply(change),
+    });
+    this.#sync = new SubscriptionSync({
+      registry: this.#registry,
+      policy: this.#postPolicy,
+      sendAuth: this.#sendAuth,
+      receiveAuth: this.#receiveAuth,
+      receiveUrl: () => this.#receiveUrl!,
+      recoverUrl: () => this.#recoverUrl ?? "",
+      track: (p) => this.#track(p),
+      synced: (url) => this.status.emit("connected", { url }),
+    });
   }
 
   #setHost(host: string): void {
@@ -369,149 +342,9 @@ export class HttpPubSubClient {
     return p;
   }
 
-  #order(): { host: string; priority: number }[] {
-    const shuffled = this.#broadcasters.map((b) => ({ b, r: Math.random() }));
-    shuffled.sort((x, y) => x.b.priority - y.b.priority || x.r - y.r);
-    return shuffled.map((x) => x.b);
-  }
-
-  /**
-   * Posts to the broadcasters with retries: 502/503/504 and (with
-   * retryAmbiguous) network errors move on to the next; 409 counts as
-   * success where `conflictOk`; other statuses are final.
-   */
-  async #post<T>(
-    action: string,
-    path: string,
-    build: () => Promise<{ body: BodyInit; authorization: string | undefined }>,
-    handle: (body: Uint8Array, url: string) => Promise<T>,
-    conflict: (() => T) | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
-    const outer = signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, signal]);
-    let last: unknown;
-    for (let round = 0; round < this.#retries; round++) {
-      if (round > 0) {
-        await sleep(this.#backoffMs * 2 ** (round - 1) + Math.random() * this.#backoffMs, outer);
-      }
-      for (const b of this.#order()) {
-        outer.throwIfAborted();
-        const url = `${b.host}${path}`;
-        const { body, authorization } = await build();
-        const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-        if (authorization !== undefined) headers.authorization = authorization;
-        let status: number;
-        let bytes: Uint8Array | undefined;
-        try {
-          [status, bytes] = await withDeadline(this.#timeoutMs, outer, async (sig) => {
-            const init: RequestInit & { duplex?: string } = { method: "POST", body, headers, signal: sig };
-            if (body instanceof ReadableStream) init.duplex = "half";
-            const res = await this.#fetch(url, init);
-            if (res.status !== 200) {
-              await cancelQuietly(res.body);
-              return [res.status, undefined] as const;
-            }
-            const got = await readCapped(res, 4 * MAX_U16_FIELD + 1024);
-            return [res.status, got] as const;
-          });
-        } catch (err) {
-          if (this.#abort.signal.aborted) {
-            throw new ClosedError(`${action} failed: the client was closed`, { cause: err });
-          }
-          signal?.throwIfAborted();
-          if (err instanceof TypeError && /retry|one-shot/.test(err.message)) throw err;
-          last = new AmbiguousError(`${action} failed: ${url} did not answer: ${(err as Error).message}`, {
-            cause: err,
-            url,
-          });
-          if (!this.#retryAmbiguous) throw last;
-          continue;
-        }
-        if (status === 200) {
-          if (bytes === undefined) throw new ProtocolError(`${action} failed: the answer of ${url} is too long`);
-          return await handle(bytes, url);
-        }
-        if (status === 409 && conflict !== undefined) return conflict();
-        if (status === 502 || status === 503 || status === 504) {
-          last = new ConnectionError(`${action} failed: ${url} answered ${status}`, { url });
-          continue;
-        }
-        if (status === 401 || status === 403) {
-          throw new AuthError(`${action} failed: ${url} answered ${status}`, { url, status });
-        }
-        throw new RefusedError(`${action} failed: ${url} answered ${status}`, { url, status });
-      }
-    }
-    throw new RetriesExhaustedError(
-      `${action} failed after ${this.#retries} rounds over ${this.#broadcasters.length} broadcasters`,
-      { cause: last },
-    );
-  }
-
-  async #verifyResponse(action: string, url: string, res: GenericResponse, doc: AuthDocument): Promise<void> {
-    const r = await this.#receiveAuth.verify(doc, res.authorization, res.tracing);
-    if (r !== "ok") {
-      throw new AuthError(`${action} failed: the answer of ${url} has a ${r} authorization`, { url });
-    }
-  }
-
   // -------------------------------------------------------------------------
   // Subscriptions
   // -------------------------------------------------------------------------
-
-  /** Changes the registration counts and syncs. */
-  #change(change: { exact: Uint8Array[]; glob: string[] }, delta: 1 | -1): Promise<void> {
-    let changed = false;
-    for (const bytes of change.exact) {
-      const key = hex(bytes);
-      const e = this.#exact.get(key);
-      if (delta > 0) {
-        if (e === undefined) {
-          this.#exact.set(key, { bytes: bytes.slice(), count: 1 });
-          changed = true;
-        } else e.count++;
-      } else if (e !== undefined && --e.count === 0) {
-        this.#exact.delete(key);
-        changed = true;
-      }
-    }
-    for (const glob of change.glob) {
-      const g = this.#globs.get(glob);
-      if (delta > 0) {
-        if (g === undefined) {
-          this.#globs.set(glob, { match: compileGlob(glob), count: 1 });
-          changed = true;
-        } else g.count++;
-      } else if (g !== undefined && --g.count === 0) {
-        this.#globs.delete(glob);
-        changed = true;
-      }
-    }
-    if (!changed) return this.#track(this.#chain);
-    this.#version++;
-    return this.#sync();
-  }
-
-  #sync(): Promise<void> {
-    const want = this.#version;
-    const run = this.#chain.catch(() => {}).then(async () => {
-      if (this.#synced >= want) return;
-      const version = this.#version;
-      await this.#setSubscriptions();
-      this.#synced = version;
-    });
-    this.#chain = run.catch(() => {});
-    return this.#track(run);
-  }
-
-  /** The set the broadcaster should hold for our receive url. */
-  #currentSet(): SubscriptionSet {
-    const recovery = this.#recoverUrl ?? "";
-    return {
-      exact: [...this.#exact.values()].map((e) => ({ key: e.bytes, recovery })),
-      glob: [...this.#globs.keys()].map((key) => ({ key, recovery })),
-    };
-  }
 
   /**
    * Asks a broadcaster for the strong etag of what it holds for our receive
@@ -527,107 +360,7 @@ export class HttpPubSubClient {
   async checkSubscriptions(): Promise<boolean> {
     if (this.#closed) throw new ClosedError("Checking the subscriptions failed: the client is closed");
     await this.start();
-    const action = "Checking the subscriptions";
-    const url = this.#receiveUrl!;
-    const tracing = new Uint8Array(0);
-    const body = encodeCheckSubscriptionsRequest({ tracing, url });
-    const theirs = await this.#track(this.#post(
-      action,
-      "/v1/check_subscriptions",
-      async () => ({
-        body,
-        authorization: await this.#sendAuth.authorize({ type: "check-subscriptions", url }, tracing),
-      }),
-      async (bytes, from) => {
-        let res;
-        try {
-          res = decodeCheckSubscriptionsResponse(bytes);
-        } catch (cause) {
-          throw new ProtocolError(`${action} failed: ${(cause as Error).message}`, { cause });
-        }
-        await this.#verifyResponse(action, from, res, { type: "check-subscriptions-response", etag: res.etag });
-        return res.etag;
-      },
-      undefined,
-      undefined,
-    ));
-    await this.#chain;
-    const ours = await strongEtag(url, this.#currentSet());
-    if (equalBytes(ours, theirs)) return true;
-    this.#synced = -1;
-    await this.#sync();
-    return false;
-  }
-
-  async #setSubscriptions(): Promise<void> {
-    const action = "Setting the subscriptions";
-    const url = this.#receiveUrl!;
-    const set = this.#currentSet();
-    const etag = await strongEtag(url, set);
-    const tracing = new Uint8Array(0);
-    const body = encodeSetSubscriptionsRequest({ tracing, url, etag, ...set });
-    await this.#post(
-      action,
-      "/v1/set_subscriptions",
-      async () => ({
-        body,
-        authorization: await this.#sendAuth.authorize({ type: "set-subscriptions", url, etag }, tracing),
-      }),
-      async (bytes, from) => {
-        let res: GenericResponse;
-        try {
-          res = decodeGenericResponse(bytes);
-        } catch (cause) {
-          throw new ProtocolError(`${action} failed: ${(cause as Error).message}`, { cause });
-        }
-        await this.#verifyResponse(action, from, res, { type: "set-subscriptions-response", etag });
-      },
-      undefined,
-      undefined,
-    );
-    if (!this.#everSynced) {
-      this.#everSynced = true;
-      this.status.emit("connected", { url });
-    }
-  }
-
-  #open(
-    local: LocalSub,
-    registrations: { exact: Uint8Array[]; glob: string[] },
-    options: HttpPubSubSubscribeOptions,
-    multi: boolean,
-  ): HttpPubSubSubscription {
-    if (this.#closed) throw new ClosedError("Subscribing failed: the client is closed");
-    let registered = false;
-    const source = {
-      kind: "push" as const,
-      start: async (controller: PushController<HttpPubSubMessage>) => {
-        await this.start();
-        local.controller = controller;
-        this.#subs.add(local);
-        registered = true;
-        await this.#change(registrations, 1);
-      },
-      cancel: async () => {
-        this.#subs.delete(local);
-        local.controller = undefined;
-        if (!registered) return;
-        registered = false;
-        const exact = [...local.exact].map((k) => this.#exact.get(k)?.bytes).filter((b) => b !== undefined);
-        const glob = [...local.globs.keys()];
-        local.exact.clear();
-        local.globs.clear();
-        try {
-          await this.#change({ exact, glob }, -1);
-        } catch { /* the broadcaster will drop or unsubscribe-immediately later */ }
-      },
-    };
-    const sub = multi
-      ? MultiSubscription.create((c, d) => this.#change(c, d), local, source, options)
-      : new HttpPubSubSubscription(source, options);
-    this.#streams.add(sub);
-    void sub.closed.then(() => this.#streams.delete(sub));
-    return sub;
+    return await this.#sync.check();
   }
 
   /**
@@ -644,9 +377,7 @@ export class HttpPubSubClient {
     topic: Uint8Array | string | (Uint8Array | string)[],
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
-    const topics = topicArgs(topic);
-    const local = localSub(options);
-    return this.#open(local, { exact: addExact(local, topics), glob: [] }, options, false);
+    return this.#registry.subscribeExact(topic, options);
   }
 
   /**
@@ -660,9 +391,7 @@ export class HttpPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
-    const globs = globArgs(glob);
-    const local = localSub(options);
-    return this.#open(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
+    return this.#registry.subscribeGlob(glob, options);
   }
 
   /**
@@ -673,15 +402,12 @@ export class HttpPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
-    return this.#open(localSub(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+    return this.#registry.subscribeMulti(options);
   }
 
   /** The topics and globs currently registered, with their reference counts. */
   get registrations(): { exact: Map<string, number>; glob: Map<string, number> } {
-    return {
-      exact: new Map([...this.#exact.values()].map((e) => [lossyUtf8.decode(e.bytes), e.count])),
-      glob: new Map([...this.#globs].map(([g, v]) => [g, v.count])),
-    };
+    return this.#registry.registrations;
   }
 
   // -------------------------------------------------------------------------
@@ -701,7 +427,7 @@ export class HttpPubSubClient {
     const turn = this.#admission;
     this.#admission = turn.then(() => ended);
     return turn.then(async () => {
-      while (!this.#closed && [...this.#subs].some((s) => s.waiting >= s.limit)) {
+      while (!this.#closed && [...this.#registry.subs].some((s) => s.waiting >= s.limit)) {
         await new Promise<void>((resolve) => this.#answered.add(resolve));
       }
       return end;
@@ -710,19 +436,16 @@ export class HttpPubSubClient {
 
   async #deliver(received: ReceivedMessage): Promise<number | "unsubscribe-immediate"> {
     const topic = received.prefix.topic;
-    const key = hex(topic);
+    const key = toHex(topic);
     const text = utf8OrUndefined(topic);
-    let rows = this.#exact.has(key) ? 1 : 0;
-    if (text !== undefined) {
-      for (const g of this.#globs.values()) if (g.match(text)) rows++;
-    }
+    const rows = this.#registry.rows(key, text);
     if (rows === 0) return "unsubscribe-immediate";
-    if (rows > 1 && this.#isDuplicateCopy(`${key}:${hex(received.sha512)}`, rows)) return 0;
-    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
+    if (rows > 1 && this.#isDuplicateCopy(`${key}:${toHex(received.sha512)}`, rows)) return 0;
+    const targets = this.#registry.targets(key, text);
     const messages = received.messages(targets.length);
     const handed = targets.map((s, i) => {
       s.waiting++;
-      const p = s.untilTaken ? s.controller!.deliver(messages[i]!) : s.controller!.push(messages[i]!);
+      const p = handOver(s, messages[i]!);
       const answered = () => {
         s.waiting--;
         const wakes = [...this.#answered];
@@ -759,7 +482,7 @@ export class HttpPubSubClient {
   }
 
   #missed(topic: Uint8Array): void {
-    const key = hex(topic);
+    const key = toHex(topic);
     const now = Date.now();
     const last = this.#lastMissed.get(key);
     if (last !== undefined && now - last < this.#missedCoalesceMs) return;
@@ -770,12 +493,7 @@ export class HttpPubSubClient {
     const text = lossyUtf8.decode(topic);
     this.status.emit("missed", { topic: text });
     const strict = utf8OrUndefined(topic);
-    for (const s of this.#subs) {
-      if (s.onMissed === undefined || !matches(s, key, strict)) continue;
-      try {
-        s.onMissed(text);
-      } catch { /* a user callback's failure is not the receiver's */ }
-    }
+    this.#registry.missed(text, (s) => matches(s, key, strict));
   }
 
   // -------------------------------------------------------------------------
@@ -800,68 +518,14 @@ export class HttpPubSubClient {
     if (this.#closed) throw new ClosedError("Notifying failed: the client is closed");
     const topic = checkTopicArg(options?.topic, "Notifying");
     const action = `Notifying ${lossyUtf8.decode(topic)}`;
-    let data = options.data;
-    if (typeof data === "string") data = toBytes(data);
-    let length: number;
-    let open: () => BodyInit;
-    let sha512 = options.sha512;
-    if (sha512 !== undefined && (!(sha512 instanceof Uint8Array) || sha512.length !== 64)) {
-      throw new TypeError(`${action} failed: sha512 is not 64 bytes`);
-    }
-    if (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0)) {
-      throw new RangeError(`${action} failed: length ${options.length} is not an integer of 0 or more`);
-    }
-    if (data instanceof ReadableStream && sha512 === undefined) {
-      // A one-shot stream must be read to hash it before the prefix can be sent.
-      data = await readAll(data, options.length, action);
-    }
-    if (data instanceof Uint8Array) {
-      const bytes = data;
-      length = bytes.length;
-      if (options.length !== undefined && options.length !== length) {
-        throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes given`);
-      }
-      sha512 ??= await digestSha512(bytes);
-      open = () => bytes as Uint8Array<ArrayBuffer>;
-    } else if (data instanceof Blob) {
-      const blob = data;
-      length = blob.size;
-      if (options.length !== undefined && options.length !== length) {
-        throw new RangeError(`${action} failed: length ${options.length} is not the ${length} bytes of the Blob`);
-      }
-      sha512 ??= await hashStream(blob.stream());
-      open = () => blob;
-    } else if (typeof data === "function" || data instanceof ReadableStream) {
-      if (options.length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
-      length = options.length;
-      if (typeof data === "function") {
-        const factory = data;
-        sha512 ??= await hashStream(factory(), length, action);
-        open = () => factory();
-      } else {
-        let once: ReadableStream<Uint8Array> | undefined = data;
-        open = () => {
-          const s = once;
-          if (s === undefined) throw new TypeError(`${action} failed: a one-shot stream cannot be sent again (retry)`);
-          once = undefined;
-          return s;
-        };
-      }
-    } else {
-      throw new TypeError(`${action} failed: data is ${typeof data}, not bytes, a string, a Blob or a stream`);
-    }
-    const digest = sha512!;
+    const { length, open, sha512: digest } = await prepareNotifyBody(options, action);
     await this.start();
     const tracing = new Uint8Array(0);
     const identifier = crypto.getRandomValues(new Uint8Array(16));
     const prefix = encodeNotifyPrefix({ topic, sha512: digest, tracing, identifier, length });
-    const body = (): BodyInit => {
-      const payload = open();
-      if (payload instanceof Uint8Array) return concat([prefix, payload]);
-      if (payload instanceof Blob) return new Blob([prefix, payload]);
-      return withPrefix(prefix, payload as ReadableStream<Uint8Array>, length, action);
-    };
-    return await this.#track(this.#post(
+    const body = (): BodyInit => prefixed(prefix, open(), length, action);
+    return await this.#track(postWithRetries(
+      this.#postPolicy,
       action,
       "/v1/notify",
       async () => ({
@@ -878,14 +542,14 @@ export class HttpPubSubClient {
         if (!equalBytes(res.identifier, identifier)) {
           throw new ProtocolError(`${action} failed: the answer of ${from} echoes another identifier`);
         }
-        await this.#verifyResponse(action, from, res, {
+        await verifyAnswer(this.#receiveAuth, action, from, res, {
           type: "confirm-notify",
           identifier,
           subscribers: res.subscribers,
           topic,
           sha512: digest,
         });
-        return { notified: res.subscribers, identifier: hex(identifier) };
+        return { notified: res.subscribers, identifier: toHex(identifier) };
       },
       undefined,
       options.signal,
@@ -901,7 +565,7 @@ export class HttpPubSubClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#streams].map((s) => s.close()));
+    await this.#registry.closeAll();
     await Promise.allSettled([...this.#pending]);
     this.#abort.abort(new ClosedError("The client was closed"));
     await this.#starting?.catch(() => {});
@@ -913,64 +577,4 @@ export class HttpPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>, length: number | undefined, action: string) {
-  if (length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
-  const out = new Uint8Array(length);
-  let at = 0;
-  for await (const chunk of stream) {
-    if (at + chunk.length > length) throw new RangeError(`${action} failed: the stream is longer than ${length} bytes`);
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  if (at !== length) throw new RangeError(`${action} failed: the stream ended after ${at} of ${length} bytes`);
-  return out;
-}
-
-async function hashStream(stream: ReadableStream<Uint8Array>, length?: number, action?: string): Promise<Uint8Array> {
-  const h = await takeSha512();
-  let n = 0;
-  for await (const chunk of stream) {
-    n += chunk.length;
-    h.update(chunk);
-  }
-  if (length !== undefined && n !== length) {
-    throw new RangeError(`${action} failed: the stream has ${n} bytes, not the ${length} given`);
-  }
-  return h.digest();
-}
-
-function withPrefix(
-  prefix: Uint8Array,
-  payload: ReadableStream<Uint8Array>,
-  length: number,
-  action: string,
-): ReadableStream<Uint8Array> {
-  const reader = payload.getReader();
-  let sentPrefix = false;
-  let n = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (!sentPrefix) {
-        sentPrefix = true;
-        c.enqueue(prefix);
-        return;
-      }
-      const r = await reader.read();
-      if (r.done) {
-        if (n !== length) c.error(new RangeError(`${action} failed: the stream ended after ${n} of ${length} bytes`));
-        else c.close();
-        return;
-      }
-      n += r.value.length;
-      if (n > length) {
-        c.error(new RangeError(`${action} failed: the stream is longer than ${length} bytes`));
-        await cancelQuietly(reader);
-        return;
-      }
-      c.enqueue(r.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }

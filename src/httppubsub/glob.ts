@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { compileGlob } from "@x/pubsub/httppubsub";
+ * import { compileGlob } from "./glob.ts";
  *
  * const m = compileGlob("baz/*");
  * console.log(m("baz/q/r"), m("bar/q")); // true false

@@ -5,7 +5,7 @@
  */
 
 import type { Message } from "../core/message.ts";
-import { hex } from "./codec.ts";
+import { toHex as hex } from "../core/bytes.ts";
 
 const lossy = new TextDecoder();
 
@@ -36,7 +36,8 @@ export interface HttpPubSubMessageInit {
  *
  * @example
  * ```ts
- * import { HttpPubSubMessage, toBytes } from "@x/pubsub/httppubsub";
+ * import { HttpPubSubMessage } from "@x/pubsub/httppubsub";
+ * import { toBytes } from "./codec.ts";
  *
  * const data = toBytes("hi");
  * const sha512 = new Uint8Array(await crypto.subtle.digest("SHA-512", new Uint8Array(data)));
@@ -66,8 +67,9 @@ export class HttpPubSubMessage implements Message {
   #headers: Headers | undefined;
 
   /**
-   * Creates the message.
+   * Creates the message (the clients do; users receive messages, they do not build them).
    *
+   * @internal
    * @param init Its fields and either `data` or `stream`.
    * @throws {TypeError} When neither or both of `data` and `stream` are given.
    */

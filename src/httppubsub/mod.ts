@@ -6,6 +6,10 @@
  * or HMAC-SHA512. Loads in browsers and edge functions (`bind: { type:
  * "serve" }` needs Deno at run time).
  *
+ * The wire format (request and response bodies, authorization headers,
+ * websocket frames) is in `@x/pubsub/httppubsub/wire`, for writing a peer, a
+ * fake or a proxy.
+ *
  * @example Subscribing and notifying
  * ```ts ignore
  * import { HttpPubSubClient, authConfigFromFile } from "@x/pubsub/httppubsub";
@@ -28,7 +32,7 @@
  * @module
  */
 
-export { HttpPubSub, type HttpPubSubOptions, type HttpPubSubReceipt, toServerGlob } from "./adapter.ts";
+export { HttpPubSub, type HttpPubSubOptions, type HttpPubSubReceipt } from "./adapter.ts";
 export {
   type AuthConfig,
   authConfigFromFile,
@@ -36,7 +40,6 @@ export {
   type AuthPair,
   type AuthResult,
   type AuthScheme,
-  decodeHmacSecret,
   generateSecret,
   generateSecrets,
   hmacAuth,
@@ -56,105 +59,10 @@ export {
   type NotifyOptions,
   type NotifyResult,
 } from "./client.ts";
-export {
-  AUTH_DOCUMENT_NUMBERS,
-  type AuthDocument,
-  base64Decode,
-  base64Encode,
-  BroadcasterResponseType,
-  type CheckSubscriptionsRequest,
-  type CheckSubscriptionsResponse,
-  compareBytes,
-  decodeCheckSubscriptionsRequest,
-  decodeCheckSubscriptionsResponse,
-  decodeGenericResponse,
-  decodeMissedRequest,
-  decodeNotifyResponse,
-  decodeSetSubscriptionsRequest,
-  decodeSubscribeRequest,
-  decodeSubscriberResponse,
-  decodeUnsubscribeRequest,
-  encodeAuthDocument,
-  encodeCheckSubscriptionsRequest,
-  encodeCheckSubscriptionsResponse,
-  encodeEtagDocument,
-  encodeGenericResponse,
-  encodeMissedRequest,
-  encodeNotifyPrefix,
-  encodeNotifyResponse,
-  encodeReceivePrefix,
-  encodeSetSubscriptionsRequest,
-  encodeSubscribeRequest,
-  encodeSubscriberResponse,
-  encodeUnsubscribeRequest,
-  formatHmacAuthorization,
-  formatReprDigest,
-  type GenericResponse,
-  hex,
-  type HmacAuthorization,
-  MAX_IDENTIFIER,
-  MAX_NOTIFY_PREFIX,
-  MAX_RECEIVE_PREFIX,
-  MAX_U16_FIELD,
-  type MissedRequest,
-  type NotifyPrefix,
-  type NotifyResponse,
-  parseHmacAuthorization,
-  parseReprDigest,
-  readNotifyPrefix,
-  readReceivePrefix,
-  type ReceivePrefix,
-  type SetSubscriptionsRequest,
-  SHA512_LENGTH,
-  sortSubscriptionSet,
-  strongEtag,
-  type SubscribeRequest,
-  type SubscriberResponse,
-  SubscriberResponseType,
-  type SubscriptionEntry,
-  type SubscriptionSet,
-  toBytes,
-  type TopicInput,
-  type UnsubscribeRequest,
-} from "./codec.ts";
+export type { AuthDocument } from "./auth_document.ts";
 export { AmbiguousError, RefusedError, RetriesExhaustedError } from "./errors.ts";
-export { compileGlob, escapeGlob, matchGlob } from "./glob.ts";
-export { HttpPubSubMessage, type HttpPubSubMessageInit } from "./message.ts";
-export { WebsocketPubSubClient, type WebsocketPubSubClientOptions } from "./websocket_client.ts";
-export {
-  type B2SMessage,
-  B2SType,
-  connectionNonce,
-  decodeB2S,
-  decodeS2B,
-  decodeUintHeader,
-  encodeB2S,
-  encodeMinimalUint,
-  encodeS2B,
-  MINIMAL_HEADERS,
-  type S2BMessage,
-  S2BType,
-  type StreamPart,
-  type StreamStart,
-  websocketUrl,
-} from "./websocket_codec.ts";
+export { escapeGlob, matchGlob } from "./glob.ts";
+export { HttpPubSubMessage } from "./message.ts";
+export type { ReceiverApp } from "./receiver.ts";
 export { type HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
-export { createReceiverApp, type ReceivedMessage, type ReceiverApp, type ReceiverTarget } from "./receiver.ts";
-export type { ByteReader, PrefixWidth } from "../core/byte_reader.ts";
-export type { ConnectionError, PubSubError } from "../core/errors.ts";
-export type { Message } from "../core/message.ts";
-export type { WebSocketConstructor } from "../core/open_web_socket.ts";
-export type {
-  Capabilities,
-  DeliveryGuarantee,
-  PublishChunk,
-  PublishData,
-  PublishOptions,
-  PublishReceipt,
-  PubSub,
-  SubscribeOptions,
-  WritableOptions,
-} from "../core/pubsub.ts";
-export type { StatusChannel, StatusEvent, StatusType } from "../core/status.ts";
-export type { OverflowPolicy, StreamOptions } from "../core/source.ts";
-export type { Subscription } from "../core/subscription.ts";
+export { WebsocketPubSubClient, type WebsocketPubSubClientOptions } from "./websocket_client.ts";

@@ -9,16 +9,15 @@ import { Hono } from "hono";
 import { ChunkedReader, NEED_MORE } from "../core/chunked_reader.ts";
 import { ProtocolError } from "../core/errors.ts";
 import type { AuthConfig, AuthResult } from "./auth.ts";
+import { parseReprDigest } from "./authorization_header.ts";
 import {
   decodeMissedRequest,
   encodeSubscriberResponse,
-  parseReprDigest,
   readReceivePrefix,
   type ReceivePrefix,
-} from "./codec.ts";
-import { HttpPubSubMessage } from "./message.ts";
-import { cancelQuietly, equalBytes, readCapped } from "./io.ts";
-import { takeSha512 } from "./sha512.ts";
+} from "./requests_to_subscriber.ts";
+import { cancelQuietly, readCapped } from "./body.ts";
+import { bufferedBody, type ReceivedMessage, streamedBody } from "./received_body.ts";
 
 /**
  * A request handler in the web's shape, as Hono apps are: `fetch` serves a
@@ -42,21 +41,6 @@ export interface ReceiverApp {
    * @returns The response.
    */
   request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
-}
-
-/** What the receiver hands over for each verified message. */
-export interface ReceivedMessage {
-  /** The prefix fields: topic, identifier, length, tracing. */
-  prefix: ReceivePrefix;
-  /** SHA-512 from `Repr-Digest` (checked before delivery for buffered bodies, while reading for streamed ones). */
-  sha512: Uint8Array;
-  /**
-   * Makes the messages for `n` readers, once. A streamed body is teed so
-   * each gets its own stream.
-   */
-  messages(n: number): HttpPubSubMessage[];
-  /** Ends this request's admission (see `ReceiverTarget.admit`) once its message is handed over. */
-  admitted?: (() => void) | undefined;
 }
 
 /** What the receiver app serves on behalf of. */
@@ -114,7 +98,8 @@ function statusOf(result: AuthResult): 401 | 403 | 503 | undefined {
  *
  * @example Answering a broadcaster in-process
  * ```ts
- * import { createReceiverApp, noneAuth } from "@x/pubsub/httppubsub";
+ * import { noneAuth } from "@x/pubsub/httppubsub";
+ * import { createReceiverApp } from "./receiver.ts";
  *
  * const app = createReceiverApp({
  *   receiveUrl: "http://127.0.0.1:3002/v1/receive#1",
@@ -200,141 +185,11 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
     }
     const rest = input.drain();
 
-    let received: ReceivedMessage;
-    let finished: Promise<Error | undefined>;
-    let abandon = (): Promise<void> => cancelQuietly(reader);
-    if (p.length <= target.bufferLimit) {
-      const data = new Uint8Array(p.length);
-      // Hashed as it arrives, so that hashing overlaps the transfer.
-      const hasher = await takeSha512();
-      let at = 0;
-      let over = false;
-      const take = (chunk: Uint8Array) => {
-        if (at + chunk.length > p.length) {
-          over = true;
-          return;
-        }
-        data.set(chunk, at);
-        hasher.update(chunk);
-        at += chunk.length;
-      };
-      take(rest);
-      while (!over && reader !== undefined) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch {
-          break;
-        }
-        if (r.done) break;
-        take(r.value);
-      }
-      if (over) {
-        await cancelQuietly(reader);
-        return reject(400, `Receiving a message failed: the body is longer than the ${p.length} bytes announced`);
-      }
-      if (at !== p.length) {
-        return reject(400, `Receiving a message failed: the body ends after ${at} of ${p.length} bytes`);
-      }
-      if (!equalBytes(hasher.digest(), sha512)) {
-        return reject(400, "Receiving a message failed: the SHA-512 does not match");
-      }
-      received = {
-        prefix: p,
-        sha512,
-        admitted,
-        messages: (n) =>
-          Array.from(
-            { length: n },
-            () => new HttpPubSubMessage({ topic: p.topic, sha512, identifier: p.identifier, length: p.length, data }),
-          ),
-      };
-      finished = Promise.resolve(undefined);
-    } else {
-      const hasher = await takeSha512();
-      let got = 0;
-      let settle!: (err: Error | undefined) => void;
-      finished = new Promise((resolve) => settle = resolve);
-      let pendingRest: Uint8Array | undefined = rest.length > 0 ? rest : undefined;
-      const check = (chunk: Uint8Array): Error | undefined => {
-        got += chunk.length;
-        if (got > p.length) {
-          return new ProtocolError(
-            `Receiving a message failed: the body is longer than the ${p.length} bytes announced`,
-          );
-        }
-        hasher.update(chunk);
-        return undefined;
-      };
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(ctrl) {
-          try {
-            let chunk = pendingRest;
-            pendingRest = undefined;
-            if (chunk === undefined) {
-              const r = reader === undefined ? { done: true as const, value: undefined } : await reader.read();
-              if (r.done) {
-                let err: Error | undefined;
-                if (got !== p.length) {
-                  err = new ProtocolError(
-                    `Receiving a message failed: the body ends after ${got} of ${p.length} bytes`,
-                  );
-                } else if (!equalBytes(hasher.digest(), sha512)) {
-                  err = new ProtocolError("Receiving a message failed: the SHA-512 does not match");
-                }
-                if (err !== undefined) {
-                  ctrl.error(err);
-                  settle(err);
-                } else {
-                  ctrl.close();
-                  settle(undefined);
-                }
-                return;
-              }
-              chunk = r.value;
-            }
-            const err = check(chunk);
-            if (err !== undefined) {
-              ctrl.error(err);
-              settle(err);
-              await cancelQuietly(reader);
-              return;
-            }
-            if (chunk.length > 0) ctrl.enqueue(chunk);
-          } catch (cause) {
-            const err = new ProtocolError("Receiving a message failed: the body could not be read", { cause });
-            ctrl.error(err);
-            settle(err);
-          }
-        },
-        async cancel() {
-          settle(undefined);
-          await cancelQuietly(reader);
-        },
-      });
-      received = {
-        prefix: p,
-        sha512,
-        admitted,
-        messages: (n) => {
-          const streams: ReadableStream<Uint8Array>[] = [];
-          let source = stream;
-          for (let i = 1; i < n; i++) {
-            const [a, b] = source.tee();
-            streams.push(a);
-            source = b;
-          }
-          if (n > 0) streams.push(source);
-          return streams.map((s) =>
-            new HttpPubSubMessage({ topic: p.topic, sha512, identifier: p.identifier, length: p.length, stream: s })
-          );
-        },
-      };
-      abandon = async () => {
-        settle(undefined);
-        await cancelQuietly(reader);
-      };
-    }
+    const message = p.length <= target.bufferLimit
+      ? await bufferedBody(p, sha512, rest, reader, admitted)
+      : await streamedBody(p, sha512, rest, reader, admitted);
+    if (typeof message === "string") return reject(400, message);
+    const { received, finished, abandon } = message;
 
     let outcome: number | "unsubscribe-immediate";
     try {

@@ -6,33 +6,22 @@
  * @module
  */
 
-import { createSHA512 } from "hash-wasm";
 import { AuthError, ClosedError, ConnectionError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { delay as wait, withDeadline } from "../core/async.ts";
+import { toHex } from "../core/bytes.ts";
 import { StatusChannel } from "../core/status.ts";
-import type { PushController } from "../core/source.ts";
-import type { Subscription } from "../core/subscription.ts";
 import { type AuthConfig, noneAuth } from "./auth.ts";
-import type { BroadcasterConfig, NotifyData, NotifyOptions, NotifyResult } from "./client.ts";
+import type { BroadcasterConfig, NotifyOptions, NotifyResult } from "./client.ts";
+import { type Broadcaster, byPriority, parseBroadcasters } from "./broadcasters.ts";
 import { defaultWebSocket, openWebSocket, type WebSocketConstructor } from "../core/open_web_socket.ts";
-import { type AuthDocument, hex, toBytes } from "./codec.ts";
-import { compileGlob } from "./glob.ts";
-import { equalBytes, sleep } from "./io.ts";
-import { HttpPubSubMessage } from "./message.ts";
-import {
-  addExact,
-  addGlobs,
-  checkTopicArg,
-  globArgs,
-  type HttpPubSubSubscribeOptions,
-  HttpPubSubSubscription,
-  type LocalSub,
-  localSub,
-  lossyUtf8,
-  matches,
-  MultiSubscription,
-  topicArgs,
-  utf8OrUndefined,
-} from "./subscription.ts";
+import type { AuthDocument } from "./auth_document.ts";
+import { materialize } from "./notify_body.ts";
+import { checkTopicArg, type LocalSubscription, lossyUtf8 } from "./local_subscription.ts";
+import { type Registration, SubscriptionRegistry } from "./registry.ts";
+import type { HttpPubSubSubscribeOptions, HttpPubSubSubscription, MultiSubscription } from "./subscription.ts";
+import { WebsocketNotifier } from "./websocket_notify.ts";
+import { ReplyWaiters } from "./websocket_replies.ts";
+import { WebsocketReceive } from "./websocket_receive.ts";
 import {
   type B2SMessage,
   connectionNonce,
@@ -100,33 +89,6 @@ export interface WebsocketPubSubClientOptions {
   duplicateWindowMs?: number;
 }
 
-interface Pending {
-  resolve(m: B2SMessage): void;
-  reject(err: unknown): void;
-  url: string | undefined;
-}
-
-interface BodySink {
-  controller: ReadableStreamDefaultController<Uint8Array>;
-  cancelled: boolean;
-  room(): Promise<void>;
-  delivered: Promise<number>;
-}
-
-interface Receiving {
-  sink: BodySink | undefined;
-  /** A copy of a message already delivered: drained, checked and confirmed with 0. */
-  copy: boolean;
-  identifier: Uint8Array;
-  topic: Uint8Array;
-  sha512: Uint8Array;
-  length: number;
-  parts: Uint8Array[];
-  received: number;
-  partId: number;
-  hasher: Awaited<ReturnType<typeof createSHA512>>;
-}
-
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -158,7 +120,7 @@ const EMPTY = new Uint8Array(0);
 export class WebsocketPubSubClient {
   /** `"connected"`, `"missed"` (with `detail.topic`), `"disconnected"`, `"closed"`. */
   readonly status: StatusChannel = new StatusChannel();
-  readonly #broadcasters: { host: string; priority: number }[];
+  readonly #broadcasters: Broadcaster[];
   readonly #sendAuth: AuthConfig;
   readonly #receiveAuth: AuthConfig;
   readonly #maxFrame: number;
@@ -169,21 +131,14 @@ export class WebsocketPubSubClient {
   readonly #reconnect: boolean;
   readonly #reconnectTimeoutMs: number;
   readonly #duplicateWindowMs: number;
-  /** Messages delivered lately, by topic and SHA-512: until when a same one is a copy. */
-  readonly #copies = new Map<string, number>();
   /** Aborts a reconnection's backoff wait when the client closes. */
   readonly #stop = new AbortController();
   /** The subscriptions made on the current socket (`exact:<hex>`, `glob:<glob>`). */
   readonly #wired = new Set<string>();
   /** Counts sockets: work queued for an earlier one is dropped. */
   #generation = 0;
-  readonly #exact = new Map<string, { bytes: Uint8Array; count: number }>();
-  readonly #globs = new Map<string, { match: (t: string) => boolean; count: number }>();
-  readonly #subs = new Set<LocalSub>();
-  readonly #streams = new Set<Subscription<HttpPubSubMessage>>();
-  readonly #confirms = new Map<string, Pending[]>();
-  readonly #notifies = new Map<string, Pending>();
-  readonly #continues = new Map<string, Pending>();
+  readonly #registry: SubscriptionRegistry;
+  readonly #replies = new ReplyWaiters();
   #ws: WebSocket | undefined;
   #connecting: Promise<void> | undefined;
   #nonce = "";
@@ -194,8 +149,8 @@ export class WebsocketPubSubClient {
   /** Frames in `#recvChain` not yet processed: bounded, as the broadcaster must wait for our acknowledgements. */
   #recvQueued = 0;
   #opChain: Promise<unknown> = Promise.resolve();
-  #notifyLock: Promise<unknown> = Promise.resolve();
-  #receiving: Receiving | undefined;
+  readonly #receive: WebsocketReceive;
+  readonly #notifier: WebsocketNotifier;
   #failure: Error | undefined;
   #closed = false;
   #closedSocket: Promise<void> | undefined;
@@ -211,18 +166,7 @@ export class WebsocketPubSubClient {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Creating a WebsocketPubSubClient failed: options is not an object");
     }
-    if (!Array.isArray(options.broadcasters) || options.broadcasters.length === 0) {
-      throw new TypeError("Creating a WebsocketPubSubClient failed: broadcasters is empty");
-    }
-    this.#broadcasters = options.broadcasters.map((b) => {
-      const host = typeof b === "string" ? b : b?.host;
-      if (typeof host !== "string" || !URL.canParse(host)) {
-        throw new TypeError(
-          `Creating a WebsocketPubSubClient failed: broadcaster ${JSON.stringify(host)} is not a url`,
-        );
-      }
-      return { host: host.replace(/\/+$/, ""), priority: typeof b === "string" ? 0 : b.priority ?? 0 };
-    });
+    this.#broadcasters = parseBroadcasters(options.broadcasters, "Creating a WebsocketPubSubClient");
     this.#sendAuth = options.sendAuth ?? noneAuth();
     this.#receiveAuth = options.receiveAuth ?? noneAuth();
     this.#maxFrame = options.maxFrameBytes ?? 3.5 * 1024 * 1024;
@@ -254,6 +198,36 @@ export class WebsocketPubSubClient {
       throw new TypeError("Creating a WebsocketPubSubClient failed: webSocket is not a constructor");
     }
     this.#WebSocket = WS;
+    this.#registry = new SubscriptionRegistry({
+      isClosed: () => this.#closed,
+      hasFailed: () => this.#failure !== undefined,
+      prepare: () => this.connect(),
+      apply: (change) => {
+        // One frame per registration that appeared or went, in order on the operations queue.
+        const run = this.#opChain.catch(() => {}).then(async () => {
+          for (const r of change.added) await this.#wire(r, true);
+          for (const r of change.removed) await this.#wire(r, false);
+        });
+        this.#opChain = run.catch(() => {});
+        return run;
+      },
+    });
+    this.#receive = new WebsocketReceive({
+      registry: this.#registry,
+      receiveAuth: this.#receiveAuth,
+      status: this.status,
+      bufferLimit: this.#bufferLimit,
+      duplicateWindowMs: this.#duplicateWindowMs,
+      failed: () => this.#failure !== undefined,
+      send: (doc, message) => this.#send(doc, message),
+    });
+    this.#notifier = new WebsocketNotifier({
+      replies: this.#replies,
+      receiveAuth: this.#receiveAuth,
+      maxFrame: this.#maxFrame,
+      send: (doc, message) => this.#send(doc, message, false),
+      within: (reply, what) => this.#withTimeout(reply, what),
+    });
   }
 
   /** The connection nonce, once connected (standard base64). */
@@ -277,13 +251,12 @@ export class WebsocketPubSubClient {
   }
 
   async #connect(): Promise<void> {
-    const order = this.#broadcasters.map((b) => ({ b, r: Math.random() }))
-      .sort((x, y) => x.b.priority - y.b.priority || x.r - y.r).map((x) => x.b);
+    const order = byPriority(this.#broadcasters);
     let last: unknown;
     for (const b of order) {
       const url = `${b.host.replace(/^http/, "ws")}/v1/websocket`;
       try {
-        await this.#open(url);
+        await this.#dial(url);
         this.status.emit("connected", { url });
         return;
       } catch (err) {
@@ -294,7 +267,7 @@ export class WebsocketPubSubClient {
     throw new ConnectionError(`Connecting failed: no broadcaster answered on /v1/websocket`, { cause: last });
   }
 
-  #open(url: string): Promise<void> {
+  #dial(url: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let ws: WebSocket;
       try {
@@ -311,7 +284,7 @@ export class WebsocketPubSubClient {
         settled = true;
         clearTimeout(timer);
         // This attempt's wait for CONFIRM_CONFIGURE must not take the next attempt's.
-        this.#confirms.delete("confirm-configure");
+        this.#replies.forget("confirm-configure");
         try {
           ws.close();
         } catch { /* already closed */ }
@@ -327,7 +300,7 @@ export class WebsocketPubSubClient {
       ws.onerror = () => fail(new ConnectionError(`Connecting to ${url} failed`, { url }));
       ws.onopen = async () => {
         const subscriberNonce = crypto.getRandomValues(new Uint8Array(32));
-        this.#expect("confirm-configure", undefined).then(async (m) => {
+        this.#replies.expect("confirm-configure", undefined).then(async (m) => {
           if (m.type !== "confirm-configure") return;
           const ok = await this.#receiveAuth.verify(
             { type: "confirm-configure", broadcasterNonce: m.broadcasterNonce },
@@ -345,9 +318,7 @@ export class WebsocketPubSubClient {
           this.#subCounter = -1;
           this.#bcCounter = 1;
           this.#wired.clear();
-          this.#receiving = undefined;
-          // Copies of one message all come on the socket it was sent on.
-          this.#copies.clear();
+          this.#receive.reset();
           this.#ws = ws;
           resolve();
         }).catch((err) => fail(err as Error));
@@ -385,27 +356,12 @@ export class WebsocketPubSubClient {
     this.#generation++;
     const held = new Set(this.#wired);
     this.#wired.clear();
-    const sink = this.#receiving?.sink;
-    if (sink !== undefined && !sink.cancelled) {
-      try {
-        sink.controller.error(failure);
-      } catch { /* already closed */ }
-    }
-    this.#receiving = undefined;
-    for (const list of this.#confirms.values()) for (const p of list) p.reject(failure);
-    this.#confirms.clear();
-    for (const p of this.#notifies.values()) p.reject(failure);
-    this.#notifies.clear();
-    for (const p of this.#continues.values()) p.reject(failure);
-    this.#continues.clear();
+    this.#receive.fail(failure);
+    this.#replies.rejectAll(failure);
     if (this.#closed) return;
     this.status.emit("disconnected", {}, err);
     if (retry) this.#reconnectAfter(err, held);
-    else this.#endAll(err);
-  }
-
-  #endAll(err: Error): void {
-    for (const s of this.#subs) s.controller?.error(err);
+    else this.#registry.endAll(err);
   }
 
   /** Connects again with backoff, then subscribes again to everything, and reports what the lost socket held as missed. */
@@ -415,7 +371,7 @@ export class WebsocketPubSubClient {
       let delay = 100;
       for (;;) {
         // A close() ends the wait at once (the check below then stops).
-        await sleep(delay * (0.5 + Math.random() / 2), this.#stop.signal).catch(() => {});
+        await wait(delay * (0.5 + Math.random() / 2), this.#stop.signal);
         if (this.#closed) throw new ClosedError("Reconnecting failed: the client is closed");
         try {
           await this.#connect();
@@ -439,7 +395,7 @@ export class WebsocketPubSubClient {
       // Refused credentials or a protocol violation end the subscriptions as such; else a ConnectionError.
       const failure = err instanceof Error ? err : new ConnectionError("Reconnecting failed", { cause: cause });
       this.#failure = failure;
-      this.#endAll(failure);
+      this.#registry.endAll(failure);
     });
   }
 
@@ -449,15 +405,15 @@ export class WebsocketPubSubClient {
    */
   #resubscribe(held: ReadonlySet<string>): void {
     const run = this.#opChain.catch(() => {}).then(async () => {
-      for (const [key, e] of [...this.#exact]) await this.#wire("exact", e.bytes, key, true);
-      for (const glob of [...this.#globs.keys()]) await this.#wire("glob", glob, glob, true);
+      for (const [key, e] of [...this.#registry.exact]) await this.#wire({ kind: "exact", key, bytes: e.bytes }, true);
+      for (const glob of [...this.#registry.globs.keys()]) await this.#wire({ kind: "glob", key: glob, glob }, true);
     });
     this.#opChain = run.catch(() => {});
     run.then(() => {
-      for (const [key, e] of this.#exact) {
+      for (const [key, e] of this.#registry.exact) {
         if (held.has(`exact:${key}`)) this.#missedAfterGap(lossyUtf8.decode(e.bytes), (s) => s.exact.has(key));
       }
-      for (const glob of this.#globs.keys()) {
+      for (const glob of this.#registry.globs.keys()) {
         if (held.has(`glob:${glob}`)) this.#missedAfterGap(glob, (s) => s.globs.has(glob));
       }
     }, () => {
@@ -465,14 +421,9 @@ export class WebsocketPubSubClient {
     });
   }
 
-  #missedAfterGap(topic: string, wanted: (s: LocalSub) => boolean): void {
+  #missedAfterGap(topic: string, wanted: (s: LocalSubscription) => boolean): void {
     this.status.emit("missed", { topic });
-    for (const s of this.#subs) {
-      if (s.onMissed === undefined || !wanted(s)) continue;
-      try {
-        s.onMissed(topic);
-      } catch { /* the user's callback */ }
-    }
+    this.#registry.missed(topic, wanted);
   }
 
   /** A broadcaster broke the protocol: close the socket and fail. */
@@ -484,21 +435,6 @@ export class WebsocketPubSubClient {
     try {
       ws?.close(1002, "protocol error");
     } catch { /* closed */ }
-  }
-
-  #expect(key: string, url: string | undefined): Promise<B2SMessage> {
-    return new Promise((resolve, reject) => {
-      let list = this.#confirms.get(key);
-      if (list === undefined) this.#confirms.set(key, list = []);
-      list.push({ resolve, reject, url });
-    });
-  }
-
-  #take(key: string): Pending | undefined {
-    const list = this.#confirms.get(key);
-    const p = list?.shift();
-    if (list?.length === 0) this.#confirms.delete(key);
-    return p;
   }
 
   #onFrame(data: unknown): void {
@@ -515,7 +451,7 @@ export class WebsocketPubSubClient {
     }
     switch (m.type) {
       case "confirm-configure": {
-        const p = this.#take("confirm-configure");
+        const p = this.#replies.take("confirm-configure");
         if (p === undefined) this.#violation(new ProtocolError("Receiving failed: an unexpected CONFIRM_CONFIGURE"));
         else p.resolve(m);
         return;
@@ -524,8 +460,8 @@ export class WebsocketPubSubClient {
       case "confirm-unsubscribe-exact":
       case "confirm-subscribe-glob":
       case "confirm-unsubscribe-glob": {
-        const key = `${m.type}:${"topic" in m ? hex(m.topic) : m.glob}`;
-        const p = this.#take(key);
+        const key = `${m.type}:${"topic" in m ? toHex(m.topic) : m.glob}`;
+        const p = this.#replies.take(key);
         if (p === undefined) {
           this.#violation(new ProtocolError(`Receiving failed: an unexpected ${m.type}`));
           return;
@@ -540,23 +476,20 @@ export class WebsocketPubSubClient {
         return;
       }
       case "confirm-notify": {
-        const p = this.#notifies.get(hex(m.identifier));
+        const p = this.#replies.claim(`notify:${toHex(m.identifier)}`);
         if (p === undefined) {
           this.#violation(new ProtocolError("Receiving failed: a CONFIRM_NOTIFY for no notify"));
           return;
         }
-        this.#notifies.delete(hex(m.identifier));
         p.resolve(m);
         return;
       }
       case "continue-notify": {
-        const key = `${hex(m.identifier)}:${m.partId}`;
-        const p = this.#continues.get(key);
+        const p = this.#replies.claim(`continue:${toHex(m.identifier)}:${m.partId}`);
         if (p === undefined) {
           this.#violation(new ProtocolError("Receiving failed: a CONTINUE_NOTIFY for no notify stream"));
           return;
         }
-        this.#continues.delete(key);
         p.resolve(m);
         return;
       }
@@ -576,230 +509,13 @@ export class WebsocketPubSubClient {
         this.#recvQueued++;
         const arrived = performance.now();
         this.#recvChain = this.#recvChain.then(() =>
-          generation === this.#generation ? this.#process(m, url, arrived) : undefined
+          generation === this.#generation ? this.#receive.process(m, url, arrived) : undefined
         )
           .catch((err) => generation === this.#generation && this.#violation(err as Error))
           .finally(() => this.#recvQueued--);
         return;
       }
     }
-  }
-
-  async #process(m: B2SMessage, url: string, arrived: number): Promise<void> {
-    if (this.#failure !== undefined) return;
-    if (m.type === "missed") {
-      const ok = await this.#receiveAuth.verify(
-        { type: "missed", recovery: url, topic: m.topic },
-        m.authorization,
-        m.tracing,
-      );
-      if (ok !== "ok") throw new AuthError(`Receiving MISSED failed: the authorization was ${ok}`);
-      const text = lossyUtf8.decode(m.topic);
-      this.status.emit("missed", { topic: text });
-      const key = hex(m.topic);
-      const strict = utf8OrUndefined(m.topic);
-      for (const s of this.#subs) {
-        if (s.onMissed === undefined || !matches(s, key, strict)) continue;
-        try {
-          s.onMissed(text);
-        } catch { /* the user's callback */ }
-      }
-      return;
-    }
-    if (m.type !== "receive-stream") return;
-    let r = this.#receiving;
-    if (m.partId === 0) {
-      if (r !== undefined) throw new ProtocolError("Receiving failed: a new message started before the last ended");
-      const start = m.start!;
-      const hasher = await createSHA512();
-      hasher.init();
-      r = {
-        sink: undefined,
-        copy: this.#isCopy(start.topic, start.sha512, arrived),
-        identifier: m.identifier,
-        topic: start.topic,
-        sha512: start.sha512,
-        length: start.length,
-        parts: [],
-        received: 0,
-        partId: 0,
-        hasher,
-      };
-      this.#receiving = r;
-      if (!r.copy && r.length > this.#bufferLimit) r.sink = this.#deliverStream(r);
-    } else {
-      if (r === undefined || !equalBytes(r.identifier, m.identifier) || m.partId !== r.partId + 1) {
-        throw new ProtocolError(`Receiving failed: part ${m.partId} does not continue the message being received`);
-      }
-      r.partId = m.partId;
-    }
-    const ok = await this.#receiveAuth.verify(
-      { type: "receive", url, topic: r.topic, identifier: r.identifier, sha512: r.sha512 },
-      m.authorization,
-      m.tracing,
-    );
-    if (ok !== "ok") throw new AuthError(`Receiving part ${m.partId} failed: the authorization was ${ok}`);
-    r.received += m.payload.length;
-    if (r.received > r.length) throw new ProtocolError("Receiving failed: the parts are longer than the message");
-    r.hasher.update(m.payload);
-    const sink = r.sink;
-    if (sink === undefined) {
-      if (!r.copy) r.parts.push(m.payload);
-    } else if (!sink.cancelled) {
-      if (m.payload.length > 0) sink.controller.enqueue(m.payload);
-      if (r.received === r.length) {
-        if (!equalBytes(r.hasher.digest("binary"), r.sha512)) {
-          const err = new ProtocolError("Receiving failed: the SHA-512 of the message does not match");
-          sink.controller.error(err);
-          this.#receiving = undefined;
-          throw err;
-        }
-        sink.controller.close();
-      } else {
-        // Acknowledge only once the reader has taken what is queued: the broadcaster holds the rest.
-        await sink.room();
-      }
-    }
-    if (r.received < r.length) {
-      const id = r.identifier;
-      const partId = m.partId;
-      await this.#send((u) => ({ type: "continue-receive", identifier: id, partId, url: u! }), (_u, authorization) => ({
-        type: "continue-receive",
-        identifier: id,
-        partId,
-        authorization,
-        tracing: EMPTY,
-      }));
-      return;
-    }
-    this.#receiving = undefined;
-    let n: number;
-    if (sink !== undefined) {
-      n = await sink.delivered;
-    } else {
-      if (!equalBytes(r.hasher.digest("binary"), r.sha512)) {
-        throw new ProtocolError("Receiving failed: the SHA-512 of the message does not match");
-      }
-      if (r.copy) n = 0;
-      else {
-        const data = new Uint8Array(r.length);
-        let at = 0;
-        for (const p of r.parts) {
-          data.set(p, at);
-          at += p.length;
-        }
-        n = await this.#deliver(r, data);
-      }
-    }
-    const id = r.identifier;
-    await this.#send((u) => ({ type: "confirm-receive", identifier: id, numSubscribers: n, url: u! }), (
-      _u,
-      authorization,
-    ) => ({ type: "confirm-receive", identifier: id, authorization, tracing: EMPTY, numSubscribers: n }));
-    // The broadcaster sends the next copy once it has room: count the window from now as well.
-    if (!r.copy) this.#delivered(r.topic, r.sha512);
-  }
-
-  /**
-   * Whether a message that arrived at `arrived` is a copy of one delivered
-   * lately (see `duplicateWindowMs`); if not, it is remembered as delivered.
-   */
-  #isCopy(topic: Uint8Array, sha512: Uint8Array, arrived: number): boolean {
-    if (this.#duplicateWindowMs === 0) return false;
-    const key = `${hex(topic)}:${hex(sha512)}`;
-    const until = this.#copies.get(key);
-    if (until !== undefined && arrived < until) return true;
-    this.#copies.set(key, arrived + this.#duplicateWindowMs);
-    if (this.#copies.size > 10_000) {
-      const now = performance.now();
-      for (const [k, t] of this.#copies) if (t <= now) this.#copies.delete(k);
-    }
-    return false;
-  }
-
-  #delivered(topic: Uint8Array, sha512: Uint8Array): void {
-    const key = `${hex(topic)}:${hex(sha512)}`;
-    if (this.#copies.has(key)) this.#copies.set(key, performance.now() + this.#duplicateWindowMs);
-  }
-
-  /** Starts delivering a streamed body: the readers get messages whose body fills as parts arrive. */
-  #deliverStream(r: Receiving): BodySink {
-    let wake: (() => void) | undefined;
-    const sink = {
-      controller: undefined as unknown as ReadableStreamDefaultController<Uint8Array>,
-      cancelled: false,
-      room: () =>
-        sink.cancelled || (sink.controller.desiredSize ?? 1) > 0
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => wake = resolve),
-      delivered: Promise.resolve(0),
-    };
-    const stream = new ReadableStream<Uint8Array>({
-      start(c) {
-        sink.controller = c;
-      },
-      pull() {
-        wake?.();
-        wake = undefined;
-      },
-      cancel() {
-        sink.cancelled = true;
-        wake?.();
-        wake = undefined;
-      },
-    }, new CountQueuingStrategy({ highWaterMark: 1 }));
-    const key = hex(r.topic);
-    const text = utf8OrUndefined(r.topic);
-    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
-    if (targets.length === 0) {
-      sink.cancelled = true;
-      void stream.cancel();
-      return sink;
-    }
-    const streams: ReadableStream<Uint8Array>[] = [];
-    let source = stream;
-    for (let i = 1; i < targets.length; i++) {
-      const [a, b] = source.tee();
-      streams.push(a);
-      source = b;
-    }
-    streams.push(source);
-    sink.delivered = Promise.allSettled(targets.map((s, i) => {
-      const msg = new HttpPubSubMessage({
-        topic: r.topic,
-        sha512: r.sha512,
-        identifier: r.identifier,
-        length: r.length,
-        stream: streams[i]!,
-      });
-      return s.untilTaken ? s.controller!.deliver(msg) : s.controller!.push(msg);
-    })).then((results) => {
-      const n = results.filter((x) => x.status === "fulfilled").length;
-      if (n === 0) {
-        // Nobody took it (the subscriptions ended): drain the rest from the wire.
-        sink.cancelled = true;
-        wake?.();
-      }
-      return n;
-    });
-    return sink;
-  }
-
-  async #deliver(r: Receiving, data: Uint8Array): Promise<number> {
-    const key = hex(r.topic);
-    const text = utf8OrUndefined(r.topic);
-    const targets = [...this.#subs].filter((s) => s.controller !== undefined && matches(s, key, text));
-    const results = await Promise.allSettled(targets.map((s) => {
-      const msg = new HttpPubSubMessage({
-        topic: r.topic,
-        sha512: r.sha512,
-        identifier: r.identifier,
-        length: r.length,
-        data,
-      });
-      return s.untilTaken ? s.controller!.deliver(msg) : s.controller!.push(msg);
-    }));
-    return results.filter((x) => x.status === "fulfilled").length;
   }
 
   /**
@@ -826,56 +542,17 @@ export class WebsocketPubSubClient {
   }
 
   #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const t = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TimeoutError(`${what} timed out after ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
-    });
-    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+    return withDeadline(this.#timeoutMs, p, { error: `${what} timed out after ${this.#timeoutMs} ms` });
   }
 
   // -------------------------------------------------------------------------
   // Subscriptions
   // -------------------------------------------------------------------------
 
-  #change(change: { exact: Uint8Array[]; glob: string[] }, delta: 1 | -1): Promise<void> {
-    const ops: (() => Promise<void>)[] = [];
-    for (const bytes of change.exact) {
-      const key = hex(bytes);
-      const e = this.#exact.get(key);
-      if (delta > 0) {
-        if (e === undefined) {
-          this.#exact.set(key, { bytes: bytes.slice(), count: 1 });
-          ops.push(() => this.#wire("exact", bytes, key, true));
-        } else e.count++;
-      } else if (e !== undefined && --e.count === 0) {
-        this.#exact.delete(key);
-        ops.push(() => this.#wire("exact", bytes, key, false));
-      }
-    }
-    for (const glob of change.glob) {
-      const g = this.#globs.get(glob);
-      if (delta > 0) {
-        if (g === undefined) {
-          this.#globs.set(glob, { match: compileGlob(glob), count: 1 });
-          ops.push(() => this.#wire("glob", glob, glob, true));
-        } else g.count++;
-      } else if (g !== undefined && --g.count === 0) {
-        this.#globs.delete(glob);
-        ops.push(() => this.#wire("glob", glob, glob, false));
-      }
-    }
-    const run = this.#opChain.catch(() => {}).then(async () => {
-      for (const op of ops) await op();
-    });
-    this.#opChain = run.catch(() => {});
-    return run;
-  }
-
   /** Sends one (un)subscribe and waits for its verified confirmation. */
-  async #wire(kind: "exact" | "glob", value: Uint8Array | string, key: string, on: boolean): Promise<void> {
+  async #wire(r: Registration, on: boolean): Promise<void> {
+    const { kind, key } = r;
+    const value = r.kind === "exact" ? r.bytes : r.glob;
     await this.connect();
     // Once per socket: a reconnection subscribes to everything again, and the broadcaster closes on a duplicate.
     const wired = `${kind}:${key}`;
@@ -886,7 +563,7 @@ export class WebsocketPubSubClient {
     let confirmed!: Promise<B2SMessage>;
     const url = await this.#send(
       (u) => {
-        confirmed = this.#expect(`confirm-${type}:${key}`, u);
+        confirmed = this.#replies.expect(`confirm-${type}:${key}`, u);
         return kind === "exact"
           ? { type: "subscribe-exact", url: u!, recovery: "", topic: value as Uint8Array }
           : { type: "subscribe-glob", url: u!, recovery: "", glob: value as string };
@@ -898,46 +575,6 @@ export class WebsocketPubSubClient {
     );
     void url;
     await this.#withTimeout(confirmed, `Waiting for the broadcaster to confirm ${type}`);
-  }
-
-  #open2(
-    local: LocalSub,
-    registrations: { exact: Uint8Array[]; glob: string[] },
-    options: HttpPubSubSubscribeOptions,
-    multi: boolean,
-  ): HttpPubSubSubscription {
-    if (this.#closed) throw new ClosedError("Subscribing failed: the client is closed");
-    let registered = false;
-    const source = {
-      kind: "push" as const,
-      start: async (controller: PushController<HttpPubSubMessage>) => {
-        await this.connect();
-        local.controller = controller;
-        this.#subs.add(local);
-        registered = true;
-        await this.#change(registrations, 1);
-      },
-      cancel: async () => {
-        this.#subs.delete(local);
-        local.controller = undefined;
-        if (!registered) return;
-        registered = false;
-        const exact = [...local.exact].map((k) => this.#exact.get(k)?.bytes).filter((b) => b !== undefined);
-        const glob = [...local.globs.keys()];
-        local.exact.clear();
-        local.globs.clear();
-        if (this.#failure !== undefined) return;
-        try {
-          await this.#change({ exact, glob }, -1);
-        } catch { /* the socket is gone or closing */ }
-      },
-    };
-    const sub = multi
-      ? MultiSubscription.create((c, d) => this.#change(c, d), local, source, options)
-      : new HttpPubSubSubscription(source, options);
-    this.#streams.add(sub);
-    void sub.closed.then(() => this.#streams.delete(sub));
-    return sub;
   }
 
   /**
@@ -953,9 +590,7 @@ export class WebsocketPubSubClient {
     topic: Uint8Array | string | (Uint8Array | string)[],
     options: HttpPubSubSubscribeOptions = {},
   ): HttpPubSubSubscription {
-    const topics = topicArgs(topic);
-    const local = localSub(options);
-    return this.#open2(local, { exact: addExact(local, topics), glob: [] }, options, false);
+    return this.#registry.subscribeExact(topic, options);
   }
 
   /**
@@ -968,9 +603,7 @@ export class WebsocketPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeGlob(glob: string | string[], options: HttpPubSubSubscribeOptions = {}): HttpPubSubSubscription {
-    const globs = globArgs(glob);
-    const local = localSub(options);
-    return this.#open2(local, { exact: [], glob: addGlobs(local, globs) }, options, false);
+    return this.#registry.subscribeGlob(glob, options);
   }
 
   /**
@@ -981,7 +614,7 @@ export class WebsocketPubSubClient {
    * @throws {ClosedError} When the client is closed.
    */
   subscribeMulti(options: HttpPubSubSubscribeOptions = {}): MultiSubscription {
-    return this.#open2(localSub(options), { exact: [], glob: [] }, options, true) as MultiSubscription;
+    return this.#registry.subscribeMulti(options);
   }
 
   // -------------------------------------------------------------------------
@@ -1008,68 +641,7 @@ export class WebsocketPubSubClient {
     const sha512 = options.sha512 ??
       new Uint8Array(await crypto.subtle.digest("SHA-512", data as Uint8Array<ArrayBuffer>));
     await this.connect();
-    const identifier = crypto.getRandomValues(new Uint8Array(16));
-    const id = hex(identifier);
-    const confirmed = new Promise<B2SMessage>((resolve, reject) => {
-      this.#notifies.set(id, { resolve, reject, url: undefined });
-    });
-    confirmed.catch(() => {});
-    const doc: AuthDocument = { type: "notify", topic, identifier, sha512 };
-    if (data.length + 1024 < this.#maxFrame) {
-      await this.#send(() => doc, (_u, authorization) => ({
-        type: "notify",
-        authorization,
-        tracing: EMPTY,
-        identifier,
-        topic,
-        sha512,
-        payload: data,
-      }), false);
-    } else {
-      const partSize = this.#maxFrame - 1024;
-      const run = this.#notifyLock.then(async () => {
-        for (let partId = 0, at = 0; at < data.length || partId === 0; partId++, at += partSize) {
-          const payload = data.subarray(at, at + partSize);
-          const last = at + partSize >= data.length;
-          let cont: Promise<B2SMessage> | undefined;
-          if (!last) {
-            cont = new Promise((resolve, reject) => {
-              this.#continues.set(`${id}:${partId}`, { resolve, reject, url: undefined });
-            });
-          }
-          await this.#send(() => doc, (_u, authorization) => ({
-            type: "notify-stream",
-            authorization,
-            tracing: EMPTY,
-            identifier,
-            partId,
-            start: partId === 0 ? { topic, length: data.length, sha512 } : undefined,
-            payload,
-          }), false);
-          if (cont !== undefined) {
-            const m = await this.#withTimeout(cont, `${action}: waiting for CONTINUE_NOTIFY`);
-            if (m.type !== "continue-notify") continue;
-            const ok = await this.#receiveAuth.verify(
-              { type: "continue-notify", identifier, partId },
-              m.authorization,
-              m.tracing,
-            );
-            if (ok !== "ok") throw new AuthError(`${action} failed: CONTINUE_NOTIFY has a ${ok} authorization`);
-          }
-        }
-      });
-      this.#notifyLock = run.catch(() => {});
-      await run;
-    }
-    const m = await this.#withTimeout(confirmed, `${action}: waiting for CONFIRM_NOTIFY`);
-    if (m.type !== "confirm-notify") throw new ProtocolError(`${action} failed: unexpected ${m.type}`);
-    const ok = await this.#receiveAuth.verify(
-      { type: "confirm-notify", identifier, subscribers: m.subscribers, topic, sha512 },
-      m.authorization,
-      m.tracing,
-    );
-    if (ok !== "ok") throw new AuthError(`${action} failed: CONFIRM_NOTIFY has a ${ok} authorization`);
-    return { notified: m.subscribers, identifier: id };
+    return await this.#notifier.send(topic, data, sha512, action);
   }
 
   /**
@@ -1081,7 +653,7 @@ export class WebsocketPubSubClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop.abort();
-    await Promise.allSettled([...this.#streams].map((s) => s.close()));
+    await this.#registry.closeAll();
     await this.#connecting?.catch(() => {});
     const ws = this.#ws;
     this.#lost(new ClosedError("The client was closed"));
@@ -1096,31 +668,4 @@ export class WebsocketPubSubClient {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-async function materialize(data: NotifyData, length: number | undefined, action: string): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  if (typeof data === "string") bytes = toBytes(data);
-  else if (data instanceof Uint8Array) bytes = data;
-  else if (data instanceof Blob) bytes = new Uint8Array(await data.arrayBuffer());
-  else if (data instanceof ReadableStream || typeof data === "function") {
-    if (length === undefined) throw new TypeError(`${action} failed: a stream needs length`);
-    const stream = typeof data === "function" ? data() : data;
-    bytes = new Uint8Array(length);
-    let at = 0;
-    for await (const chunk of stream) {
-      if (at + chunk.length > length) {
-        throw new RangeError(`${action} failed: the stream is longer than ${length} bytes`);
-      }
-      bytes.set(chunk, at);
-      at += chunk.length;
-    }
-    if (at !== length) throw new RangeError(`${action} failed: the stream ended after ${at} of ${length} bytes`);
-  } else {
-    throw new TypeError(`${action} failed: data is ${typeof data}, not bytes, a string, a Blob or a stream`);
-  }
-  if (length !== undefined && length !== bytes.length) {
-    throw new RangeError(`${action} failed: length ${length} is not the ${bytes.length} bytes given`);
-  }
-  return bytes;
 }

@@ -12,7 +12,8 @@
 import { ByteReader } from "../core/byte_reader.ts";
 import { ByteWriter } from "../core/byte_writer.ts";
 import { ProtocolError } from "../core/errors.ts";
-import { base64Encode, SHA512_LENGTH } from "./codec.ts";
+import { encodeBase64 } from "../core/base64.ts";
+import { SHA512_LENGTH } from "./codec.ts";
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -191,7 +192,7 @@ export type B2SMessage =
  *
  * @example
  * ```ts
- * import { encodeMinimalUint } from "@x/pubsub/httppubsub";
+ * import { encodeMinimalUint } from "./websocket_codec.ts";
  *
  * console.log(encodeMinimalUint(0), encodeMinimalUint(256)); // Uint8Array(0) [] Uint8Array(2) [ 1, 0 ]
  * ```
@@ -216,7 +217,7 @@ export function encodeMinimalUint(n: number): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeUintHeader } from "@x/pubsub/httppubsub";
+ * import { decodeUintHeader } from "./websocket_codec.ts";
  *
  * console.log(decodeUintHeader(new Uint8Array([1, 0]), 8, "x-part-id")); // 256
  * ```
@@ -288,7 +289,9 @@ function streamValues(m: StreamPart): [string[], Uint8Array[]] {
  *
  * @example
  * ```ts
- * import { encodeS2B, hex, toBytes } from "@x/pubsub/httppubsub";
+ * import { encodeS2B } from "@x/pubsub/httppubsub/wire";
+ * import { toHex as hex } from "../core/bytes.ts";
+ * import { toBytes } from "./codec.ts";
  *
  * const f = encodeS2B({ type: "subscribe-exact", authorization: undefined, tracing: new Uint8Array(0), topic: toBytes("foo/bar") });
  * console.log(hex(f)); // 00010002000000000007666f6f2f626172
@@ -382,7 +385,7 @@ export function encodeS2B(m: S2BMessage, minimal = true): Uint8Array<ArrayBuffer
  *
  * @example
  * ```ts
- * import { encodeB2S } from "@x/pubsub/httppubsub";
+ * import { encodeB2S } from "@x/pubsub/httppubsub/wire";
  *
  * const f = encodeB2S({ type: "confirm-configure", broadcasterNonce: new Uint8Array(32), authorization: undefined, tracing: new Uint8Array(0) });
  * console.log(f.length); // 42
@@ -574,7 +577,7 @@ function noPayload(raw: RawFrame, what: string): void {
  *
  * @example
  * ```ts
- * import { decodeS2B } from "@x/pubsub/httppubsub";
+ * import { decodeS2B } from "@x/pubsub/httppubsub/wire";
  *
  * const m = decodeS2B(new Uint8Array([0, 1, 0, 2, 0, 0, 0, 0, 0, 1, 97]));
  * console.log(m.type); // "subscribe-exact"
@@ -671,7 +674,8 @@ export function decodeS2B(bytes: Uint8Array): S2BMessage {
  *
  * @example
  * ```ts
- * import { decodeB2S, encodeB2S, toBytes } from "@x/pubsub/httppubsub";
+ * import { decodeB2S, encodeB2S } from "@x/pubsub/httppubsub/wire";
+ * import { toBytes } from "./codec.ts";
  *
  * const f = encodeB2S({ type: "missed", authorization: undefined, tracing: new Uint8Array(0), topic: toBytes("t") });
  * console.log(decodeB2S(f).type); // "missed"
@@ -751,7 +755,7 @@ export function decodeB2S(bytes: Uint8Array): B2SMessage {
  *
  * @example
  * ```ts
- * import { connectionNonce } from "@x/pubsub/httppubsub";
+ * import { connectionNonce } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(await connectionNonce(new Uint8Array(32), new Uint8Array(32).fill(1))); // XIWVX3CSg+zOK3TxsVUpGIGfOQkRgW57tGaAWjirh/M=
  * ```
@@ -764,7 +768,7 @@ export async function connectionNonce(subscriberNonce: Uint8Array, broadcasterNo
   const both = new Uint8Array(subscriberNonce.length + broadcasterNonce.length);
   both.set(subscriberNonce);
   both.set(broadcasterNonce, subscriberNonce.length);
-  return base64Encode(new Uint8Array(await crypto.subtle.digest("SHA-256", both)));
+  return encodeBase64(new Uint8Array(await crypto.subtle.digest("SHA-256", both)));
 }
 
 /**
@@ -773,7 +777,7 @@ export async function connectionNonce(subscriberNonce: Uint8Array, broadcasterNo
  *
  * @example
  * ```ts
- * import { websocketUrl } from "@x/pubsub/httppubsub";
+ * import { websocketUrl } from "@x/pubsub/httppubsub/wire";
  *
  * console.log(websocketUrl("n=", -10), websocketUrl("n=", 26)); // websocket:n=:-a websocket:n=:1a
  * ```

@@ -5,9 +5,6 @@
  * a subscription set, and the WebSocket frames both ways. Pure functions,
  * no I/O; loads in browsers.
  *
- * For now it repeats the codec exports of `@x/pubsub/httppubsub`, which
- * will drop them.
- *
  * @example A subscribe request body
  * ```ts
  * import { decodeSubscribeRequest, encodeSubscribeRequest } from "@x/pubsub/httppubsub/wire";
@@ -19,76 +16,70 @@
  * @module
  */
 
+export { AUTH_DOCUMENT_NUMBERS, type AuthDocument, encodeAuthDocument } from "./auth_document.ts";
 export {
-  AUTH_DOCUMENT_NUMBERS,
-  type AuthDocument,
-  base64Decode,
-  base64Encode,
-  BroadcasterResponseType,
-  type CheckSubscriptionsRequest,
-  type CheckSubscriptionsResponse,
-  compareBytes,
-  decodeCheckSubscriptionsRequest,
-  decodeCheckSubscriptionsResponse,
-  decodeGenericResponse,
-  decodeMissedRequest,
-  decodeNotifyResponse,
-  decodeSetSubscriptionsRequest,
-  decodeSubscribeRequest,
-  decodeSubscriberResponse,
-  decodeUnsubscribeRequest,
-  encodeAuthDocument,
-  encodeCheckSubscriptionsRequest,
-  encodeCheckSubscriptionsResponse,
-  encodeEtagDocument,
-  encodeGenericResponse,
-  encodeMissedRequest,
-  encodeNotifyPrefix,
-  encodeNotifyResponse,
-  encodeReceivePrefix,
-  encodeSetSubscriptionsRequest,
-  encodeSubscribeRequest,
-  encodeSubscriberResponse,
-  encodeUnsubscribeRequest,
   formatHmacAuthorization,
   formatReprDigest,
-  type GenericResponse,
-  hex,
   type HmacAuthorization,
-  MAX_IDENTIFIER,
-  MAX_NOTIFY_PREFIX,
-  MAX_RECEIVE_PREFIX,
-  MAX_U16_FIELD,
-  type MissedRequest,
-  type NotifyPrefix,
-  type NotifyResponse,
   parseHmacAuthorization,
   parseReprDigest,
-  readNotifyPrefix,
-  readReceivePrefix,
-  type ReceivePrefix,
+} from "./authorization_header.ts";
+export {
+  type CheckSubscriptionsResponse,
+  decodeCheckSubscriptionsResponse,
+  decodeGenericResponse,
+  decodeNotifyResponse,
+  encodeCheckSubscriptionsResponse,
+  encodeGenericResponse,
+  encodeNotifyResponse,
+  type GenericResponse,
+  type NotifyResponse,
+} from "./broadcaster_responses.ts";
+export { BroadcasterResponseType, SubscriberResponseType, type TopicInput } from "./codec.ts";
+export {
+  type CheckSubscriptionsRequest,
+  decodeCheckSubscriptionsRequest,
+  decodeNotifyPrefix,
+  decodeSetSubscriptionsRequest,
+  decodeSubscribeRequest,
+  decodeUnsubscribeRequest,
+  encodeCheckSubscriptionsRequest,
+  encodeNotifyPrefix,
+  encodeSetSubscriptionsRequest,
+  encodeSubscribeRequest,
+  encodeUnsubscribeRequest,
+  MAX_NOTIFY_PREFIX,
+  type NotifyPrefix,
   type SetSubscriptionsRequest,
-  SHA512_LENGTH,
+  type SubscribeRequest,
+  type UnsubscribeRequest,
+} from "./requests_to_broadcaster.ts";
+export {
+  decodeMissedRequest,
+  decodeReceivePrefix,
+  decodeSubscriberResponse,
+  encodeMissedRequest,
+  encodeReceivePrefix,
+  encodeSubscriberResponse,
+  MAX_RECEIVE_PREFIX,
+  type MissedRequest,
+  type ReceivePrefix,
+  type SubscriberResponse,
+} from "./requests_to_subscriber.ts";
+export {
+  encodeEtagDocument,
   sortSubscriptionSet,
   strongEtag,
-  type SubscribeRequest,
-  type SubscriberResponse,
-  SubscriberResponseType,
   type SubscriptionEntry,
   type SubscriptionSet,
-  toBytes,
-  type TopicInput,
-  type UnsubscribeRequest,
-} from "./codec.ts";
+} from "./strong_etag.ts";
 export {
   type B2SMessage,
   B2SType,
   connectionNonce,
   decodeB2S,
   decodeS2B,
-  decodeUintHeader,
   encodeB2S,
-  encodeMinimalUint,
   encodeS2B,
   MINIMAL_HEADERS,
   type S2BMessage,

@@ -9,7 +9,7 @@ import {
   setupSecrets,
   tokenAuth,
 } from "../../src/httppubsub/auth.ts";
-import type { AuthDocument } from "../../src/httppubsub/codec.ts";
+import type { AuthDocument } from "../../src/httppubsub/auth_document.ts";
 
 const doc: AuthDocument = { type: "check-subscriptions", url: "http://127.0.0.1:1/v1/receive#a" };
 const other: AuthDocument = { type: "check-subscriptions", url: "http://127.0.0.1:1/v1/receive#b" };

@@ -2,39 +2,46 @@ import assert from "node:assert/strict";
 import { ByteReader } from "../../src/core/byte_reader.ts";
 import { ChunkedReader, NEED_MORE } from "../../src/core/chunked_reader.ts";
 import { ProtocolError } from "../../mod.ts";
+import { encodeAuthDocument } from "../../src/httppubsub/auth_document.ts";
+import { encodeBase64 as base64Encode } from "../../src/core/base64.ts";
 import {
   base64Decode,
-  base64Encode,
-  compareBytes,
-  decodeCheckSubscriptionsRequest,
-  decodeCheckSubscriptionsResponse,
-  decodeGenericResponse,
-  decodeMissedRequest,
-  decodeNotifyResponse,
-  decodeSetSubscriptionsRequest,
-  decodeSubscribeRequest,
-  decodeSubscriberResponse,
-  decodeUnsubscribeRequest,
-  encodeAuthDocument,
-  encodeCheckSubscriptionsRequest,
-  encodeCheckSubscriptionsResponse,
-  encodeGenericResponse,
-  encodeMissedRequest,
-  encodeNotifyPrefix,
-  encodeNotifyResponse,
-  encodeReceivePrefix,
-  encodeSetSubscriptionsRequest,
-  encodeSubscribeRequest,
-  encodeSubscriberResponse,
-  encodeUnsubscribeRequest,
   formatHmacAuthorization,
   formatReprDigest,
   parseHmacAuthorization,
   parseReprDigest,
+} from "../../src/httppubsub/authorization_header.ts";
+import {
+  decodeCheckSubscriptionsResponse,
+  decodeGenericResponse,
+  decodeNotifyResponse,
+  encodeCheckSubscriptionsResponse,
+  encodeGenericResponse,
+  encodeNotifyResponse,
+} from "../../src/httppubsub/broadcaster_responses.ts";
+import { toBytes } from "../../src/httppubsub/codec.ts";
+import {
+  decodeCheckSubscriptionsRequest,
+  decodeSetSubscriptionsRequest,
+  decodeSubscribeRequest,
+  decodeUnsubscribeRequest,
+  encodeCheckSubscriptionsRequest,
+  encodeNotifyPrefix,
+  encodeSetSubscriptionsRequest,
+  encodeSubscribeRequest,
+  encodeUnsubscribeRequest,
   readNotifyPrefix,
+} from "../../src/httppubsub/requests_to_broadcaster.ts";
+import {
+  decodeMissedRequest,
+  decodeSubscriberResponse,
+  encodeMissedRequest,
+  encodeReceivePrefix,
+  encodeSubscriberResponse,
   readReceivePrefix,
-  toBytes,
-} from "../../src/httppubsub/codec.ts";
+} from "../../src/httppubsub/requests_to_subscriber.ts";
+import { compareBytes } from "../../src/httppubsub/strong_etag.ts";
+import { decodeNotifyPrefix, decodeReceivePrefix } from "../../src/httppubsub/wire.ts";
 
 const EMPTY = new Uint8Array(0);
 const te = new TextEncoder();
@@ -247,6 +254,8 @@ Deno.test("parseReprDigest() takes the sha-512 entry of a list", () => {
 Deno.test("base64Decode() accepts standard and url-safe text and refuses junk", () => {
   assert.deepEqual(base64Decode("-_8"), new Uint8Array([0xfb, 0xff]));
   assert.deepEqual(base64Decode("+/8="), new Uint8Array([0xfb, 0xff]));
+  // More "=" than padding needs is accepted, as before core/base64 (which refuses it) took over the decoding.
+  assert.deepEqual(base64Decode("+/8==="), new Uint8Array([0xfb, 0xff]));
   assert.equal(base64Decode("a"), undefined);
   assert.equal(base64Decode("a b"), undefined);
 });
@@ -255,4 +264,22 @@ Deno.test("compareBytes() orders bytewise with prefixes first", () => {
   assert.equal(compareBytes(te.encode("a"), te.encode("b")), -1);
   assert.equal(compareBytes(te.encode("ab"), te.encode("a")), 1);
   assert.equal(compareBytes(te.encode("a"), te.encode("a")), 0);
+});
+
+Deno.test("decodeReceivePrefix/decodeNotifyPrefix read hand-built prefixes, say where the message starts, refuse a cut one", () => {
+  // lp16 tracing "" | lp16 topic "t" | lp8 identifier [7] | u64 length 3 | the message "abc"
+  const receive = new Uint8Array([0, 0, 0, 1, 0x74, 1, 7, 0, 0, 0, 0, 0, 0, 0, 3, 0x61, 0x62, 0x63]);
+  const r = decodeReceivePrefix(receive);
+  assert.equal(r.prefixLength, 15);
+  assert.deepEqual(r.prefix.topic, new Uint8Array([0x74]));
+  assert.deepEqual(r.prefix.identifier, new Uint8Array([7]));
+  assert.equal(r.prefix.length, 3);
+  assert.throws(() => decodeReceivePrefix(receive.subarray(0, 10)), ProtocolError);
+  // lp16 topic "t" | 64-byte sha512 | lp16 tracing "" | lp8 identifier [9] | u64 length 2
+  const notify = new Uint8Array([0, 1, 0x74, ...new Uint8Array(64).fill(5), 0, 0, 1, 9, 0, 0, 0, 0, 0, 0, 0, 2]);
+  const n = decodeNotifyPrefix(notify);
+  assert.equal(n.prefixLength, notify.length);
+  assert.deepEqual(n.prefix.sha512, new Uint8Array(64).fill(5));
+  assert.equal(n.prefix.length, 2);
+  assert.throws(() => decodeNotifyPrefix(notify.subarray(0, 40)), ProtocolError);
 });

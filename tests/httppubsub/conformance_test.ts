@@ -1,5 +1,6 @@
 import { ByteReader } from "../../src/core/byte_reader.ts";
-import { HttpPubSub, readNotifyPrefix } from "../../src/httppubsub/mod.ts";
+import { readNotifyPrefix } from "../../src/httppubsub/requests_to_broadcaster.ts";
+import { HttpPubSub } from "../../src/httppubsub/mod.ts";
 import { type ConformanceTarget, runConformance } from "../../src/testing/conformance.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
 

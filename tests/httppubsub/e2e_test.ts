@@ -3,8 +3,6 @@ import { AuthError, ClosedError, ProtocolError } from "../../mod.ts";
 import {
   AmbiguousError,
   type AuthConfig,
-  encodeSubscribeRequest,
-  encodeUnsubscribeRequest,
   generateSecret,
   hmacAuth,
   HttpPubSubClient,
@@ -16,6 +14,7 @@ import {
   RetriesExhaustedError,
   tokenAuth,
 } from "../../src/httppubsub/mod.ts";
+import { encodeSubscribeRequest, encodeUnsubscribeRequest } from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster, type FakeBroadcasterOptions } from "../../src/testing/httppubsub/mod.ts";
 
 type Scheme = "none" | "token" | "hmac";
@@ -411,7 +410,7 @@ Deno.test("HttpPubSubClient times out a broadcaster that never answers", async (
     retryAmbiguous: false,
   });
   try {
-    await assert.rejects(() => client.notify({ topic: "t", data: "x" }), AmbiguousError);
+    await assert.rejects(() => client.notify({ topic: "t", data: "x" }), AmbiguousError, "timed out after 100 ms");
   } finally {
     release.resolve();
     await client.close();

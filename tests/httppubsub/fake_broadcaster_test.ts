@@ -1,7 +1,7 @@
 // FakeBroadcaster against what lonelypss 0.0.11 (commit 5c5d4c7e, lonelypsp 0.0.46) answers on the wire.
 // Bodies are built by hand from the spec's layouts (§5, §6.1); answers are read by hand.
 import assert from "node:assert/strict";
-import { strongEtag } from "../../src/httppubsub/mod.ts";
+import { strongEtag } from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
 
 const enc = new TextEncoder();

@@ -10,34 +10,40 @@
 import { ByteReader } from "../../src/core/byte_reader.ts";
 import { ProtocolError } from "../../mod.ts";
 import {
-  decodeCheckSubscriptionsRequest,
-  decodeCheckSubscriptionsResponse,
-  decodeGenericResponse,
-  decodeMissedRequest,
-  decodeNotifyResponse,
-  decodeSetSubscriptionsRequest,
-  decodeSubscribeRequest,
-  decodeSubscriberResponse,
-  decodeUnsubscribeRequest,
-  encodeCheckSubscriptionsRequest,
-  encodeCheckSubscriptionsResponse,
-  encodeGenericResponse,
-  encodeMissedRequest,
-  encodeNotifyPrefix,
-  encodeNotifyResponse,
-  encodeReceivePrefix,
-  encodeSetSubscriptionsRequest,
-  encodeSubscribeRequest,
-  encodeSubscriberResponse,
-  encodeUnsubscribeRequest,
   formatHmacAuthorization,
   formatReprDigest,
   parseHmacAuthorization,
   parseReprDigest,
+} from "../../src/httppubsub/authorization_header.ts";
+import {
+  decodeCheckSubscriptionsResponse,
+  decodeGenericResponse,
+  decodeNotifyResponse,
+  encodeCheckSubscriptionsResponse,
+  encodeGenericResponse,
+  encodeNotifyResponse,
+} from "../../src/httppubsub/broadcaster_responses.ts";
+import { toBytes } from "../../src/httppubsub/codec.ts";
+import {
+  decodeCheckSubscriptionsRequest,
+  decodeSetSubscriptionsRequest,
+  decodeSubscribeRequest,
+  decodeUnsubscribeRequest,
+  encodeCheckSubscriptionsRequest,
+  encodeNotifyPrefix,
+  encodeSetSubscriptionsRequest,
+  encodeSubscribeRequest,
+  encodeUnsubscribeRequest,
   readNotifyPrefix,
+} from "../../src/httppubsub/requests_to_broadcaster.ts";
+import {
+  decodeMissedRequest,
+  decodeSubscriberResponse,
+  encodeMissedRequest,
+  encodeReceivePrefix,
+  encodeSubscriberResponse,
   readReceivePrefix,
-  toBytes,
-} from "../../src/httppubsub/codec.ts";
+} from "../../src/httppubsub/requests_to_subscriber.ts";
 import { decodeB2S, decodeS2B, encodeB2S, encodeS2B } from "../../src/httppubsub/websocket_codec.ts";
 import type { FuzzCase, FuzzOutcome } from "../_fuzz.ts";
 

@@ -3,16 +3,18 @@ import { Hono } from "hono";
 import { ProtocolError } from "../../mod.ts";
 import {
   type AuthConfig,
-  decodeSubscriberResponse,
-  encodeMissedRequest,
-  encodeReceivePrefix,
-  formatReprDigest,
   generateSecret,
   hmacAuth,
   HttpPubSubClient,
   type HttpPubSubMessage,
   type HttpPubSubSubscription,
 } from "../../src/httppubsub/mod.ts";
+import {
+  decodeSubscriberResponse,
+  encodeMissedRequest,
+  encodeReceivePrefix,
+  formatReprDigest,
+} from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
 
 const HOST = "http://127.0.0.1:3002/pubsub#1";

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { hmacSha512, sha512, takeSha512 } from "../../src/httppubsub/sha512.ts";
-import { base64Decode, base64Encode, hex } from "../../src/httppubsub/codec.ts";
-import { readCapped } from "../../src/httppubsub/io.ts";
+import { toHex as hex } from "../../src/core/bytes.ts";
+import { encodeBase64 as base64Encode } from "../../src/core/base64.ts";
+import { base64Decode } from "../../src/httppubsub/authorization_header.ts";
+import { readCapped } from "../../src/httppubsub/body.ts";
 import { rng } from "../_seeded.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);

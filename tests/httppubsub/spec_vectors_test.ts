@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AuthDocument, encodeAuthDocument, hex } from "../../src/httppubsub/codec.ts";
+import { toHex as hex } from "../../src/core/bytes.ts";
+import { type AuthDocument, encodeAuthDocument } from "../../src/httppubsub/auth_document.ts";
 import {
   type B2SMessage,
   decodeB2S,

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { base64Decode, encodeAuthDocument, hex, strongEtag, toBytes } from "../../src/httppubsub/codec.ts";
+import { toHex as hex } from "../../src/core/bytes.ts";
+import { encodeAuthDocument } from "../../src/httppubsub/auth_document.ts";
+import { base64Decode } from "../../src/httppubsub/authorization_header.ts";
+import { toBytes } from "../../src/httppubsub/codec.ts";
+import { strongEtag } from "../../src/httppubsub/strong_etag.ts";
 import { hmacAuth } from "../../src/httppubsub/auth.ts";
 
 const SECRET = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../mod.ts";
-import { hex, toBytes } from "../../src/httppubsub/codec.ts";
+import { toHex as hex } from "../../src/core/bytes.ts";
+import { toBytes } from "../../src/httppubsub/codec.ts";
 import {
   connectionNonce,
   decodeB2S,

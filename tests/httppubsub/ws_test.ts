@@ -1,22 +1,19 @@
 import assert from "node:assert/strict";
 import { ConnectionError, ProtocolError } from "../../mod.ts";
+import { toBytes } from "../../src/httppubsub/codec.ts";
 import {
   type AuthConfig,
-  connectionNonce,
-  decodeB2S,
-  encodeS2B,
   generateSecret,
   hmacAuth,
   HttpPubSubClient,
   type HttpPubSubMessage,
   type HttpPubSubSubscription,
   noneAuth,
-  toBytes,
   tokenAuth,
   WebsocketPubSubClient,
   type WebsocketPubSubClientOptions,
-  websocketUrl,
 } from "../../src/httppubsub/mod.ts";
+import { connectionNonce, decodeB2S, decodeS2B, encodeS2B, websocketUrl } from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster, type FakeBroadcasterOptions } from "../../src/testing/httppubsub/mod.ts";
 
 type Scheme = "none" | "token" | "hmac";
@@ -457,6 +454,22 @@ Deno.test("WebsocketPubSubClient checks the subscribe options as the HTTP client
     const bad = [{ filter: 1 }, { onMissed: "x" }, { hold: "later" }] as unknown as object[];
     for (const options of bad) assert.throws(() => ws.subscribeExact("t", options), TypeError, JSON.stringify(options));
   } finally {
+    await b.close();
+  }
+});
+
+Deno.test("WebsocketPubSubClient fails a notify in flight with ConnectionError when the socket goes before its confirmation", async () => {
+  const b = await bed("none");
+  try {
+    const ws = b.ws({ reconnect: false });
+    await ws.connect();
+    // The broadcaster drops the socket as soon as it sees the NOTIFY: no CONFIRM_NOTIFY ever comes.
+    b.fake.onFrame = (peer, frame) => {
+      if (frame instanceof Uint8Array && decodeS2B(frame).type === "notify") peer.close(1001, "going away");
+    };
+    await assert.rejects(() => ws.notify({ topic: "t", data: "x" }), ConnectionError);
+  } finally {
+    b.fake.onFrame = undefined;
     await b.close();
   }
 });

@@ -7,8 +7,8 @@
 
 import { concatBytes } from "../../core/bytes.ts";
 import { authConfigFromSecrets, type AuthScheme, generateSecrets, type SecretsFile } from "../../httppubsub/auth.ts";
-import { decodeNotifyResponse, encodeNotifyPrefix } from "../../httppubsub/codec.ts";
-import { decodeS2B } from "../../httppubsub/websocket_codec.ts";
+import { decodeNotifyResponse, encodeNotifyPrefix } from "../../httppubsub/wire.ts";
+import { decodeS2B } from "../../httppubsub/wire.ts";
 import { FakeBroadcaster, type FakeBroadcasterOptions } from "../../testing/httppubsub/fake_broadcaster.ts";
 import type { FakeWebsocketPeer } from "../../testing/httppubsub/fake_websocket.ts";
 import { intOption, type ParsedArgs, stringOption, UsageError } from "../args.ts";

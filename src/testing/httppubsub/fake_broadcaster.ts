@@ -9,30 +9,35 @@ import { Hono } from "hono";
 import { ByteReader } from "../../core/byte_reader.ts";
 import { ChunkedReader, NEED_MORE } from "../../core/chunked_reader.ts";
 import { type AuthConfig, type AuthResult, noneAuth } from "../../httppubsub/auth.ts";
+import { toHex as hex } from "../../core/bytes.ts";
+import type { AuthDocument } from "../../httppubsub/auth_document.ts";
+import { formatReprDigest } from "../../httppubsub/authorization_header.ts";
 import {
-  type AuthDocument,
   encodeCheckSubscriptionsResponse,
   encodeGenericResponse,
-  encodeMissedRequest,
   encodeNotifyResponse,
-  encodeReceivePrefix,
-  formatReprDigest,
-  hex,
+} from "../../httppubsub/broadcaster_responses.ts";
+import {
   MAX_NOTIFY_PREFIX,
   type NotifyPrefix,
   readCheckSubscriptionsRequest,
   readNotifyPrefix,
   readSetSubscriptionsRequest,
   readSubscribeRequest,
-  readSubscriberResponse,
   readUnsubscribeRequest,
-  strongEtag,
+} from "../../httppubsub/requests_to_broadcaster.ts";
+import {
+  encodeMissedRequest,
+  encodeReceivePrefix,
+  readSubscriberResponse,
   type SubscriberResponse,
-  type SubscriptionSet,
-} from "../../httppubsub/codec.ts";
+} from "../../httppubsub/requests_to_subscriber.ts";
+import { strongEtag, type SubscriptionSet } from "../../httppubsub/strong_etag.ts";
 import { compileGlob } from "../../httppubsub/glob.ts";
 import type { ReceiverApp } from "../../httppubsub/receiver.ts";
-import { cancelQuietly, concat, equalBytes, readCapped, withDeadline } from "../../httppubsub/io.ts";
+import { withDeadline } from "../../core/async.ts";
+import { concatBytes, equalBytes } from "../../core/bytes.ts";
+import { cancelQuietly, readCapped } from "../../httppubsub/body.ts";
 import { takeSha512 } from "../../httppubsub/sha512.ts";
 import { type FakeWebsocketHost, FakeWebsocketPeer } from "./fake_websocket.ts";
 import { base64UrlPadded, NotifyTrace, type TraceExtra } from "./notify_trace.ts";
@@ -709,18 +714,18 @@ export class FakeBroadcaster {
     let status: number | undefined;
     let answer: Uint8Array | undefined;
     try {
-      answer = await withDeadline(this.#receiveTimeoutMs, this.#abort.signal, async (signal) => {
+      answer = await withDeadline(this.#receiveTimeoutMs, async (signal) => {
         const res = await this.#fetch(stripFragment(url), {
           method: "POST",
           headers,
-          body: concat([prefix, data]),
+          body: concatBytes([prefix, data]),
           signal,
         });
         status = res.status;
         trace?.event("response_received", { status_code: res.status });
         // The status is ignored, as lonelypss does: only the body counts.
         return await readCapped(res, 4 * 0xffff);
-      });
+      }, { signal: this.#abort.signal });
     } catch {
       answer = undefined;
     }
@@ -756,7 +761,7 @@ export class FakeBroadcaster {
     if (authorization !== undefined) headers.authorization = authorization;
     this.stats.missedSent++;
     try {
-      const answer = await withDeadline(this.#receiveTimeoutMs, this.#abort.signal, async (signal) => {
+      const answer = await withDeadline(this.#receiveTimeoutMs, async (signal) => {
         const res = await this.#fetch(stripFragment(recovery), {
           method: "POST",
           headers,
@@ -764,7 +769,7 @@ export class FakeBroadcaster {
           signal,
         });
         return await readCapped(res, 4 * 0xffff);
-      });
+      }, { signal: this.#abort.signal });
       if (answer === undefined) return;
       const res = readLeading(readSubscriberResponse, answer);
       if (res?.type !== "confirm-missed") return;

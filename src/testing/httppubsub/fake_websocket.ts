@@ -6,10 +6,10 @@
  */
 
 import type { AuthConfig, AuthResult } from "../../httppubsub/auth.ts";
-import type { AuthDocument } from "../../httppubsub/codec.ts";
-import { hex } from "../../httppubsub/codec.ts";
+import type { AuthDocument } from "../../httppubsub/auth_document.ts";
+import { toHex as hex } from "../../core/bytes.ts";
 import { compileGlob } from "../../httppubsub/glob.ts";
-import { equalBytes } from "../../httppubsub/io.ts";
+import { equalBytes } from "../../core/bytes.ts";
 import {
   type B2SMessage,
   connectionNonce,

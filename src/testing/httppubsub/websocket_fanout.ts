@@ -11,7 +11,7 @@
  * @module
  */
 
-import { hex } from "../../httppubsub/codec.ts";
+import { toHex as hex } from "../../core/bytes.ts";
 import { compileGlob } from "../../httppubsub/glob.ts";
 import type { FakeWebsocketPeer } from "./fake_websocket.ts";
 
