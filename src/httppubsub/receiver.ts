@@ -17,7 +17,7 @@ import {
   type ReceivePrefix,
 } from "./requests_to_subscriber.ts";
 import { cancelQuietly, readCapped } from "./body.ts";
-import { bufferedBody, type ReceivedMessage, streamedBody } from "./received_body.ts";
+import { bufferedBody, type ReceivedBody, type ReceivedMessage, streamedBody } from "./received_body.ts";
 
 /**
  * A request handler in the web's shape, as Hono apps are: `fetch` serves a
@@ -77,6 +77,30 @@ export interface ReceiverTarget {
 
 const OCTET = { "content-type": "application/octet-stream" };
 
+/**
+ * Reads the body until its receive prefix is complete.
+ *
+ * @returns The prefix and how many bytes it took, or why the body is refused.
+ */
+async function readPrefix(
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
+  input: ChunkedReader,
+): Promise<{ prefix: ReceivePrefix; prefixLength: number } | string> {
+  try {
+    while (reader !== undefined) {
+      const before = input.buffered;
+      const prefix = input.read(readReceivePrefix);
+      if (prefix !== NEED_MORE) return { prefix, prefixLength: before - input.buffered };
+      const { done, value } = await reader.read();
+      if (done) break;
+      input.push(value);
+    }
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return "the body ends inside its prefix";
+}
+
 function statusOf(result: AuthResult): 401 | 403 | 503 | undefined {
   if (result === "unauthorized") return 401;
   if (result === "forbidden") return 403;
@@ -135,38 +159,21 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
     }
   });
 
+  // POST /v1/receive, step by step: the digest, the prefix, the declared length, the authorization, the body, the
+  // delivery, the confirmation. Each step that refuses answers with its status and stops reading the body.
   const receive = async (request: Request, admitted: () => void): Promise<Response> => {
-    const c = { req: { raw: request, header: (name: string) => request.headers.get(name) ?? undefined } };
-    const sha512 = parseReprDigest(c.req.header("repr-digest"));
+    const sha512 = parseReprDigest(request.headers.get("repr-digest") ?? undefined);
     if (sha512 === undefined) return reject(400, "Receiving a message failed: Repr-Digest has no valid sha-512");
-    const body = c.req.raw.body;
-    const reader = body?.getReader();
+    const reader = request.body?.getReader();
     const input = new ChunkedReader({ maxBuffered: Number.MAX_SAFE_INTEGER });
-    let prefix: ReceivePrefix | typeof NEED_MORE = NEED_MORE;
-    let prefixLength = 0;
-    try {
-      while (reader !== undefined) {
-        const before = input.buffered;
-        prefix = input.read(readReceivePrefix);
-        if (prefix !== NEED_MORE) {
-          prefixLength = before - input.buffered;
-          break;
-        }
-        const { done, value } = await reader.read();
-        if (done) break;
-        input.push(value);
-      }
-    } catch (err) {
+    const read = await readPrefix(reader, input);
+    if (typeof read === "string") {
       await cancelQuietly(reader);
-      return reject(400, `Receiving a message failed: ${(err as Error).message}`);
+      return reject(400, `Receiving a message failed: ${read}`);
     }
-    if (prefix === NEED_MORE) {
-      await cancelQuietly(reader);
-      return reject(400, "Receiving a message failed: the body ends inside its prefix");
-    }
-    const p = prefix;
-    const declared = c.req.header("content-length");
-    if (declared !== undefined && declared !== String(prefixLength + p.length)) {
+    const { prefix: p, prefixLength } = read;
+    const declared = request.headers.get("content-length");
+    if (declared !== null && declared !== String(prefixLength + p.length)) {
       await cancelQuietly(reader);
       return reject(
         400,
@@ -175,7 +182,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
     }
     const auth = await target.receiveAuth.verify(
       { type: "receive", url: target.receiveUrl, topic: p.topic, identifier: p.identifier, sha512 },
-      c.req.header("authorization"),
+      request.headers.get("authorization") ?? undefined,
       p.tracing,
     );
     const denied = statusOf(auth);
@@ -184,13 +191,18 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
       return reject(denied, `Receiving a message failed: the authorization was ${auth}`);
     }
     const rest = input.drain();
-
     const message = p.length <= target.bufferLimit
       ? await bufferedBody(p, sha512, rest, reader, admitted)
       : await streamedBody(p, sha512, rest, reader, admitted);
     if (typeof message === "string") return reject(400, message);
-    const { received, finished, abandon } = message;
+    return await deliverAndConfirm(p.identifier, message);
+  };
 
+  /** Hands a verified message to the subscriptions, then confirms how many took it once its body was read. */
+  const deliverAndConfirm = async (
+    identifier: Uint8Array,
+    { received, finished, abandon }: ReceivedBody,
+  ): Promise<Response> => {
     let outcome: number | "unsubscribe-immediate";
     try {
       outcome = await target.deliver(received);
@@ -207,7 +219,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
     if (failure !== undefined) return reject(400, failure.message);
     const tracing = new Uint8Array(0);
     const authorization = await target.sendAuth.authorize(
-      { type: "confirm-receive", identifier: p.identifier, numSubscribers: outcome, url: target.receiveUrl },
+      { type: "confirm-receive", identifier, numSubscribers: outcome, url: target.receiveUrl },
       tracing,
     );
     return new Response(
@@ -215,7 +227,7 @@ export function createReceiverApp(target: ReceiverTarget, basePath = ""): Receiv
         type: "confirm-receive",
         authorization,
         tracing,
-        identifier: p.identifier,
+        identifier,
         numSubscribers: outcome,
       }),
       { headers: OCTET },

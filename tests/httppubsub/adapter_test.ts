@@ -25,8 +25,10 @@ Deno.test("HttpPubSub pipes a subscription into writable(), each write resolving
         got.push(r.value.text());
       }
     })();
+    // Bounded: if the receiver refuses what the broadcaster posts, the reader would wait forever.
+    const bound = setTimeout(() => reader.cancel(new Error("not every message arrived within 10 s")), 10_000);
     for (let i = 0; i < 10; i++) await ps.publish("from", `${i}`);
-    await reading;
+    await reading.finally(() => clearTimeout(bound));
     assert.deepEqual(got, Array.from({ length: 10 }, (_, i) => `${i}`));
     // Each receipt arrives once the target's reader took the message: wait for the last round trip.
     const deadline = Date.now() + 2000;
