@@ -26,12 +26,10 @@
  * @module
  */
 
-export {
-  FakeBroadcaster,
-  type FakeBroadcasterOptions,
-  type FakeBroadcasterStats,
-  type FakeSubscription,
-} from "./fake_broadcaster.ts";
+export { FakeBroadcaster } from "./fake_broadcaster.ts";
+export type { FakeBroadcasterOptions } from "./fake_broadcaster_options.ts";
+export type { FakeBroadcasterStats } from "./fake_broadcaster_stats.ts";
+export type { FakeSubscription } from "./subscription_store.ts";
 export { type FakeWebsocketHost, FakeWebsocketPeer } from "./fake_websocket.ts";
 export type { AuthConfig } from "../../httppubsub/auth.ts";
 export type { ReceiverApp } from "../../httppubsub/receiver.ts";

@@ -107,15 +107,3 @@ export class NotifyTrace {
     return out;
   }
 }
-
-/**
- * Base64url with padding, as Python's `base64.urlsafe_b64encode` writes it.
- *
- * @param bytes The bytes.
- * @returns The text.
- */
-export function base64UrlPadded(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_");
-}
