@@ -185,6 +185,9 @@ Deno.test("FakeBroadcaster reads each request's fields in order and ignores byte
     assert.equal((await post(base, "/v1/subscribe/exact", exact)).status, 200);
     assert.equal((await post(base, "/v1/subscribe/glob", glob)).status, 200);
     assert.deepEqual(fake.subscriptions(url).map((s) => s.key), ["tr/1", "tr/*"]);
+    // The same url and topic again: 409 (spec §5), nothing stored twice.
+    assert.equal((await post(base, "/v1/subscribe/exact", exact)).status, 409);
+    assert.equal(fake.subscriptions(url).length, 2);
     // check_subscriptions: lp16(tracing) lp16(url)
     assert.equal((await post(base, "/v1/check_subscriptions", cat(lp16(""), lp16(url), TRAIL))).status, 200);
     // unsubscribe: lp16(url) lp16(topic or glob) lp16(tracing)
@@ -194,6 +197,8 @@ Deno.test("FakeBroadcaster reads each request's fields in order and ignores byte
     );
     assert.equal((await post(base, "/v1/unsubscribe/glob", cat(lp16(url), lp16("tr/*"), lp16(""), TRAIL))).status, 200);
     assert.equal(fake.subscriptions(url).length, 0);
+    // Unsubscribing what is not stored: 409 (spec §5).
+    assert.equal((await post(base, "/v1/unsubscribe/glob", cat(lp16(url), lp16("tr/*"), lp16(""), TRAIL))).status, 409);
     // set_subscriptions: lp16(tracing) lp16(url) u8(0) etag(64) u32(E) E×[lp16 topic, lp16 recovery] u32(G) ...
     // (the etag from the codec, checked against the spec's vectors in vectors_test.ts)
     const etag = await strongEtag(url, { exact: [{ key: enc.encode("tr/2"), recovery: "" }], glob: [] });
