@@ -2,50 +2,9 @@
 // at run time, in a child process where zeromq, NATS over TCP and node: built-ins are mapped to modules that throw.
 import assert from "node:assert/strict";
 import { FakeStreamSea } from "../../src/testing/streamsea/mod.ts";
+import { type Info, info, ROOT, staticGraph } from "../_module_graph.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 const SRC = new URL("src/", ROOT).href;
-
-interface InfoModule {
-  specifier: string;
-  dependencies?: { specifier: string; code?: { specifier: string }; isDynamic?: boolean }[];
-}
-
-interface Info {
-  roots: string[];
-  modules: InfoModule[];
-  redirects?: Record<string, string>;
-}
-
-async function info(path: string): Promise<Info> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL(path, ROOT).pathname],
-    cwd: ROOT.pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout)) as Info;
-}
-
-/** The modules a file loads before running: static `import`s (not `import type`, not `import()`), transitively. */
-async function staticGraph(path: string): Promise<Set<string>> {
-  const graph = await info(path);
-  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
-  const redirects = graph.redirects ?? {};
-  const seen = new Set<string>();
-  const todo = [...graph.roots];
-  while (todo.length > 0) {
-    const s0 = todo.pop() as string;
-    const s = redirects[s0] ?? s0;
-    if (seen.has(s)) continue;
-    seen.add(s);
-    for (const d of bySpecifier.get(s)?.dependencies ?? []) {
-      if (d.code !== undefined && d.isDynamic !== true) todo.push(d.code.specifier);
-    }
-  }
-  return seen;
-}
 
 /** A module's own imports that load code, static and dynamic, as paths under src/. */
 function ownImports(graph: Info, path: string): { static: string[]; dynamic: string[] } {
