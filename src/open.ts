@@ -40,7 +40,7 @@ export type { EnvSource } from "./open/env.ts";
  * | `streamsea+ws(s)://clientId:secret@host[:port][?format=&gzip=&timeoutMs=&maxPayload=]` (also `+http(s)`) | stream-sea (`./streamsea`) | `remoteHost`, `remotePort`, `secure` (wss/https), `clientId`, `clientSecret` |
  * | `messagebus://[user:pass@\|:token@]host:port[?feed=&auth=&imageField=&contentType=&maxPayload=&reconnect=&connectTimeoutMs=&loginTimeoutMs=&monitorHeartbeat=]`, `messagebus+tls://…` | messagebus (`./messagebus`) | `BasicAuthenticator` / `TokenAuthenticator`, `tls` |
  * | `posttroll://nameserver[:port]/service[?name=&bind=&port=&advertise=&register=&address=&timeoutMs=&maxPayload=]` | PostTroll (`./posttroll`) | `nameserver`, `config.nameserverPort`, `services`, publisher `name`, registration |
- * | `memory:[?settle&maxPayload=]` | a new in-process broker (`./testing`) | `MemoryPubSub` |
+ * | `memory:[?settle&maxPayload=]` | a new in-process broker (`MemoryPubSub`, exported by `./testing`; loads no testing code) | `MemoryPubSub` |
  *
  * Options (`options.<system>`) win over the URL. Credentials found in
  * neither come from the system's usual environment variables: `NATS_TOKEN`,
