@@ -1,7 +1,8 @@
 // FakeBroadcaster against what lonelypss 0.0.11 (commit 5c5d4c7e, lonelypsp 0.0.46) answers on the wire.
 // Bodies are built by hand from the spec's layouts (§5, §6.1); answers are read by hand.
 import assert from "node:assert/strict";
-import { strongEtag } from "../../src/httppubsub/wire.ts";
+import { type AuthDocument, generateSecret, hmacAuth } from "../../src/httppubsub/mod.ts";
+import { decodeGenericResponse, strongEtag } from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
 
 const enc = new TextEncoder();
@@ -241,6 +242,42 @@ Deno.test("FakeBroadcaster judges a receive answer as lonelypss does: status ign
     assert.equal(fake.stats.failedReceives, 1);
   } finally {
     await sub.close();
+    await fake.close();
+  }
+});
+
+Deno.test("FakeBroadcaster signs its subscribe and unsubscribe answers as CONFIRM_SUBSCRIBE_* documents (spec §5, §6)", async () => {
+  const secret = generateSecret();
+  const fake = new FakeBroadcaster({ toSubscriberAuth: hmacAuth(secret) });
+  const base = await fake.serve();
+  try {
+    const url = "http://127.0.0.1:9/r#signed";
+    const exact = cat(lp16(url), lp16("tr/1"), lp16(""), lp16(""));
+    const glob = cat(lp16(url), lp16("tr/*"), lp16(""), lp16(""));
+    const answers = [
+      [await post(base, "/v1/subscribe/exact", exact), { type: "confirm-subscribe-exact", topic: "tr/1" }],
+      [await post(base, "/v1/subscribe/glob", glob), { type: "confirm-subscribe-glob", glob: "tr/*" }],
+      // An unsubscribe is answered with the same confirmation document (spec §6: CONFIRM_SUBSCRIBE_* for both).
+      [await post(base, "/v1/unsubscribe/exact", cat(lp16(url), lp16("tr/1"), lp16(""))), {
+        type: "confirm-subscribe-exact",
+        topic: "tr/1",
+      }],
+    ] as const;
+    for (const [res, want] of answers) {
+      assert.equal(res.status, 200);
+      const answer = decodeGenericResponse(res.body);
+      const doc = { ...want, url, recovery: "" } as AuthDocument;
+      // Not the request's own document: a fresh verifier each time (a verified code may not be used twice).
+      const request = want.type === "confirm-subscribe-exact"
+        ? { type: "subscribe-exact", url, recovery: "", topic: "tr/1" }
+        : { type: "subscribe-glob", url, recovery: "", glob: "tr/*" };
+      assert.equal(
+        await hmacAuth(secret).verify(request as AuthDocument, answer.authorization, answer.tracing),
+        "forbidden",
+      );
+      assert.equal(await hmacAuth(secret).verify(doc, answer.authorization, answer.tracing), "ok", want.type);
+    }
+  } finally {
     await fake.close();
   }
 });
