@@ -5,6 +5,14 @@ import assert from "node:assert/strict";
 /** The repository's root folder. */
 export const ROOT = new URL("../", import.meta.url);
 
+/** The `src/` folder's URL, as module specifiers spell it. */
+export const SRC: string = new URL("src/", ROOT).href;
+
+/** A local module's path under `src/` (`nats/mod.ts`), whatever folder holds the checkout; any other specifier as is. */
+export function inSrc(specifier: string): string {
+  return specifier.startsWith(SRC) ? specifier.slice(SRC.length) : specifier;
+}
+
 /** One module of `deno info --json`. */
 export interface InfoModule {
   specifier: string;

@@ -5,25 +5,9 @@ import { jwtAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { connect as tcpConnect } from "@nats-io/transport-node";
 import type { StatusEvent } from "../../src/core/status.ts";
 import { type MdbMessage, type MdbSubscription, Offset } from "../../src/mdb/mod.ts";
-import { MdbTestBed, type MdbTestBedOptions } from "../../src/testing/mdb/mod.ts";
-import { ignoreLateSocketResets, natsServerSkipReason } from "../../src/testing/nats/mod.ts";
-
-const skip = natsServerSkipReason();
-
-function bedTest(name: string, fn: (bed: MdbTestBed) => Promise<void>, options: MdbTestBedOptions = {}): void {
-  Deno.test({
-    name,
-    ignore: skip !== undefined,
-    fn: async () => {
-      const bed = await MdbTestBed.start(options);
-      try {
-        await fn(bed);
-      } finally {
-        await bed.stop();
-      }
-    },
-  });
-}
+import type { MdbTestBed } from "../../src/testing/mdb/mod.ts";
+import { ignoreLateSocketResets } from "../../src/testing/nats/mod.ts";
+import { bedTest } from "./_bed.ts";
 
 /** Polls `probe` until it holds (a wait for an asynchronous effect, not a timing assertion). */
 async function until(probe: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {

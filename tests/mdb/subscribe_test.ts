@@ -6,26 +6,8 @@ import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../../sr
 import { durableName } from "../../src/mdb/durable_name.ts";
 import { type MdbMessage, type MdbSubscription, Offset, UnknownDatasetError } from "../../src/mdb/mod.ts";
 import { isSettleable } from "../../src/core/message.ts";
-import { MdbTestBed, type MdbTestBedOptions } from "../../src/testing/mdb/mod.ts";
-import { natsServerSkipReason } from "../../src/testing/nats/mod.ts";
-
-const skip = natsServerSkipReason();
-if (skip !== undefined) console.warn(`Skipping MDB NATS tests: ${skip}`);
-
-function bedTest(name: string, fn: (bed: MdbTestBed) => Promise<void>, options: MdbTestBedOptions = {}): void {
-  Deno.test({
-    name,
-    ignore: skip !== undefined,
-    fn: async () => {
-      const bed = await MdbTestBed.start(options);
-      try {
-        await fn(bed);
-      } finally {
-        await bed.stop();
-      }
-    },
-  });
-}
+import type { MdbTestBed } from "../../src/testing/mdb/mod.ts";
+import { bedTest } from "./_bed.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,19 +2,16 @@
 // at run time, in a child process where zeromq, NATS over TCP and node: built-ins are mapped to modules that throw.
 import assert from "node:assert/strict";
 import { FakeStreamSea } from "../../src/testing/streamsea/mod.ts";
-import { type Info, info, ROOT, staticGraph } from "../_module_graph.ts";
-
-const SRC = new URL("src/", ROOT).href;
+import { type Info, info, inSrc, ROOT, SRC, staticGraph } from "../_module_graph.ts";
 
 /** A module's own imports that load code, static and dynamic, as paths under src/. */
 function ownImports(graph: Info, path: string): { static: string[]; dynamic: string[] } {
   const m = graph.modules.find((x) => x.specifier === `${SRC}${path}`);
   assert.ok(m !== undefined, `${path} is not in the graph`);
   const deps = (m.dependencies ?? []).filter((d) => d.code !== undefined);
-  const local = (s: string) => s.startsWith(SRC) ? s.slice(SRC.length) : s;
   return {
-    static: deps.filter((d) => d.isDynamic !== true).map((d) => local(d.code!.specifier)).sort(),
-    dynamic: deps.filter((d) => d.isDynamic === true).map((d) => local(d.code!.specifier)).sort(),
+    static: deps.filter((d) => d.isDynamic !== true).map((d) => inSrc(d.code!.specifier)).sort(),
+    dynamic: deps.filter((d) => d.isDynamic === true).map((d) => inSrc(d.code!.specifier)).sort(),
   };
 }
 
@@ -38,7 +35,7 @@ const PLANNERS: Record<string, string[]> = {
 
 Deno.test("open() module graph: src/open.ts statically loads core, open/ and the seven planners, no system, npm or node: module", async () => {
   const graph = await staticGraph("src/open.ts");
-  const local = [...graph].filter((s) => s.startsWith(SRC)).map((s) => s.slice(SRC.length)).sort();
+  const local = [...graph].filter((s) => s.startsWith(SRC)).map(inSrc).sort();
   const other = local.filter((s) => !/^(open\.ts|open\/[a-z_]+\.ts|core\/[a-z_]+\.ts)$/.test(s));
   assert.deepEqual(other, Object.keys(PLANNERS), "besides open.ts, open/ and core/, only the planners");
   assert.deepEqual([...graph].filter((s) => !s.startsWith("file:")), []);
@@ -58,9 +55,8 @@ Deno.test("open() module graph: what the web schemes' planners load has no zerom
   }
   // streamsea loads stream-sea only: no NATS at all; memory: nothing of the testing folder.
   const sea = await staticGraph("src/streamsea/mod.ts");
-  // (Local files are matched by their path inside the repository, whatever folder holds the checkout.)
-  const inRepo = (s: string) => s.startsWith(SRC) ? "src/" + s.slice(SRC.length) : s;
-  assert.deepEqual([...sea].filter((s) => /nats|^src\/(httppubsub|testing)\//.test(inRepo(s))), []);
+  // (Local files are matched by their path under src/, whatever folder holds the checkout.)
+  assert.deepEqual([...sea].filter((s) => /nats|^(httppubsub|testing)\//.test(inSrc(s))), []);
   const memory = await staticGraph("src/memory/mod.ts");
   assert.deepEqual([...memory].filter((s) => s.startsWith(SRC) && !/\/src\/(core|memory)\//.test(s)), []);
   // The check can fail: PostTroll and NATS over TCP do load zeromq / transport-node.

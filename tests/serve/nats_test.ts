@@ -40,12 +40,23 @@ async function setup(ackWaitMs: number) {
   );
   const stored = async (stream: string) => (await jsm.streams.info(stream)).state.messages;
   const consumer = () => jsm.consumers.info("SRC", "r");
+  /** Waits until the server has nothing pending or unacked for the route, and the target stream holds `n`. */
+  const everyAcked = (n: number) =>
+    until(
+      async () => {
+        const c = await consumer();
+        return c.num_pending === 0 && c.num_ack_pending === 0 && await stored("DST") >= n;
+      },
+      60_000,
+      "every message acked",
+    );
   return {
     server,
     ps,
     file,
     stored,
     consumer,
+    everyAcked,
     async publish(n: number, from = 0) {
       const w = ps.writable(undefined, { maxInFlight: 256 }).getWriter();
       for (let i = from; i < from + n; i++) await w.write(createMessage(`src.${i % 7}.x`, String(i)));
@@ -85,14 +96,7 @@ Deno.test({
       victim.kill("SIGKILL");
       assert.equal((await victim.exited()).signal, "SIGKILL");
       const survivors = [replicas[0]!, replicas[2]!];
-      await until(
-        async () => {
-          const c = await env.consumer();
-          return c.num_pending === 0 && c.num_ack_pending === 0 && await env.stored("DST") >= N;
-        },
-        60_000,
-        "every message acked",
-      );
+      await env.everyAcked(N);
       const seen = await countPayloads(env.ps, "dst.>", await env.stored("DST"));
       const missing = Array.from({ length: N }, (_, i) => String(i)).filter((k) => !seen.has(k));
       assert.deepEqual(missing, [], "every message arrived");
@@ -143,14 +147,7 @@ Deno.test({
       const drained = /drained in (\d+) ms; (\d+) handed back \(nak\), 0 left in flight/.exec(leaving.stderr);
       assert.ok(drained !== null, leaving.stderr);
       assert.ok(Number(drained[1]) < 5000, "within the drain deadline");
-      await until(
-        async () => {
-          const c = await env.consumer();
-          return c.num_pending === 0 && c.num_ack_pending === 0 && await env.stored("DST") >= N;
-        },
-        60_000,
-        "every message acked",
-      );
+      await env.everyAcked(N);
       const seen = await countPayloads(env.ps, "dst.>", await env.stored("DST"));
       assert.equal(seen.size, N, "every message arrived");
       const copies = [...seen.values()].reduce((a, b) => a + b, 0) - seen.size;
