@@ -15,21 +15,9 @@ import {
   WebsocketPubSubClient,
 } from "../../src/httppubsub/mod.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
+import { cat, lp16 } from "./_hand_bytes.ts";
 
 const enc = new TextEncoder();
-
-function cat(...parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
-  const all = parts.map((p) => p instanceof Uint8Array ? p : new Uint8Array(p));
-  const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-const u16 = (n: number) => [n >> 8, n & 0xff];
-const lp16 = (b: Uint8Array) => cat(u16(b.length), b);
 
 /** A raw websocket subscriber: CONFIGURE, then SUBSCRIBE_EXACT / SUBSCRIBE_GLOB in minimal headers, no auth. */
 async function rawSubscriber(base: string, exact: string[], globs: string[]) {

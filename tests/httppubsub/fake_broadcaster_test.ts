@@ -4,25 +4,11 @@ import assert from "node:assert/strict";
 import { type AuthDocument, generateSecret, hmacAuth } from "../../src/httppubsub/mod.ts";
 import { decodeGenericResponse, strongEtag } from "../../src/httppubsub/wire.ts";
 import { FakeBroadcaster } from "../../src/testing/httppubsub/mod.ts";
+import { cat, lp16, lp8 } from "./_hand_bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function cat(...parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
-  const all = parts.map((p) => p instanceof Uint8Array ? p : new Uint8Array(p));
-  const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-const lp16 = (b: Uint8Array | string) => {
-  const bytes = typeof b === "string" ? enc.encode(b) : b;
-  return cat([bytes.length >> 8, bytes.length & 0xff], bytes);
-};
-const lp8 = (b: Uint8Array) => cat([b.length], b);
 const TRAIL = [0xde, 0xad, 0xbe];
 
 /** A cursor over an answer. */
