@@ -5,17 +5,24 @@
  * @module
  */
 
+/** How many bytes beyond twice its own size a kept view may hold alive in its buffer. */
+const DETACH_SLACK = 16 * 1024;
+
 /**
  * The bytes of a view that owns little of its buffer, copied: a message kept
  * for a reader must not keep alive the whole read chunk it was cut from (a
  * buffer of `highWaterMark` messages would otherwise hold as many chunks).
+ * A view is kept as it is when its buffer is at most twice its size plus
+ * 16 KiB: a message then holds at most 16 KiB beyond twice its own bytes,
+ * and the small frames a WebSocket delivers (a pull's batch of small
+ * messages) are not copied a second time.
  *
  * @internal
  * @param view Bytes, possibly a window into a larger buffer.
- * @returns `view` itself when it spans most of its buffer, else a copy.
+ * @returns `view` itself when its buffer is not much larger, else a copy.
  */
 export function detachBytes(view: Uint8Array): Uint8Array {
-  return view.buffer.byteLength > view.byteLength * 2 + 1024 ? view.slice() : view;
+  return view.buffer.byteLength > view.byteLength * 2 + DETACH_SLACK ? view.slice() : view;
 }
 
 /**

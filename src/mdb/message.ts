@@ -59,8 +59,8 @@ export class MdbMessage extends BasicMessage {
   readonly stream: string;
   /** The consumer name. */
   readonly consumer: string;
-  /** The server's timestamp in nanoseconds since the epoch, exactly. */
-  readonly timestampNs: bigint;
+  /** The ack subject's timestamp digits (nanoseconds), made a `bigint` when asked for. */
+  readonly #timestampDigits: string;
 
   /**
    * Creates the message (the subscription does; users receive them).
@@ -86,7 +86,12 @@ export class MdbMessage extends BasicMessage {
     this.timestamp = timestamp;
     this.stream = init.info.stream;
     this.consumer = init.info.consumer;
-    this.timestampNs = BigInt(init.info.timestamp);
+    this.#timestampDigits = init.info.timestamp;
+  }
+
+  /** The server's timestamp in nanoseconds since the epoch, exactly. */
+  get timestampNs(): bigint {
+    return BigInt(this.#timestampDigits);
   }
 
   /**

@@ -197,7 +197,9 @@ export class JetStreamPullSource<M> implements PullSource<M> {
   /** The consumer-info check shared by the unanswered requests of the moment. */
   #holdCheck: Promise<string | undefined> | undefined;
   readonly #seen = new Set<number>();
-  readonly #seenOrder: number[] = [];
+  /** The remembered sequences in arrival order, a ring of `DEDUPE_WINDOW` (the oldest at `#seenNext` once full). */
+  readonly #seenOrder = new Float64Array(DEDUPE_WINDOW);
+  #seenNext = 0;
   /** `MSG.NEXT` requests sent. */
   requests = 0;
 
@@ -217,6 +219,8 @@ export class JetStreamPullSource<M> implements PullSource<M> {
 
   async start(context: SourceContext): Promise<void> {
     this.#signal = context.signal;
+    // One listener for every request: an abort ends whatever is open.
+    context.signal.addEventListener("abort", () => this.#endAll(false), { once: true });
     const owner = this.#init.owner;
     const nc = owner.connection;
     this.#lost = nc.closed().then((err) => lostError(err, this.#init.what));
@@ -386,16 +390,16 @@ export class JetStreamPullSource<M> implements PullSource<M> {
 
   #remember(seq: number): void {
     if (this.#seen.has(seq)) return;
+    if (this.#seen.size >= DEDUPE_WINDOW) this.#seen.delete(this.#seenOrder[this.#seenNext]!);
     this.#seen.add(seq);
-    this.#seenOrder.push(seq);
-    if (this.#seenOrder.length > DEDUPE_WINDOW) this.#seen.delete(this.#seenOrder.shift()!);
+    this.#seenOrder[this.#seenNext] = seq;
+    this.#seenNext = (this.#seenNext + 1) % DEDUPE_WINDOW;
   }
 
   /** Sends one request; it ends when filled, by a status, a reconnect, its local timer or the end of the subscription. */
   #request(batch: number, noWait: boolean): void {
     const owner = this.#init.owner;
     const target = this.#target!;
-    const signal = this.#signal!;
     const { body, expiresMs } = this.#init.pattern.request(batch, noWait);
     const id = ++this.#nextId;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -409,7 +413,6 @@ export class JetStreamPullSource<M> implements PullSource<M> {
         if (!open) return;
         open = false;
         clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
         const i = this.#requests.indexOf(request);
         if (i >= 0) this.#requests.splice(i, 1);
         this.#due -= Math.max(0, request.remaining);
@@ -417,7 +420,6 @@ export class JetStreamPullSource<M> implements PullSource<M> {
         this.#poke();
       },
     };
-    const onAbort = () => request.end(false);
     try {
       owner.connection.publish(`${owner.apiPrefix}.CONSUMER.MSG.NEXT.${target.stream}.${target.consumer}`, body, {
         reply: `${this.#inbox}.${id}`,
@@ -429,7 +431,6 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     this.requests++;
     this.#requests.push(request);
     this.#due += batch;
-    signal.addEventListener("abort", onAbort, { once: true });
     if (expiresMs > 0) {
       // A long poll: the server ends it at its expiry; past that and a grace, its end status was lost.
       const lostAfter = expiresMs + GRACE_MS;
@@ -535,7 +536,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       this.#endAll(false);
       this.#queue.length = 0;
       this.#seen.clear();
-      this.#seenOrder.length = 0;
+      this.#seenNext = 0;
       this.#more = true;
       this.#target = await setup();
       this.#openInbox();

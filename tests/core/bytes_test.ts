@@ -3,7 +3,7 @@ import { ByteReader, TruncatedInputError } from "../../src/core/byte_reader.ts";
 import { ByteWriter } from "../../src/core/byte_writer.ts";
 import { ChunkedReader, NEED_MORE } from "../../src/core/chunked_reader.ts";
 import { ProtocolError } from "../../mod.ts";
-import { concatBytes, equalBytes, toHex } from "../../src/core/bytes.ts";
+import { concatBytes, detachBytes, equalBytes, toHex } from "../../src/core/bytes.ts";
 
 Deno.test("ByteWriter() writes big-endian integers, floats and length-prefixed fields", () => {
   const bytes = new ByteWriter(1)
@@ -229,4 +229,22 @@ Deno.test("equalBytes() compares contents, and reads every byte even when the fi
 Deno.test("toHex() writes two lower-case digits a byte", () => {
   assert.equal(toHex(new Uint8Array([0, 1, 15, 16, 171, 255])), "00010f10abff");
   assert.equal(toHex(new Uint8Array(0)), "");
+});
+
+Deno.test("detachBytes() keeps a view whose buffer is at most twice its size plus 16 KiB, and copies one cut from more", () => {
+  // A 1 KiB message of an 11 KiB WebSocket frame (a pull's batch of 10): kept, not copied a second time.
+  const frame = new Uint8Array(11 * 1024).fill(7);
+  const small = frame.subarray(1024, 2048);
+  assert.equal(detachBytes(small), small);
+  // The same message cut from a 64 KiB read chunk: copied, so that it does not keep the chunk alive.
+  const chunk = new Uint8Array(64 * 1024).fill(7);
+  const cut = chunk.subarray(1024, 2048);
+  const detached = detachBytes(cut);
+  assert.notEqual(detached.buffer, chunk.buffer);
+  assert.equal(detached.buffer.byteLength, 1024);
+  assert.deepEqual(detached, cut);
+  // The bound itself: 2 × 1,024 + 16,384 bytes of buffer is kept, one more byte is copied.
+  const edge = new Uint8Array(2 * 1024 + 16 * 1024);
+  assert.equal(detachBytes(edge.subarray(0, 1024)).buffer, edge.buffer);
+  assert.notEqual(detachBytes(new Uint8Array(edge.length + 1).subarray(0, 1024)).buffer.byteLength, edge.length + 1);
 });
