@@ -170,14 +170,12 @@ export function parseAckSubject(subject: string): AckInfo {
     throw new ProtocolError("Parsing an ack subject failed: it is missing or too long");
   }
   if (!subject.startsWith("$JS.ACK.")) throw malformed(subject, "it does not start with $JS.ACK");
-  // One pass: where the dots are (the first 12 are enough).
+  // Where the dots are (the first 12 are enough), and how many there are.
   const len = subject.length;
   let count = 0;
-  for (let i = 0; i < len; i++) {
-    if (subject.charCodeAt(i) === 46) {
-      if (count < 12) dots[count] = i;
-      count++;
-    }
+  for (let i = subject.indexOf("."); i >= 0; i = subject.indexOf(".", i + 1)) {
+    if (count < 12) dots[count] = i;
+    count++;
   }
   const tokens = count + 1;
   let at: number;
