@@ -1,7 +1,8 @@
 // MDB consume throughput against what a user would otherwise run: raw nats.js `consume()` over TCP on the same
 // operator-mode nats-server, same stream, same batch, 20,000 × 1 KiB, every message acked, in one run.
-// Rows per batch size: raw nats.js over TCP (baseline), MDB over WebSocket (the default: NoDelayWebSocket), MDB over
-// TCP (`websocket: false`). Target: MDB over WebSocket ≥ 0.9× the baseline.
+// Rows per batch size: raw nats.js over TCP (baseline), MDB over WebSocket (the default: NoDelayWebSocket, prefetch 2),
+// MDB over TCP (`websocket: false`), and MDB over WebSocket with `prefetch: 0` (speedracer's timing: the next pull only
+// once the reader took the batch). Target: MDB over WebSocket ≥ 0.9× the baseline.
 // A last group shows Deno's own WebSocket (Nagle on, ≈ 43 ms per pull) on 500 messages, for the docs.
 //
 // Run: deno bench -A bench/mdb_bench.ts        (on a quiet machine; `deno bench` prints each row's ratio to the baseline)
@@ -76,6 +77,7 @@ function mdbBench(
   count: number,
   options: ConnectOptions,
   baseline = false,
+  prefetch?: number,
 ): void {
   Deno.bench({
     name,
@@ -85,7 +87,7 @@ function mdbBench(
     warmup: WARMUP,
     async fn(b) {
       const conn = await bed.connect(options);
-      const sub = await conn.subscribe("bench", { offset: Offset.BEGIN, batch });
+      const sub = await conn.subscribe("bench", { offset: Offset.BEGIN, batch, prefetch });
       await sub.seek(1); // the durable consumer outlives each iteration: start over
       const reader = sub.getReader();
       b.start();
@@ -104,6 +106,7 @@ for (const batch of [10, 100]) {
   rawBench(batch);
   mdbBench(`MDB over WebSocket (default), batch ${batch}`, `mdb batch ${batch}`, batch, N, {});
   mdbBench(`MDB over TCP (websocket: false), batch ${batch}`, `mdb batch ${batch}`, batch, N, { websocket: false });
+  mdbBench(`MDB over WebSocket, prefetch 0, batch ${batch}`, `mdb batch ${batch}`, batch, N, {}, false, 0);
 }
 mdbBench(
   `MDB over WebSocket, NoDelayWebSocket, batch 10, ${N_NATIVE} messages`,

@@ -39,6 +39,8 @@ export interface MdbPubSubOptions {
   offset?: Offset | undefined;
   /** The pull batch. Default 10. */
   batch?: number | undefined;
+  /** The batches requested ahead of the reader (`MdbSubscribeOptions.prefetch`). Default 2. */
+  prefetch?: number | undefined;
   /** `"auto"` (default) acks before handing out; `"manual"` gives messages `ack()/nak()/term()`. */
   ack?: AckMode | undefined;
   /**
@@ -109,8 +111,8 @@ export class MdbPubSub implements PubSub<MdbMessage> {
    *
    * @param topic The dataset slug.
    * @param options Signal; `highWaterMark` is checked but not needed, and `overflow` can only be
-   *   `"block"`: the subscription pulls one batch at a time only while the reader reads, so it never
-   *   overflows (the stream holds the rest).
+   *   `"block"`: the subscription pulls only while the reader reads (at most `1 + prefetch` batches
+   *   held), so it never overflows (the stream holds the rest).
    * @returns The subscription; `ready` resolves once the consumer is in place.
    * @throws {TypeError} When the topic is not a slug, `group` is given, or `overflow` is not `"block"`.
    * @throws {RangeError} When `highWaterMark` is not an integer of 0 or more.
@@ -127,6 +129,7 @@ export class MdbPubSub implements PubSub<MdbMessage> {
     return this.connection.open(topic, {
       offset: this.#options.offset,
       batch: this.#options.batch,
+      prefetch: this.#options.prefetch,
       ack: this.#options.ack,
       signal: options.signal,
     });

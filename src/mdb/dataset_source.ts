@@ -63,6 +63,8 @@ export class DatasetSource implements PullSource<MdbMessage> {
   readonly dataset: string;
   readonly offset: Offset;
   readonly ackMode: AckMode;
+  /** The batches requested ahead of the reader. */
+  readonly #prefetch: number;
   readonly status = new StatusChannel();
   subject: string | undefined;
   durable: string | undefined;
@@ -78,8 +80,9 @@ export class DatasetSource implements PullSource<MdbMessage> {
   #handed = 0;
   readonly #handedWaiters = new Set<() => void>();
 
-  constructor(ctx: MdbContext, dataset: string, offset: Offset, ackMode: AckMode) {
+  constructor(ctx: MdbContext, dataset: string, offset: Offset, ackMode: AckMode, prefetch: number) {
     this.ctx = ctx;
+    this.#prefetch = prefetch;
     this.dataset = dataset;
     this.offset = offset;
     this.ackMode = ackMode;
@@ -94,7 +97,7 @@ export class DatasetSource implements PullSource<MdbMessage> {
     return this.#consumer?.stream;
   }
 
-  /** Messages pulled and not yet handed out, at most one batch (counted in the subscription's `buffered`). */
+  /** Messages pulled and not yet handed out, at most `1 + prefetch` batches (counted in the subscription's `buffered`). */
   get held(): number {
     return this.#source?.held ?? 0;
   }
@@ -147,7 +150,7 @@ export class DatasetSource implements PullSource<MdbMessage> {
       what: `Pulling from dataset ${this.dataset}`,
       detail: { dataset: this.dataset },
       consumer: this.#consumer,
-      pattern: speedracerPattern,
+      pattern: speedracerPattern(this.#prefetch),
       message: (m, info) => this.#message(m, info),
       autoAck: this.ackMode === "auto" ? EMPTY_ACK : undefined,
     });

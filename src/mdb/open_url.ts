@@ -46,6 +46,7 @@ export const mdbOpener: UrlOpener<"mdb", OpenMdbOptions, MdbPlan> = {
       offset: q.oneOf("offset", ["begin", "now"]),
       ack: q.oneOf("ack", ["auto", "manual"]),
       batch: q.integer("batch", 1),
+      prefetch: q.integer("prefetch", 0),
       maxPayload: q.integer("maxPayload", 1),
     });
     q.done();
@@ -75,6 +76,7 @@ export const mdbOpener: UrlOpener<"mdb", OpenMdbOptions, MdbPlan> = {
           offset: c.offset,
           ack: c.ack,
           batch: c.batch,
+          prefetch: c.prefetch,
           maxPayload: c.maxPayload,
           publisher: c.publisher,
         }),

@@ -19,18 +19,34 @@ import { UnknownDatasetError } from "./errors.ts";
 const API_TIMEOUT_MS = 5_000;
 
 /**
- * speedracer's pull shape: one batch at a time, only once the previous one
- * was handed out; `{"batch": N, "expires": 9999900000, "no_wait": true}`
- * first for N > 1 while the stream has more, else the long poll
- * `{"batch": N, "expires": 9999900000}` (nats-py 2.3.1's bodies, byte for
- * byte). Messages are handed out one per read.
+ * speedracer's pull shape: requests of one batch,
+ * `{"batch": N, "expires": 9999900000, "no_wait": true}` for N > 1 while the
+ * stream has more, else the long poll `{"batch": N, "expires": 9999900000}`
+ * (nats-py 2.3.1's bodies, byte for byte); messages handed out one per read.
+ * speedracer sends the next request only once the reader took the whole
+ * batch (`prefetch` 0); with `prefetch` N, up to N more `no_wait` requests
+ * go out while the reader takes what arrived, and what they bring is acked
+ * only when the reader reaches it (see `PullPattern.prefetch`).
+ *
+ * @param prefetch The batches requested ahead of the reader.
+ * @returns The pattern.
  */
-export const speedracerPattern: PullPattern = {
-  readAhead: false,
-  noWait: (batch) => batch > 1,
-  longPollBatch: (room) => room,
-  request: (batch, noWait) => ({ body: pullBody(batch, noWait), expiresMs: PULL_EXPIRES_MS }),
-};
+export function speedracerPattern(prefetch: number): PullPattern {
+  return {
+    readAhead: false,
+    prefetch,
+    noWait: (batch) => batch > 1,
+    longPollBatch: (room) => room,
+    request: (batch, noWait) => ({ body: pullBody(batch, noWait), expiresMs: PULL_EXPIRES_MS }),
+  };
+}
+
+/** The ack wait in ms of a consumer info or creation reply (nanoseconds in `config.ack_wait`). */
+function ackWaitOf(doc: Record<string, unknown>): number | undefined {
+  const config = doc.config as { ack_wait?: unknown } | undefined;
+  const ns = config?.ack_wait;
+  return typeof ns === "number" && Number.isFinite(ns) && ns > 0 ? ns / 1e6 : undefined;
+}
 
 /** The durable consumer of one user on one dataset, made as speedracer makes it. */
 export class SpeedracerConsumer implements ConsumerSetup {
@@ -82,9 +98,9 @@ export class SpeedracerConsumer implements ConsumerSetup {
           `Reading consumer ${this.#durable} of ${stream} failed: ${info.error.code} ${info.error.description}`,
         );
       }
-      await this.#create(stream, this.#start);
+      return { stream, consumer: this.#durable, ackWaitMs: await this.#create(stream, this.#start) };
     }
-    return { stream, consumer: this.#durable };
+    return { stream, consumer: this.#durable, ackWaitMs: ackWaitOf(info.doc) };
   }
 
   /**
@@ -102,8 +118,7 @@ export class SpeedracerConsumer implements ConsumerSetup {
         `Deleting consumer ${this.#durable} of ${stream} failed: ${del.error.code} ${del.error.description}`,
       );
     }
-    await this.#create(stream, position);
-    return { stream, consumer: this.#durable };
+    return { stream, consumer: this.#durable, ackWaitMs: await this.#create(stream, position) };
   }
 
   async #lookupStream(): Promise<string> {
@@ -125,7 +140,7 @@ export class SpeedracerConsumer implements ConsumerSetup {
     return name;
   }
 
-  async #create(stream: string, start: StartPosition): Promise<void> {
+  async #create(stream: string, start: StartPosition): Promise<number | undefined> {
     const body = createConsumerBody(stream, consumerConfig(this.#durable, this.#subject, start));
     const created = await this.#api(api.durableCreate(stream, this.#durable), body, "the consumer creation");
     if (!created.ok) {
@@ -133,5 +148,6 @@ export class SpeedracerConsumer implements ConsumerSetup {
         `Creating consumer ${this.#durable} on ${stream} failed: ${created.error.code} ${created.error.description}`,
       );
     }
+    return ackWaitOf(created.doc);
   }
 }

@@ -32,14 +32,25 @@ export interface MdbSubscribeOptions {
   /** How many messages one pull asks for. Default 10. */
   batch?: number | undefined;
   /**
+   * How many batches are requested ahead of the reader while it reads, 0 to
+   * 4. Default 2. speedracer asks for the next batch only once the reader
+   * took the last one (`prefetch: 0`): the server then waits on each round
+   * trip. Prefetched messages are acked only when the reader reaches their
+   * batch, and handed back to the server (naked) when the subscription ends
+   * or when they wait for a stalled reader longer than a third of the
+   * consumer's ack wait (10 s at most), so nothing more is lost or
+   * duplicated than with `prefetch: 0`.
+   */
+  prefetch?: number | undefined;
+  /**
    * Called with each message, in order; the subscription reads itself and
    * awaits the callback before the next message. A throwing callback ends the
    * subscription with its error (`closed` resolves with it).
    */
   callback?: ((msg: MdbMessage) => void | Promise<void>) | undefined;
   /**
-   * `"auto"` (default, as speedracer): each message is acked as it arrives,
-   * before it is handed out. `"manual"`: messages have `ack()`, `nak()` and
+   * `"auto"` (default, as speedracer): each batch is acked whole when the
+   * reader takes its first message, before it is handed out. `"manual"`: messages have `ack()`, `nak()` and
    * `term()`, and unacked ones come back after the server's ack wait (30 s).
    */
   ack?: AckMode | undefined;
@@ -59,11 +70,12 @@ export interface WaitOptions {
  * The messages of one MDB dataset: a `ReadableStream<MdbMessage>` with
  * speedracer's `seek` and `wait`. Made by {@linkcode Connection.subscribe}.
  *
- * It pulls only while the reader reads: one `MSG.NEXT` request of `batch`
- * messages at a time (the first of a cycle with `no_wait`, as nats-py), the
- * next only once the reader has taken the last, so a slow reader holds at
- * most one batch (`highWaterMark` is the batch). With `ack: "auto"` each
- * message is acked as it arrives, before it is handed out. It reads through
+ * It pulls only while the reader reads: `MSG.NEXT` requests of `batch`
+ * messages (with `no_wait` while the stream has more, as nats-py), the next
+ * once the reader has taken the last, plus `prefetch` (default 2) requested
+ * ahead while it reads, so a slow reader holds at most `1 + prefetch`
+ * batches. With `ack: "auto"` each batch is acked whole when the reader
+ * takes its first message, before it is handed out. It reads through
  * the JetStream pull source of `./nats`: a server restart, graceful or not,
  * ends no subscription (`status` reports it); a deleted consumer does.
  *
@@ -84,6 +96,8 @@ export class MdbSubscription extends Subscription<MdbMessage> {
   readonly offset: Offset;
   /** The pull batch size. */
   readonly batch: number;
+  /** The batches requested ahead of the reader. */
+  readonly prefetch: number;
   /** The callback, if any. */
   readonly callback: ((msg: MdbMessage) => void | Promise<void>) | undefined;
   /** How messages are settled. */
@@ -117,6 +131,12 @@ export class MdbSubscription extends Subscription<MdbMessage> {
         `Subscribing to dataset ${dataset} failed: batch ${batch} is not an integer from 1 to 10000`,
       );
     }
+    const prefetch = options.prefetch ?? 2;
+    if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 4) {
+      throw new RangeError(
+        `Subscribing to dataset ${dataset} failed: prefetch ${prefetch} is not an integer from 0 to 4`,
+      );
+    }
     const ack = options.ack ?? "auto";
     if (ack !== "auto" && ack !== "manual") {
       throw new TypeError(`Subscribing to dataset ${dataset} failed: ack ${String(ack)} is not "auto" or "manual"`);
@@ -124,13 +144,14 @@ export class MdbSubscription extends Subscription<MdbMessage> {
     if (options.callback !== undefined && typeof options.callback !== "function") {
       throw new TypeError(`Subscribing to dataset ${dataset} failed: callback is not a function`);
     }
-    const source = new DatasetSource(ctx, dataset, offset, ack);
-    // The room the reader gives is one batch: no pull asks for more than what the reader has taken.
+    const source = new DatasetSource(ctx, dataset, offset, ack, prefetch);
+    // The room the reader gives is one batch: no pull asks for more, and at most `prefetch` more are asked ahead.
     super(source, { highWaterMark: batch, signal: options.signal });
     this.#source = source;
     this.dataset = dataset;
     this.offset = offset;
     this.batch = batch;
+    this.prefetch = prefetch;
     this.callback = options.callback;
     this.ack = ack;
     this.urls = ctx.urls;

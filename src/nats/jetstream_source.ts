@@ -45,6 +45,8 @@ export interface ConsumerTarget {
   readonly stream: string;
   /** The consumer's name. */
   readonly consumer: string;
+  /** The consumer's ack wait in ms, when the setup learnt it (bounds how long prefetched messages are held). */
+  readonly ackWaitMs?: number | undefined;
 }
 
 /**
@@ -83,6 +85,16 @@ export interface PullPattern {
    * everything requested was handed out (speedracer's one batch at a time).
    */
   readonly readAhead: boolean;
+  /**
+   * How many requests of a whole room (`max`) are kept out ahead of the
+   * reader while it takes what arrived, when the stream had more (0: none).
+   * What such a request brings is held unsettled until the reader takes its
+   * first message (then auto-ack acks its whole batch), handed back (naked)
+   * if it is held past a third of the consumer's ack wait (10 s at most) or
+   * when the subscription ends, so that reading ahead neither loses nor
+   * duplicates anything. Used with `readAhead: false`.
+   */
+  readonly prefetch?: number | undefined;
   /** Whether a request for `batch` messages, sent while the stream may have more, is a `no_wait` one. */
   noWait(batch: number): boolean;
   /** How many messages a long poll asks for when `room` is free. */
@@ -106,11 +118,13 @@ export interface JetStreamPullInit<M> {
   /** Makes the message handed out from a delivery and its parsed ack subject. */
   message(msg: Msg, info: AckInfo): M;
   /**
-   * Acks every message with this payload as it arrives, before it is handed
-   * out (speedracer's "ack before yield"); a redelivery of a stream sequence
-   * already handed out (its ack lost in a reconnect, or a restarted server
-   * that kept an older consumer state and delivers it again as new) is then
-   * acked and skipped. Without it the reader settles.
+   * Acks every message with this payload before it is handed out: a whole
+   * batch (what one request brought) when the reader takes its first message,
+   * later messages of a batch already taken as they arrive (speedracer's "ack
+   * the whole batch, then yield"); a redelivery of a stream sequence already
+   * received (its ack lost in a reconnect, or a restarted server that kept an
+   * older consumer state and delivers it again as new) is then acked and
+   * skipped. Without it the reader settles.
    */
   readonly autoAck?: Uint8Array | undefined;
 }
@@ -135,7 +149,18 @@ interface OpenRequest {
 interface Held<M> {
   readonly msg: M;
   readonly reply: string;
+  /** The request that brought it (0: none was open). */
+  readonly batch: number;
+  /** Whether auto-ack acked it already. */
+  acked: boolean;
+  /** Its stream sequence (to forget it when it is handed back). */
+  readonly sequence: number;
+  /** When it arrived (`performance.now()`). */
+  readonly at: number;
 }
+
+/** The longest a prefetched message is held unsettled before it is handed back to the server. */
+const HOLD_MAX_MS = 10_000;
 
 /**
  * Pulls from a JetStream consumer only as the reader reads. A request goes
@@ -164,11 +189,11 @@ interface Held<M> {
  * reports a leader and a full ack window.
  *
  * When the subscription ends (`close()`, a cancel), the messages received
- * and not handed out are naked at once (unless auto-ack acked them on
- * arrival), and so is every delivery still on its way: the inbox is drained
- * (unsubscribed, then a round trip) rather than dropped. The server delivers
- * them again at once, to the consumer's other readers, instead of after the
- * ack wait.
+ * and not handed out are naked at once (unless auto-ack acked them: the
+ * reader had reached their batch), and so is every delivery still on its
+ * way: the inbox is drained (unsubscribed, then a round trip) rather than
+ * dropped. The server delivers them again at once, to the consumer's other
+ * readers, instead of after the ack wait.
  */
 export class JetStreamPullSource<M> implements PullSource<M> {
   readonly kind = "pull" as const;
@@ -196,6 +221,10 @@ export class JetStreamPullSource<M> implements PullSource<M> {
   #answeredAt = 0;
   /** The consumer-info check shared by the unanswered requests of the moment. */
   #holdCheck: Promise<string | undefined> | undefined;
+  /** The newest request whose batch the reader has started taking (auto-ack acks its later messages on arrival). */
+  #takenThrough = 0;
+  /** Hands back unsettled held messages held too long (see `PullPattern.prefetch`). */
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #seen = new Set<number>();
   /** The remembered sequences in arrival order, a ring of `DEDUPE_WINDOW` (the oldest at `#seenNext` once full). */
   readonly #seenOrder = new Float64Array(DEDUPE_WINDOW);
@@ -296,21 +325,30 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       return;
     }
     const r = this.#requests[0];
+    const batch = r?.id ?? 0;
     if (r !== undefined) {
       r.remaining--;
       this.#due--;
       if (r.remaining <= 0) r.end(true);
     }
     this.#retries = 0;
-    if (this.#init.autoAck !== undefined) {
-      void this.#init.owner.sendAck(m.reply!, this.#init.autoAck).catch(() => {});
-      if (this.#seen.has(info.streamSequence)) {
+    const autoAck = this.#init.autoAck;
+    let acked = false;
+    if (autoAck !== undefined) {
+      const seen = this.#seen.has(info.streamSequence);
+      // Acked now: a redelivery of what was received already, or a batch the reader has started taking.
+      if (seen || batch === 0 || batch <= this.#takenThrough) {
+        void this.#init.owner.sendAck(m.reply!, autoAck).catch(() => {});
+        acked = true;
+      }
+      if (seen) {
         this.#poke();
-        return; // handed out already: its ack was lost, or the server restarted from an older consumer state
+        return; // received already: its ack was lost, or the server restarted from an older consumer state
       }
       this.#remember(info.streamSequence);
     }
-    this.#queue.push({ msg, reply: m.reply! });
+    this.#queue.push({ msg, reply: m.reply!, batch, acked, sequence: info.streamSequence, at: performance.now() });
+    if (!acked && this.#holdTimer === undefined && (this.#init.pattern.prefetch ?? 0) > 0) this.#armHold();
     this.#poke();
   }
 
@@ -481,8 +519,14 @@ export class JetStreamPullSource<M> implements PullSource<M> {
         continue;
       }
       if (this.#queue.length > 0) {
-        const out = this.#queue.splice(0, Math.min(chunk, max)).map((h) => h.msg);
+        const n = Math.min(chunk, max, this.#queue.length);
+        if (this.#init.autoAck !== undefined) {
+          const last = this.#queue[n - 1]!;
+          if (last.batch > this.#takenThrough) this.#takeThrough(last.batch);
+        }
+        const out = this.#queue.splice(0, n).map((h) => h.msg);
         if (pattern.readAhead) this.#askAhead(max - out.length, chunk);
+        else if ((pattern.prefetch ?? 0) > 0 && pattern.noWait(max)) this.#prefetch(max, pattern.prefetch!);
         return out;
       }
       if (signal.aborted) return null;
@@ -504,6 +548,73 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       if (this.#more && pattern.noWait(max)) this.#request(max, true);
       else this.#request(Math.max(1, Math.min(max, pattern.longPollBatch(max))), false);
     }
+  }
+
+  /** The reader starts taking the batch of request `batch`: auto-ack acks it, and every earlier one, whole. */
+  #takeThrough(batch: number): void {
+    this.#takenThrough = batch;
+    const owner = this.#init.owner;
+    const payload = this.#init.autoAck!;
+    for (const h of this.#queue) {
+      if (h.acked || h.batch > batch) continue;
+      h.acked = true;
+      void owner.sendAck(h.reply, payload).catch(() => {});
+    }
+  }
+
+  /** Keeps up to `depth` `no_wait` requests of `max` out ahead of the reader, while the stream had more. */
+  #prefetch(max: number, depth: number): void {
+    if (!this.#more || this.#signal?.aborted || this.#failure !== undefined || this.#restarting !== undefined) return;
+    const owner = this.#init.owner;
+    if (owner.reconnecting || owner.connection.isClosed() || Date.now() < this.#retryAt) return;
+    while (this.#requests.length < depth && this.#queue.length + this.#due + max <= max * (depth + 1)) {
+      this.#request(max, true);
+    }
+  }
+
+  /** How long a prefetched message may wait unsettled: a third of the consumer's ack wait, at most 10 s. */
+  #holdLimitMs(): number {
+    const ackWait = this.#target?.ackWaitMs;
+    return ackWait !== undefined && ackWait > 0 ? Math.min(HOLD_MAX_MS, ackWait / 3) : HOLD_MAX_MS;
+  }
+
+  #armHold(): void {
+    const oldest = this.#queue.find((h) => !h.acked);
+    if (oldest === undefined) return;
+    const wait = Math.max(0, oldest.at + this.#holdLimitMs() - performance.now());
+    this.#holdTimer = setTimeout(() => {
+      this.#holdTimer = undefined;
+      this.#handBackStale();
+    }, wait);
+  }
+
+  /**
+   * Hands back (naks) the unsettled held messages once the oldest waited past
+   * the hold limit: the reader stalled, and the server would otherwise
+   * deliver them again after its ack wait, maybe to another reader of the
+   * consumer, while they wait here. Reading ahead stops until the reader
+   * catches up (they come again on its next pull).
+   */
+  #handBackStale(): void {
+    const limit = this.#holdLimitMs();
+    const now = performance.now();
+    const oldest = this.#queue.find((h) => !h.acked);
+    if (oldest === undefined) return;
+    if (now - oldest.at < limit) {
+      this.#armHold();
+      return;
+    }
+    const kept: Held<M>[] = [];
+    for (const h of this.#queue) {
+      if (h.acked) kept.push(h);
+      else {
+        this.#handBack(h.reply);
+        this.#seen.delete(h.sequence); // it comes again: not a duplicate then
+      }
+    }
+    this.#queue.splice(0, this.#queue.length, ...kept);
+    this.#more = true;
+    this.#poke();
   }
 
   /** With read-ahead: a `no_wait` request for the room left, when the stream had more and it is worth one. */
@@ -535,6 +646,8 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       this.#sub = undefined;
       this.#endAll(false);
       this.#queue.length = 0;
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = undefined;
       this.#seen.clear();
       this.#seenNext = 0;
       this.#more = true;
@@ -569,7 +682,9 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     const owner = this.#init.owner;
     const nc = owner.connection;
     const live = () => !nc.isClosed() && !owner.reconnecting;
-    if (this.#init.autoAck === undefined) { for (const h of held) this.#handBack(h.reply); }
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    for (const h of held) if (!h.acked) this.#handBack(h.reply);
     const sub = this.#sub;
     this.#sub = undefined;
     if (sub !== undefined) {

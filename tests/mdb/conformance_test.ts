@@ -10,8 +10,10 @@ const skipReason = natsServerSkipReason();
 if (skipReason !== undefined) console.warn(`Skipping MDB conformance: ${skipReason}`);
 const report = Deno.env.get("CONFORMANCE_REPORT") === "1" ? console.log : undefined;
 
-/** The pull batch: a subscription holds at most one batch, whatever its highWaterMark. */
+/** The pull batch. */
 const BATCH = 50;
+/** The default prefetch: a subscription holds at most 1 + 2 batches, whatever its highWaterMark. */
+const PREFETCH = 2;
 
 if (skipReason === undefined) {
   for (const ack of ["auto", "manual"] as const) {
@@ -68,7 +70,7 @@ if (skipReason === undefined) {
       };
     }, {
       messages: 1000,
-      bound: () => BATCH + 1,
+      bound: () => BATCH * (1 + PREFETCH) + 1,
       // One durable consumer per user and dataset: several subscriptions of one user share its messages.
       skip: ["several subscribers"],
       report,

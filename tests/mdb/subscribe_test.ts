@@ -1,6 +1,6 @@
 // MDB subscriptions against a real nats-server (operator mode) and FakeMas.
 import assert from "node:assert/strict";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { jwtAuthenticator, wsconnect } from "@nats-io/nats-core";
 import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../../src/core/errors.ts";
 import { durableName } from "../../src/mdb/durable_name.ts";
@@ -36,6 +36,21 @@ async function read(sub: MdbSubscription, n: number): Promise<MdbMessage[]> {
 }
 
 const seqs = (msgs: MdbMessage[]) => msgs.map((m) => m.sequence);
+
+/** `p`, or a failure naming `what` once `ms` passed (a bound on a wait, so that a lost message fails fast). */
+async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Records the MSG.NEXT bodies on the wire (the admin user sees the requests in the same account). */
 function sniffPulls(bed: MdbTestBed, stream: string): { bodies: string[]; stop(): void } {
@@ -154,29 +169,118 @@ bedTest("MdbSubscription with batch 1 sends single-message pulls; larger batches
   }
 });
 
-bedTest("MdbSubscription does not pull ahead of a slow reader and acks each batch before yielding it", async (bed) => {
-  await bed.createDataset("ds");
-  for (let i = 1; i <= 30; i++) await bed.publish("ds", `m${i}`);
-  const conn = await bed.connect();
-  try {
-    const sub = await conn.subscribe("ds", { offset: Offset.BEGIN, batch: 5 });
-    const reader = sub.getReader();
-    assert.equal((await reader.read()).value?.sequence, 1);
+bedTest(
+  "MdbSubscription with prefetch 0 does not pull ahead of a slow reader and acks each batch before yielding it",
+  async (bed) => {
+    await bed.createDataset("ds");
+    for (let i = 1; i <= 30; i++) await bed.publish("ds", `m${i}`);
+    const conn = await bed.connect();
+    try {
+      const sub = await conn.subscribe("ds", { offset: Offset.BEGIN, batch: 5, prefetch: 0 });
+      const reader = sub.getReader();
+      assert.equal((await reader.read()).value?.sequence, 1);
+      const durable = await durableName("alice");
+      // The whole first batch is acked although only its first message was read.
+      await until(async () => (await bed.consumerInfo("ds", durable))?.ackFloorStreamSeq === 5, "the batch ack");
+      await sleep(300); // the reader stalls
+      const info = await bed.consumerInfo("ds", durable);
+      assert.equal(info?.deliveredStreamSeq, 5, "nothing delivered beyond the first batch");
+      assert.equal(info?.numAckPending, 0);
+      assert.equal(sub.pullRequests, 1);
+      for (let i = 2; i <= 6; i++) assert.equal((await reader.read()).value?.sequence, i);
+      assert.equal(sub.pullRequests, 2);
+      reader.releaseLock();
+    } finally {
+      await conn.close();
+    }
+  },
+);
+
+bedTest(
+  "MdbSubscription prefetches 2 batches (unacked until the reader reaches them) and hands them back when it closes",
+  async (bed) => {
+    await bed.createDataset("ds");
+    for (let i = 1; i <= 30; i++) await bed.publish("ds", `m${i}`);
+    const sniff = sniffPulls(bed, "EVENTS_ds");
+    const conn = await bed.connect();
     const durable = await durableName("alice");
-    // The whole first batch is acked although only its first message was read.
-    await until(async () => (await bed.consumerInfo("ds", durable))?.ackFloorStreamSeq === 5, "the batch ack");
-    await sleep(300); // the reader stalls
-    const info = await bed.consumerInfo("ds", durable);
-    assert.equal(info?.deliveredStreamSeq, 5, "nothing delivered beyond the first batch");
-    assert.equal(info?.numAckPending, 0);
-    assert.equal(sub.pullRequests, 1);
-    for (let i = 2; i <= 6; i++) assert.equal((await reader.read()).value?.sequence, i);
-    assert.equal(sub.pullRequests, 2);
-    reader.releaseLock();
-  } finally {
-    await conn.close();
-  }
-});
+    try {
+      const sub = await conn.subscribe("ds", { offset: Offset.BEGIN, batch: 5 });
+      assert.equal(sub.prefetch, 2);
+      const reader = sub.getReader();
+      assert.equal((await reader.read()).value?.sequence, 1);
+      // The server's view: the first batch acked whole, two more delivered ahead and not acked.
+      await until(async () => {
+        const info = await bed.consumerInfo("ds", durable);
+        return info?.ackFloorStreamSeq === 5 && info.deliveredStreamSeq === 15 && info.numAckPending === 10;
+      }, "the first batch acked and two more delivered ahead");
+      // speedracer's bodies, byte for byte: three no_wait requests of the batch.
+      await until(() => sniff.bodies.length >= 3, "the sniffed pulls");
+      assert.deepEqual(sniff.bodies, Array(3).fill('{"batch": 5, "expires": 9999900000, "no_wait": true}'));
+      // Reaching the second batch acks it whole, before its first message is handed out.
+      for (let i = 2; i <= 6; i++) assert.equal((await reader.read()).value?.sequence, i);
+      await until(
+        async () => (await bed.consumerInfo("ds", durable))?.ackFloorStreamSeq === 10,
+        "the second batch ack",
+      );
+      reader.releaseLock();
+      await sub.close();
+      // What was held ahead (11..20) and never handed out was naked: the next reader gets it first, at once, as
+      // redeliveries (acked on arrival it would be lost; left unsettled it would come only after the 30 s ack wait).
+      const again = await conn.subscribe("ds", { batch: 5 });
+      const got = await within(10_000, read(again, 20), "the next reader's 20 messages");
+      assert.deepEqual(seqs(got), Array.from({ length: 20 }, (_, i) => 11 + i));
+      assert.ok(got.slice(0, 10).every((m) => m.delivered === 2) && got.slice(10).every((m) => m.delivered === 1));
+    } finally {
+      sniff.stop();
+      await conn.close();
+    }
+  },
+);
+
+bedTest(
+  "MdbSubscription hands prefetched batches back to the server when the reader stalls past a third of the ack wait",
+  async (bed) => {
+    await bed.createDataset("ds");
+    for (let i = 1; i <= 20; i++) await bed.publish("ds", `m${i}`);
+    const durable = await durableName("alice");
+    // The user's durable exists with an ack wait of 3 s: prefetched messages are held for at most 1 s.
+    const { jwt, seed } = await bed.nats.adminCredentials();
+    const admin = await wsconnect({ servers: bed.nats.wsUrl!, authenticator: jwtAuthenticator(jwt, seed) });
+    const conn = await bed.connect();
+    const other = await bed.connect();
+    try {
+      await (await jetstreamManager(admin)).consumers.add("EVENTS_ds", {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: "EVENTS.ds",
+        ack_wait: 3_000_000_000,
+      });
+      const sub = await conn.subscribe("ds", { batch: 5 });
+      const reader = sub.getReader();
+      assert.equal((await reader.read()).value?.sequence, 1);
+      await until(async () => (await bed.consumerInfo("ds", durable))?.deliveredStreamSeq === 15, "the prefetch");
+      // The reader stalls: after 1 s the 10 held ahead are handed back; 2..5 (acked, its batch taken) stay.
+      await until(() => sub.buffered === 4, "the hand-back", 5_000);
+      // Another program of the same user (same durable) gets them next, as redeliveries, before the 16..20 never
+      // delivered: the server took them back (left to the ack wait, they would come after 16..20 and 2 s later).
+      const second = await other.subscribe("ds", { batch: 5, prefetch: 0 });
+      const got = await within(1_500, read(second, 10), "the handed-back messages");
+      assert.deepEqual(seqs(got), Array.from({ length: 10 }, (_, i) => i + 6));
+      assert.ok(got.every((m) => m.delivered === 2));
+      // The stalled reader reads on: what it held, then the rest; nothing twice.
+      const rest: MdbMessage[] = [];
+      for (let i = 0; i < 9; i++) rest.push((await reader.read()).value!);
+      assert.deepEqual(seqs(rest), [2, 3, 4, 5, 16, 17, 18, 19, 20]);
+      reader.releaseLock();
+    } finally {
+      await admin.close();
+      await conn.close();
+      await other.close();
+    }
+  },
+);
 
 bedTest("MdbSubscription with ack manual leaves ack, nak and term to the reader", async (bed) => {
   await bed.createDataset("ds");

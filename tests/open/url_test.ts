@@ -181,13 +181,14 @@ Deno.test("plan() maps nats URL parts onto NatsPubSub options, options winning, 
 });
 
 Deno.test("plan() maps the other schemes' URL parts onto their adapters' options", () => {
-  const mdb = plan("mdb+https://mas.example:8443/?websocket=false&subjects=slug&offset=begin&ack=manual&batch=7", {
-    mdb: { batch: 3, caBundle: "/ca.pem" },
-  });
+  const mdb = plan(
+    "mdb+https://mas.example:8443/?websocket=false&subjects=slug&offset=begin&ack=manual&batch=7&prefetch=0",
+    { mdb: { batch: 3, caBundle: "/ca.pem" } },
+  );
   assert.ok(mdb.system === "mdb");
   assert.equal(mdb.url, "https://mas.example:8443/");
   assert.deepEqual(mdb.connect, { websocket: false, subjects: "slug", caBundle: "/ca.pem" });
-  assert.deepEqual(mdb.pubsub, { offset: "begin", ack: "manual", batch: 3 });
+  assert.deepEqual(mdb.pubsub, { offset: "begin", ack: "manual", batch: 3, prefetch: 0 });
 
   const hps = plan(
     "httppubsub+https://:tok@broadcaster:3003/prefix/?receiver=http://10.0.0.5:3002/r&bind=0.0.0.0:3002",
