@@ -6,6 +6,7 @@ import { AuthError, ClosedError, ConnectionError, ProtocolError } from "../../sr
 import { durableName } from "../../src/mdb/durable_name.ts";
 import { type MdbMessage, type MdbSubscription, Offset, UnknownDatasetError } from "../../src/mdb/mod.ts";
 import { isSettleable } from "../../src/core/message.ts";
+import { withDeadline } from "../../src/core/async.ts";
 import type { MdbTestBed } from "../../src/testing/mdb/mod.ts";
 import { bedTest } from "./_bed.ts";
 
@@ -36,21 +37,6 @@ async function read(sub: MdbSubscription, n: number): Promise<MdbMessage[]> {
 }
 
 const seqs = (msgs: MdbMessage[]) => msgs.map((m) => m.sequence);
-
-/** `p`, or a failure naming `what` once `ms` passed (a bound on a wait, so that a lost message fails fast). */
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Records the MSG.NEXT bodies on the wire (the admin user sees the requests in the same account). */
 function sniffPulls(bed: MdbTestBed, stream: string): { bodies: string[]; stop(): void } {
@@ -228,7 +214,9 @@ bedTest(
       // What was held ahead (11..20) and never handed out was naked: the next reader gets it first, at once, as
       // redeliveries (acked on arrival it would be lost; left unsettled it would come only after the 30 s ack wait).
       const again = await conn.subscribe("ds", { batch: 5 });
-      const got = await within(10_000, read(again, 20), "the next reader's 20 messages");
+      const got = await withDeadline(10_000, read(again, 20), {
+        error: "the next reader's 20 messages took over 10 s",
+      });
       assert.deepEqual(seqs(got), Array.from({ length: 20 }, (_, i) => 11 + i));
       assert.ok(got.slice(0, 10).every((m) => m.delivered === 2) && got.slice(10).every((m) => m.delivered === 1));
     } finally {
@@ -266,7 +254,7 @@ bedTest(
       // Another program of the same user (same durable) gets them next, as redeliveries, before the 16..20 never
       // delivered: the server took them back (left to the ack wait, they would come after 16..20 and 2 s later).
       const second = await other.subscribe("ds", { batch: 5, prefetch: 0 });
-      const got = await within(1_500, read(second, 10), "the handed-back messages");
+      const got = await withDeadline(1_500, read(second, 10), { error: "the handed-back messages took over 1.5 s" });
       assert.deepEqual(seqs(got), Array.from({ length: 10 }, (_, i) => i + 6));
       assert.ok(got.every((m) => m.delivered === 2));
       // The stalled reader reads on: what it held, then the rest; nothing twice.
