@@ -50,8 +50,9 @@ export interface MdbSubscribeOptions {
   callback?: ((msg: MdbMessage) => void | Promise<void>) | undefined;
   /**
    * `"auto"` (default, as speedracer): each batch is acked whole when the
-   * reader takes its first message, before it is handed out. `"manual"`: messages have `ack()`, `nak()` and
-   * `term()`, and unacked ones come back after the server's ack wait (30 s).
+   * reader takes its first message, before it is handed out. `"manual"`:
+   * messages have `ack()`, `nak()` and `term()`, and unacked ones come back
+   * after the server's ack wait (30 s).
    */
   ack?: AckMode | undefined;
   /** Closes the subscription when aborted. */

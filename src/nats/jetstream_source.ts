@@ -226,9 +226,14 @@ export class JetStreamPullSource<M> implements PullSource<M> {
   /** Hands back unsettled held messages held too long (see `PullPattern.prefetch`). */
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #seen = new Set<number>();
-  /** The remembered sequences in arrival order, a ring of `DEDUPE_WINDOW` (the oldest at `#seenNext` once full). */
+  /**
+   * The remembered sequences in arrival order, a ring of `DEDUPE_WINDOW` (the
+   * oldest at `#seenNext` once full; -1 where one was forgotten): `#seen`
+   * holds exactly the sequences in it.
+   */
   readonly #seenOrder = new Float64Array(DEDUPE_WINDOW);
   #seenNext = 0;
+  #seenCount = 0;
   /** `MSG.NEXT` requests sent. */
   requests = 0;
 
@@ -428,10 +433,18 @@ export class JetStreamPullSource<M> implements PullSource<M> {
 
   #remember(seq: number): void {
     if (this.#seen.has(seq)) return;
-    if (this.#seen.size >= DEDUPE_WINDOW) this.#seen.delete(this.#seenOrder[this.#seenNext]!);
+    if (this.#seenCount === DEDUPE_WINDOW) this.#seen.delete(this.#seenOrder[this.#seenNext]!);
+    else this.#seenCount++;
     this.#seen.add(seq);
     this.#seenOrder[this.#seenNext] = seq;
     this.#seenNext = (this.#seenNext + 1) % DEDUPE_WINDOW;
+  }
+
+  /** Forgets a remembered sequence (handed back: its redelivery is not a duplicate). */
+  #forget(seq: number): void {
+    if (!this.#seen.delete(seq)) return;
+    const i = this.#seenOrder.indexOf(seq);
+    if (i >= 0) this.#seenOrder[i] = -1;
   }
 
   /** Sends one request; it ends when filled, by a status, a reconnect, its local timer or the end of the subscription. */
@@ -609,7 +622,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       if (h.acked) kept.push(h);
       else {
         this.#handBack(h.reply);
-        this.#seen.delete(h.sequence); // it comes again: not a duplicate then
+        this.#forget(h.sequence); // it comes again: not a duplicate then
       }
     }
     this.#queue.splice(0, this.#queue.length, ...kept);
@@ -650,6 +663,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       this.#holdTimer = undefined;
       this.#seen.clear();
       this.#seenNext = 0;
+      this.#seenCount = 0;
       this.#more = true;
       this.#target = await setup();
       this.#openInbox();

@@ -7,6 +7,7 @@ import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { StatusChannel } from "../../src/core/status.ts";
 import type { SourceContext } from "../../src/core/source.ts";
 import { JetStreamPullSource, type PullOwner } from "../../src/nats/jetstream_source.ts";
+import { withDeadline } from "../../src/core/async.ts";
 
 const encoder = new TextEncoder();
 const ACK = new Uint8Array(0);
@@ -14,7 +15,7 @@ const ACK = new Uint8Array(0);
 /** A connection that records what is published and lets the test deliver to the pull inbox. */
 function standIn() {
   let deliver: ((err: Error | null, m: Msg) => void) | undefined;
-  const published: { subject: string; reply?: string | undefined }[] = [];
+  const published: { subject: string; reply?: string | undefined; payload?: Uint8Array }[] = [];
   const connection = {
     subscribe(_subject: string, opts: { callback: (err: Error | null, m: Msg) => void }) {
       deliver = opts.callback;
@@ -34,8 +35,8 @@ function standIn() {
     status: new StatusChannel(),
     onReconnect: () => () => {},
     waitReconnected: () => Promise.resolve(),
-    sendAck(reply) {
-      published.push({ subject: reply });
+    sendAck(reply, payload) {
+      published.push({ subject: reply, payload });
       return Promise.resolve();
     },
     apiTimeoutMs: 60_000,
@@ -92,6 +93,63 @@ Deno.test("JetStreamPullSource with auto-ack skips (and acks) a redelivery of a 
     // Every delivery was acked on arrival, the skipped ones too.
     assert.equal(acked.length, 1 + 1 + 4096 + 3);
     assert.deepEqual(acked.slice(-3), [4195, 1, 2]);
+  } finally {
+    controller.abort();
+    await source.cancel();
+  }
+});
+
+Deno.test("JetStreamPullSource prefetch: a batch held past the hold limit is naked and forgotten, so its redelivery is read", async () => {
+  const { owner, published, send } = standIn();
+  const source = new JetStreamPullSource<string>({
+    owner,
+    what: "Pulling",
+    detail: {},
+    // An ack wait of 30 ms: prefetched messages are held unsettled for at most 10 ms.
+    consumer: { setup: () => Promise.resolve({ stream: "EVENTS_ds", consumer: "c", ackWaitMs: 30 }) },
+    pattern: {
+      readAhead: false,
+      prefetch: 1,
+      noWait: () => true,
+      longPollBatch: (room) => room,
+      request: (batch, noWait) => ({ body: `{"batch":${batch},"no_wait":${noWait}}`, expiresMs: 0 }),
+    },
+    message: (m) => new TextDecoder().decode(m.data),
+    autoAck: ACK,
+  });
+  const controller = new AbortController();
+  const context = { signal: controller.signal } as SourceContext;
+  await source.start(context);
+  const text = new TextDecoder();
+  const settled = (kind: string) =>
+    published.filter((p) => p.subject.startsWith("$JS.ACK.") && text.decode(p.payload) === kind)
+      .map((p) => Number(p.subject.split(".")[5]));
+  const pulls = () => published.filter((p) => p.subject.startsWith("$JS.API.CONSUMER.MSG.NEXT.")).length;
+  try {
+    const read = async () => {
+      const out = await withDeadline(2_000, source.pull(5, context), { error: "no message within 2 s" });
+      assert.ok(out !== null && out.length === 1);
+      return out[0]!;
+    };
+    const first = read(); // no message yet: the first pull goes out
+    assert.equal(pulls(), 1);
+    for (let seq = 1; seq <= 5; seq++) send(seq, `m${seq}`);
+    assert.equal(await first, "m1");
+    assert.deepEqual(settled(""), [1, 2, 3, 4, 5], "the first batch acked whole when its first message was taken");
+    assert.equal(pulls(), 2, "one batch requested ahead");
+    for (let seq = 6; seq <= 10; seq++) send(seq, `m${seq}`);
+    assert.deepEqual(settled(""), [1, 2, 3, 4, 5], "the batch ahead is not acked on arrival");
+    // The reader stalls past the hold limit: the batch ahead goes back to the server.
+    await withDeadline(2_000, async () => {
+      while (settled("-NAK").length < 5) await new Promise((r) => setTimeout(r, 5));
+    }, { error: "no hand-back within 2 s" });
+    assert.deepEqual(settled("-NAK"), [6, 7, 8, 9, 10]);
+    assert.equal(source.held, 4);
+    // The server delivers them again, to this reader: read, not taken for duplicates.
+    for (let seq = 6; seq <= 10; seq++) send(seq, `again ${seq}`);
+    const got: string[] = [];
+    for (let i = 0; i < 9; i++) got.push(await read());
+    assert.deepEqual(got, ["m2", "m3", "m4", "m5", "again 6", "again 7", "again 8", "again 9", "again 10"]);
   } finally {
     controller.abort();
     await source.cancel();
