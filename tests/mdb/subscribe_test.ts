@@ -21,6 +21,24 @@ async function until(probe: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
+/** {@linkcode until} whose failure says what the probe saw last (the state is `[done, what was seen]`). */
+async function untilSaying(probe: () => Promise<[boolean, unknown]>, what: string, ms = 5_000): Promise<void> {
+  let seen: unknown;
+  try {
+    await until(
+      async () => {
+        const [done, state] = await probe();
+        seen = state;
+        return done;
+      },
+      what,
+      ms,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(seen)}`, { cause: err });
+  }
+}
+
 async function read(sub: MdbSubscription, n: number): Promise<MdbMessage[]> {
   const reader = sub.getReader();
   const out: MdbMessage[] = [];
@@ -196,9 +214,10 @@ bedTest(
       const reader = sub.getReader();
       assert.equal((await reader.read()).value?.sequence, 1);
       // The server's view: the first batch acked whole, two more delivered ahead and not acked.
-      await until(async () => {
+      await untilSaying(async () => {
         const info = await bed.consumerInfo("ds", durable);
-        return info?.ackFloorStreamSeq === 5 && info.deliveredStreamSeq === 15 && info.numAckPending === 10;
+        const done = info?.ackFloorStreamSeq === 5 && info.deliveredStreamSeq === 15 && info.numAckPending === 10;
+        return [done, { info, buffered: sub.buffered }];
       }, "the first batch acked and two more delivered ahead");
       // speedracer's bodies, byte for byte: three no_wait requests of the batch.
       await until(() => sniff.bodies.length >= 3, "the sniffed pulls");
@@ -248,9 +267,15 @@ bedTest(
       const sub = await conn.subscribe("ds", { batch: 5 });
       const reader = sub.getReader();
       assert.equal((await reader.read()).value?.sequence, 1);
-      await until(async () => (await bed.consumerInfo("ds", durable))?.deliveredStreamSeq === 15, "the prefetch");
+      await untilSaying(async () => {
+        const info = await bed.consumerInfo("ds", durable);
+        return [info?.deliveredStreamSeq === 15, { info, buffered: sub.buffered }];
+      }, "the prefetch");
       // The reader stalls: after 1 s the 10 held ahead are handed back; 2..5 (acked, its batch taken) stay.
-      await until(() => sub.buffered === 4, "the hand-back", 5_000);
+      await untilSaying(
+        async () => [sub.buffered === 4, { buffered: sub.buffered, info: await bed.consumerInfo("ds", durable) }],
+        "the hand-back",
+      );
       // Another program of the same user (same durable) gets them next, as redeliveries, before the 16..20 never
       // delivered: the server took them back (left to the ack wait, they would come after 16..20 and 2 s later).
       const second = await other.subscribe("ds", { batch: 5, prefetch: 0 });
