@@ -10,6 +10,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ProtocolError } from "../core/errors.ts";
 import { requestApi } from "../nats/api_request.ts";
+import { ackWaitMsOf } from "../nats/consumer_info.ts";
 import { type ApiReply, CONSUMER_NOT_FOUND, streamNamesOf } from "../nats/codec.ts";
 import type { ConsumerSetup, ConsumerTarget, PullPattern } from "../nats/jetstream_source.ts";
 import { api, consumerConfig, createConsumerBody, PULL_EXPIRES_MS, pullBody, type StartPosition } from "./codec.ts";
@@ -39,13 +40,6 @@ export function speedracerPattern(prefetch: number): PullPattern {
     longPollBatch: (room) => room,
     request: (batch, noWait) => ({ body: pullBody(batch, noWait), expiresMs: PULL_EXPIRES_MS }),
   };
-}
-
-/** The ack wait in ms of a consumer info or creation reply (nanoseconds in `config.ack_wait`). */
-function ackWaitOf(doc: Record<string, unknown>): number | undefined {
-  const config = doc.config as { ack_wait?: unknown } | undefined;
-  const ns = config?.ack_wait;
-  return typeof ns === "number" && Number.isFinite(ns) && ns > 0 ? ns / 1e6 : undefined;
 }
 
 /** The durable consumer of one user on one dataset, made as speedracer makes it. */
@@ -100,7 +94,7 @@ export class SpeedracerConsumer implements ConsumerSetup {
       }
       return { stream, consumer: this.#durable, ackWaitMs: await this.#create(stream, this.#start) };
     }
-    return { stream, consumer: this.#durable, ackWaitMs: ackWaitOf(info.doc) };
+    return { stream, consumer: this.#durable, ackWaitMs: ackWaitMsOf(info.doc) };
   }
 
   /**
@@ -148,6 +142,6 @@ export class SpeedracerConsumer implements ConsumerSetup {
         `Creating consumer ${this.#durable} on ${stream} failed: ${created.error.code} ${created.error.description}`,
       );
     }
-    return ackWaitOf(created.doc);
+    return ackWaitMsOf(created.doc);
   }
 }

@@ -87,6 +87,19 @@ export function consumerStateOf(doc: Record<string, unknown>, what = "consumer i
 }
 
 /**
+ * The ack wait of a consumer, from a `CONSUMER.INFO` or consumer creation
+ * reply (`config.ack_wait`, in nanoseconds).
+ *
+ * @param doc The reply (not an error).
+ * @returns Milliseconds, or `undefined` when the reply has none.
+ */
+export function ackWaitMsOf(doc: Record<string, unknown>): number | undefined {
+  const config = doc.config;
+  const ns = typeof config === "object" && config !== null ? (config as Record<string, unknown>).ack_wait : undefined;
+  return typeof ns === "number" && Number.isFinite(ns) && ns > 0 ? ns / 1e6 : undefined;
+}
+
+/**
  * Asks the server about a consumer.
  *
  * @param nc The connection.

@@ -353,7 +353,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
       this.#remember(info.streamSequence);
     }
     this.#queue.push({ msg, reply: m.reply!, batch, acked, sequence: info.streamSequence, at: performance.now() });
-    if (!acked && this.#holdTimer === undefined && (this.#init.pattern.prefetch ?? 0) > 0) this.#armHold();
+    if (!acked && this.#holdTimer === undefined && (this.#init.pattern.prefetch ?? 0) > 0) this.#handBackIfStale();
     this.#poke();
   }
 
@@ -577,9 +577,7 @@ export class JetStreamPullSource<M> implements PullSource<M> {
 
   /** Keeps up to `depth` `no_wait` requests of `max` out ahead of the reader, while the stream had more. */
   #prefetch(max: number, depth: number): void {
-    if (!this.#more || this.#signal?.aborted || this.#failure !== undefined || this.#restarting !== undefined) return;
-    const owner = this.#init.owner;
-    if (owner.reconnecting || owner.connection.isClosed() || Date.now() < this.#retryAt) return;
+    if (!this.#mayAskAhead()) return;
     while (this.#requests.length < depth && this.#queue.length + this.#due + max <= max * (depth + 1)) {
       this.#request(max, true);
     }
@@ -591,30 +589,23 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     return ackWait !== undefined && ackWait > 0 ? Math.min(HOLD_MAX_MS, ackWait / 3) : HOLD_MAX_MS;
   }
 
-  #armHold(): void {
-    const oldest = this.#queue.find((h) => !h.acked);
-    if (oldest === undefined) return;
-    const wait = Math.max(0, oldest.at + this.#holdLimitMs() - performance.now());
-    this.#holdTimer = setTimeout(() => {
-      this.#holdTimer = undefined;
-      this.#handBackStale();
-    }, wait);
-  }
-
   /**
    * Hands back (naks) the unsettled held messages once the oldest waited past
-   * the hold limit: the reader stalled, and the server would otherwise
-   * deliver them again after its ack wait, maybe to another reader of the
-   * consumer, while they wait here. Reading ahead stops until the reader
-   * catches up (they come again on its next pull).
+   * the hold limit, else sets the timer for when it will (none held: no
+   * timer). The reader stalled, and the server would otherwise deliver them
+   * again after its ack wait, maybe to another reader of the consumer, while
+   * they wait here. Reading ahead stops until the reader catches up (they
+   * come again on its next pull).
    */
-  #handBackStale(): void {
-    const limit = this.#holdLimitMs();
-    const now = performance.now();
+  #handBackIfStale(): void {
     const oldest = this.#queue.find((h) => !h.acked);
     if (oldest === undefined) return;
-    if (now - oldest.at < limit) {
-      this.#armHold();
+    const wait = oldest.at + this.#holdLimitMs() - performance.now();
+    if (wait > 0) {
+      this.#holdTimer = setTimeout(() => {
+        this.#holdTimer = undefined;
+        this.#handBackIfStale();
+      }, wait);
       return;
     }
     const kept: Held<M>[] = [];
@@ -630,13 +621,17 @@ export class JetStreamPullSource<M> implements PullSource<M> {
     this.#poke();
   }
 
+  /** Whether a `no_wait` request may go out ahead of the reader: the stream had more, and nothing stands in the way. */
+  #mayAskAhead(): boolean {
+    const owner = this.#init.owner;
+    return this.#more && !this.#signal?.aborted && this.#failure === undefined && !owner.reconnecting &&
+      !owner.connection.isClosed() && Date.now() >= this.#retryAt;
+  }
+
   /** With read-ahead: a `no_wait` request for the room left, when the stream had more and it is worth one. */
   #askAhead(room: number, min: number): void {
-    if (!this.#more || this.#signal?.aborted || this.#failure !== undefined) return;
     const batch = room - this.#queue.length - this.#due;
-    if (batch < min || batch < 1) return;
-    const owner = this.#init.owner;
-    if (owner.reconnecting || owner.connection.isClosed() || Date.now() < this.#retryAt) return;
+    if (batch < min || batch < 1 || !this.#mayAskAhead()) return;
     this.#request(batch, true);
   }
 

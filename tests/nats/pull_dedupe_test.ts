@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { StatusChannel } from "../../src/core/status.ts";
 import type { SourceContext } from "../../src/core/source.ts";
-import { JetStreamPullSource, type PullOwner } from "../../src/nats/jetstream_source.ts";
+import { JetStreamPullSource, type PullOwner, type PullPattern } from "../../src/nats/jetstream_source.ts";
 import { withDeadline } from "../../src/core/async.ts";
 
 const encoder = new TextEncoder();
@@ -52,25 +52,35 @@ function standIn() {
   return { owner, published, send };
 }
 
-Deno.test("JetStreamPullSource with auto-ack skips (and acks) a redelivery of a sequence it handed out, within 4096", async () => {
+/** A started auto-ack source over a stand-in connection, with this request shape and the consumer's ack wait. */
+async function started(pattern: PullPattern, ackWaitMs?: number) {
   const { owner, published, send } = standIn();
   const source = new JetStreamPullSource<string>({
     owner,
     what: "Pulling",
     detail: {},
-    consumer: { setup: () => Promise.resolve({ stream: "EVENTS_ds", consumer: "c" }) },
-    pattern: {
-      readAhead: false,
-      noWait: () => false,
-      longPollBatch: (room) => room,
-      request: (batch) => ({ body: `{"batch":${batch}}`, expiresMs: 60_000 }),
-    },
+    consumer: { setup: () => Promise.resolve({ stream: "EVENTS_ds", consumer: "c", ackWaitMs }) },
+    pattern,
     message: (m) => new TextDecoder().decode(m.data),
     autoAck: ACK,
   });
   const controller = new AbortController();
   const context = { signal: controller.signal } as SourceContext;
   await source.start(context);
+  const stop = async () => {
+    controller.abort();
+    await source.cancel();
+  };
+  return { source, context, published, send, stop };
+}
+
+Deno.test("JetStreamPullSource with auto-ack skips (and acks) a redelivery of a sequence it handed out, within 4096", async () => {
+  const { source, context, published, send, stop } = await started({
+    readAhead: false,
+    noWait: () => false,
+    longPollBatch: (room) => room,
+    request: (batch) => ({ body: `{"batch":${batch}}`, expiresMs: 60_000 }),
+  });
   try {
     const read = async () => {
       const out = await source.pull(1, context);
@@ -94,32 +104,19 @@ Deno.test("JetStreamPullSource with auto-ack skips (and acks) a redelivery of a 
     assert.equal(acked.length, 1 + 1 + 4096 + 3);
     assert.deepEqual(acked.slice(-3), [4195, 1, 2]);
   } finally {
-    controller.abort();
-    await source.cancel();
+    await stop();
   }
 });
 
 Deno.test("JetStreamPullSource prefetch: a batch held past the hold limit is naked and forgotten, so its redelivery is read", async () => {
-  const { owner, published, send } = standIn();
-  const source = new JetStreamPullSource<string>({
-    owner,
-    what: "Pulling",
-    detail: {},
-    // An ack wait of 30 ms: prefetched messages are held unsettled for at most 10 ms.
-    consumer: { setup: () => Promise.resolve({ stream: "EVENTS_ds", consumer: "c", ackWaitMs: 30 }) },
-    pattern: {
-      readAhead: false,
-      prefetch: 1,
-      noWait: () => true,
-      longPollBatch: (room) => room,
-      request: (batch, noWait) => ({ body: `{"batch":${batch},"no_wait":${noWait}}`, expiresMs: 0 }),
-    },
-    message: (m) => new TextDecoder().decode(m.data),
-    autoAck: ACK,
-  });
-  const controller = new AbortController();
-  const context = { signal: controller.signal } as SourceContext;
-  await source.start(context);
+  // An ack wait of 30 ms: prefetched messages are held unsettled for at most 10 ms.
+  const { source, context, published, send, stop } = await started({
+    readAhead: false,
+    prefetch: 1,
+    noWait: () => true,
+    longPollBatch: (room) => room,
+    request: (batch, noWait) => ({ body: `{"batch":${batch},"no_wait":${noWait}}`, expiresMs: 0 }),
+  }, 30);
   const text = new TextDecoder();
   const settled = (kind: string) =>
     published.filter((p) => p.subject.startsWith("$JS.ACK.") && text.decode(p.payload) === kind)
@@ -151,7 +148,6 @@ Deno.test("JetStreamPullSource prefetch: a batch held past the hold limit is nak
     for (let i = 0; i < 9; i++) got.push(await read());
     assert.deepEqual(got, ["m2", "m3", "m4", "m5", "again 6", "again 7", "again 8", "again 9", "again 10"]);
   } finally {
-    controller.abort();
-    await source.cancel();
+    await stop();
   }
 });
